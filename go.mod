@@ -1,0 +1,3 @@
+module github.com/seed-a245f091/connpool
+
+go 1.25
