@@ -9,8 +9,16 @@ import (
 // Checkout states of a PoolConn.
 const (
 	stateHeld     int32 = iota // checked out; the zero value
-	stateReleased              // back in the pool, or closed
+	stateReleased              // given back, or not yet handed out
 )
+
+// handlesPerConn is how many PoolConn handles each socket rotates through.
+// A holder's handle is reissued only after the same socket has been checked
+// out handlesPerConn-1 more times, so a second Close, or a late one from a
+// deferred call, finds its handle released and does nothing. A handle per
+// checkout would need an allocation per Get; a fixed rotation allocated with
+// the socket keeps Get free of allocations.
+const handlesPerConn = 8
 
 // errReleased is returned by a PoolConn used after it was given back.
 var errReleased = fmt.Errorf("connpool: connection already returned to the pool: %w", net.ErrClosed)
@@ -20,18 +28,51 @@ var errReleased = fmt.Errorf("connpool: connection already returned to the pool:
 // instead of closing it, unless [PoolConn.MarkUnusable] was called.
 //
 // A PoolConn belongs to the holder that got it until that holder calls
-// Close. A second Close is harmless and returns an error wrapping
-// [net.ErrClosed], as do Read and Write after Close. The pool reuses the
-// same PoolConn for the next holder of the same connection, so a holder
-// must not keep using it after Close.
+// Close. After that, Close again is harmless, and Read and Write fail; each
+// returns an error wrapping [net.ErrClosed]. The pool reissues a PoolConn
+// only after its socket has been checked out several more times (see the
+// package documentation), so keep no reference to it after Close.
 //
 // Its methods are safe for concurrent use.
 type PoolConn struct {
 	net.Conn
 
-	pool     *ConnPool
+	c        *conn        // the pooled socket; nil for a PoolConn built by hand
 	state    atomic.Int32 // stateHeld or stateReleased
 	unusable atomic.Bool
+}
+
+// conn is a socket owned by a pool, with the handles it is lent out by.
+type conn struct {
+	nc      net.Conn
+	pool    *ConnPool
+	next    int // index of the handle for the next checkout; guarded by pool.mu
+	handles [handlesPerConn]PoolConn
+}
+
+// newConn wraps a freshly dialled socket. Its handles start released.
+func (p *ConnPool) newConn(nc net.Conn) *conn {
+	c := &conn{nc: nc, pool: p}
+	for i := range c.handles {
+		h := &c.handles[i]
+		h.Conn = nc
+		h.c = c
+		h.state.Store(stateReleased)
+	}
+	return c
+}
+
+// checkOut lends c to a new holder through its next handle. Caller must
+// hold c.pool.mu.
+func (c *conn) checkOut() *PoolConn {
+	h := &c.handles[c.next]
+	c.next++
+	if c.next == handlesPerConn {
+		c.next = 0
+	}
+	h.unusable.Store(false)
+	h.state.Store(stateHeld)
+	return h
 }
 
 // Close gives the connection back to its pool, or closes it if it was marked
@@ -40,15 +81,15 @@ func (pc *PoolConn) Close() error {
 	if !pc.state.CompareAndSwap(stateHeld, stateReleased) {
 		return errReleased
 	}
-	if pc.pool == nil { // built by hand, not by a pool
+	if pc.c == nil { // built by hand, not by a pool
 		return pc.Conn.Close()
 	}
-	return pc.pool.put(pc)
+	return pc.c.pool.put(pc.c, pc.unusable.Load())
 }
 
 // MarkUnusable makes the next Close close the underlying connection and free
 // its slot in the pool, instead of returning it. Use it when the connection
-// has failed or its state is unknown.
+// has failed or its state is unknown. It does nothing after Close.
 func (pc *PoolConn) MarkUnusable() {
 	if pc.state.Load() == stateHeld {
 		pc.unusable.Store(true)
@@ -76,6 +117,3 @@ func (pc *PoolConn) Write(b []byte) (int, error) {
 // NetConn returns the underlying connection, for code that needs its
 // concrete type (a *net.TCPConn or *tls.Conn, say). The pool still owns it.
 func (pc *PoolConn) NetConn() net.Conn { return pc.Conn }
-
-// checkOut marks pc held by a new holder. Caller must hold pc.pool.mu.
-func (pc *PoolConn) checkOut() { pc.state.Store(stateHeld) }

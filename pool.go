@@ -5,8 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"sync"
 )
+
+// maxYields is how many times a Get that finds every connection out lets
+// other goroutines run before it waits in line.
+const maxYields = 4
 
 var (
 	// ErrClosed is returned by Get and TryGet on a closed pool, and to every
@@ -51,10 +56,12 @@ type ConnPool struct {
 	//   - open == idle.len() + (connections checked out) + dialing;
 	//   - open <= cfg.MaxConns.
 	closed  bool
-	idle    ring[*PoolConn] // back is the most recently returned
+	idle    ring[*conn] // back is the most recently returned
 	waiters ring[*waiter]   // front is the longest waiting
 	open    int
 	dialing int
+
+	testHookWait func() // called after a Get joins the line; nil but in tests
 }
 
 // waiter is a Get waiting for a connection. Its channel has room for one
@@ -81,14 +88,14 @@ func New(cfg Config) (*ConnPool, error) {
 	p := &ConnPool{cfg: cfg}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
-	p.idle.buf = make([]*PoolConn, cfg.MaxIdleConns)
+	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
 	for i := 0; i < cfg.InitialConns; i++ {
 		conn, err := p.dialOnce()
 		if err != nil {
 			p.Close()
 			return nil, fmt.Errorf("connpool: dialling initial connection %d of %d: %w", i+1, cfg.InitialConns, err)
 		}
-		p.mu.Lock()
+		p.lock()
 		p.open++
 		p.deliverLocked(p.newConn(conn)) // InitialConns <= MaxIdleConns: none extra
 		p.mu.Unlock()
@@ -120,18 +127,35 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 		return nil, ctx.Err()
 	default:
 	}
-	p.mu.Lock()
-	if p.closed {
+	for yields := 0; ; yields++ {
+		p.lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, ErrClosed
+		}
+		if pc, ok := p.popIdleLocked(); ok {
+			p.mu.Unlock()
+			return pc, nil
+		}
+		// Every connection is out and nobody waits yet. With more
+		// goroutines than processors, the holders are often runnable but
+		// not running, a moment from giving their connections back: let
+		// them run before joining the line, because a connection handed to
+		// a parked waiter stays out until the scheduler gets round to it,
+		// and the line then never drains (a convoy). Once anyone waits,
+		// newcomers join behind them at once.
+		if yields == maxYields || p.waiters.len() > 0 || p.open < p.cfg.MaxConns {
+			break
+		}
 		p.mu.Unlock()
-		return nil, ErrClosed
-	}
-	if pc, ok := p.popIdleLocked(); ok {
-		p.mu.Unlock()
-		return pc, nil
+		runtime.Gosched()
 	}
 	w := p.waiterPool.Get().(*waiter)
 	p.waiters.pushBack(w)
 	p.dialForWaitersLocked()
+	if p.testHookWait != nil {
+		p.testHookWait()
+	}
 	p.mu.Unlock()
 
 	select {
@@ -140,7 +164,7 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 		return h.pc, h.err
 	case <-ctx.Done():
 	}
-	p.mu.Lock()
+	p.lock()
 	if p.waiters.remove(w) {
 		// Nothing was or will be sent to w. A dial started on w's behalf
 		// goes on and serves the next waiter or the idle list.
@@ -164,7 +188,7 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 // in the background so that a later TryGet or Get finds a connection.
 // It returns [ErrClosed] on a closed pool.
 func (p *ConnPool) TryGet() (net.Conn, error) {
-	p.mu.Lock()
+	p.lock()
 	defer p.mu.Unlock()
 	if p.closed {
 		return nil, ErrClosed
@@ -182,7 +206,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 
 // Len returns the number of idle connections.
 func (p *ConnPool) Len() int {
-	p.mu.Lock()
+	p.lock()
 	defer p.mu.Unlock()
 	return p.idle.len()
 }
@@ -191,7 +215,7 @@ func (p *ConnPool) Len() int {
 // and being dialled. It is 0 once the pool is closed and every connection
 // has come back.
 func (p *ConnPool) NumberOfConns() int {
-	p.mu.Lock()
+	p.lock()
 	defer p.mu.Unlock()
 	return p.open
 }
@@ -201,13 +225,13 @@ func (p *ConnPool) NumberOfConns() int {
 // finish. Gets waiting at the time return [ErrClosed]. Close does not wait
 // and may be called more than once.
 func (p *ConnPool) Close() {
-	p.mu.Lock()
+	p.lock()
 	if p.closed {
 		p.mu.Unlock()
 		return
 	}
 	p.closed = true
-	idle := make([]*PoolConn, 0, p.idle.len())
+	idle := make([]*conn, 0, p.idle.len())
 	for {
 		pc, ok := p.idle.popFront()
 		if !ok {
@@ -225,19 +249,34 @@ func (p *ConnPool) Close() {
 	}
 	p.mu.Unlock()
 	p.cancel()
-	for _, pc := range idle {
-		pc.Conn.Close()
+	for _, c := range idle {
+		c.nc.Close()
 	}
 }
 
-// popIdleLocked takes the most recently returned idle connection and marks
-// it checked out. Caller must hold p.mu.
-func (p *ConnPool) popIdleLocked() (*PoolConn, bool) {
-	pc, ok := p.idle.popBack()
-	if ok {
-		pc.checkOut()
+// lock takes p.mu, trying a few times without blocking first. The critical
+// sections under mu are a few dozen instructions, but sync.Mutex parks a
+// goroutine at once, without spinning, whenever its processor has other
+// goroutines to run: with more goroutines than processors, a holder
+// returning a connection would be put to sleep, its connection with it, and
+// every Get would end up waiting in line. A short spin avoids that convoy.
+func (p *ConnPool) lock() {
+	for range 64 {
+		if p.mu.TryLock() {
+			return
+		}
 	}
-	return pc, ok
+	p.mu.Lock()
+}
+
+// popIdleLocked checks out the most recently returned idle connection.
+// Caller must hold p.mu.
+func (p *ConnPool) popIdleLocked() (*PoolConn, bool) {
+	c, ok := p.idle.popBack()
+	if !ok {
+		return nil, false
+	}
+	return c.checkOut(), true
 }
 
 // dialForWaitersLocked starts one dial for each waiter not already covered
@@ -284,7 +323,7 @@ func (p *ConnPool) dial() {
 	defer p.dials.Done()
 	conn, err := p.dialOnce()
 
-	p.mu.Lock()
+	p.lock()
 	p.dialing--
 	if err != nil {
 		p.open--
@@ -307,58 +346,51 @@ func (p *ConnPool) dial() {
 	extra := p.deliverLocked(p.newConn(conn))
 	p.mu.Unlock()
 	if extra != nil {
-		extra.Conn.Close()
+		extra.nc.Close()
 	}
-}
-
-// newConn wraps a freshly dialled connection; it starts checked out.
-func (p *ConnPool) newConn(conn net.Conn) *PoolConn {
-	return &PoolConn{Conn: conn, pool: p}
 }
 
 // deliverLocked hands a connection that is not checked out to the longest
 // waiter, or else to the idle list. If the idle list is full it releases
 // the connection's slot and returns it for the caller to close after
 // unlocking. Caller must hold p.mu and the pool must be open.
-func (p *ConnPool) deliverLocked(pc *PoolConn) (extra *PoolConn) {
+func (p *ConnPool) deliverLocked(c *conn) (extra *conn) {
 	if w, ok := p.waiters.popFront(); ok {
-		pc.checkOut()
-		w.ch <- handoff{pc: pc}
+		w.ch <- handoff{pc: c.checkOut()}
 		return nil
 	}
 	if p.idle.len() >= p.cfg.MaxIdleConns {
 		p.open--
-		return pc
+		return c
 	}
-	pc.state.Store(stateReleased)
-	p.idle.pushBack(pc)
+	p.idle.pushBack(c)
 	return nil
 }
 
 // put takes back a connection its holder has released.
-func (p *ConnPool) put(pc *PoolConn) error {
-	if pc.unusable.Load() {
-		return p.discard(pc)
+func (p *ConnPool) put(c *conn, unusable bool) error {
+	if unusable {
+		return p.discard(c)
 	}
-	p.mu.Lock()
+	p.lock()
 	if p.closed {
 		p.open--
 		p.mu.Unlock()
-		return pc.Conn.Close()
+		return c.nc.Close()
 	}
-	extra := p.deliverLocked(pc)
+	extra := p.deliverLocked(c)
 	p.mu.Unlock()
 	if extra != nil {
-		return extra.Conn.Close()
+		return extra.nc.Close()
 	}
 	return nil
 }
 
 // discard closes a released connection for good and frees its slot, which
 // may let a waiter dial.
-func (p *ConnPool) discard(pc *PoolConn) error {
-	err := pc.Conn.Close()
-	p.mu.Lock()
+func (p *ConnPool) discard(c *conn) error {
+	err := c.nc.Close()
+	p.lock()
 	p.open--
 	if !p.closed {
 		p.dialForWaitersLocked()

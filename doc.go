@@ -1,0 +1,67 @@
+// Package connpool pools network connections.
+//
+// It does two jobs:
+//
+//   - [ConnPool] is a checkout pool: [ConnPool.Get] lends a connection to one
+//     holder, whose Close gives it back. [NewChannelPool] builds one with the
+//     API of fatih/pool and buraksezer/connpool, so code written against
+//     them builds unchanged once the import path is changed.
+//   - [TCPPool] is a net.Conn that spreads writes over several connections
+//     and reconnects by itself, with the API of samber/go-tcp-pool.
+//
+// The package depends on the standard library alone.
+//
+// # Checkout pool
+//
+// A ConnPool keeps at most [Config.MaxConns] connections open, counting those
+// idle, checked out and being dialled. A Get takes the most recently
+// returned idle connection, or dials one if there is room, or else waits in
+// line. Waiting Gets are served first come, first served: a connection given
+// back goes straight to the longest waiter, and no connection sits idle
+// while a Get waits. A Get ends early with its context's error, or with
+// [ErrClosed] when the pool closes.
+//
+// Dials run apart from the Get that asked for them: a Get whose context ends
+// during a slow dial returns at once, and the dial's connection, when it
+// comes, serves the next waiter or joins the idle list. A failed dial frees
+// its slot and its error goes to the longest waiter, so while a server is
+// down each waiting Get fails once rather than waiting for ever. A dial
+// function that returns neither a connection nor an error is an error
+// ([ErrNilConn]), never a nil connection.
+//
+// A connection comes wrapped in a [*PoolConn]. Its Close gives the socket
+// back; after [PoolConn.MarkUnusable], Close closes the socket and frees its
+// slot for a new dial. Close twice is harmless: each socket is lent through
+// a rotation of eight PoolConn handles, so a holder's handle is reissued
+// only after seven more checkouts of the same socket, and until then a late
+// Close, Read or Write on it fails with an error wrapping [net.ErrClosed]
+// and touches nobody else's connection. Keep no reference to a PoolConn after
+// Close all the same.
+//
+// [ConnPool.Close] closes the idle connections at once, fails waiting Gets
+// with ErrClosed, and closes checked-out connections as they come back and
+// dialled ones as their dials finish. [ConnPool.NumberOfConns] counts
+// every open connection at all times, so it reaches 0 once all are back.
+//
+// # Performance
+//
+// Get and Close of an idle connection allocate nothing. The pool takes one
+// mutex for a few dozen instructions on each. A Get that finds every
+// connection out lets the holders run a few times before it waits in line:
+// with more goroutines than processors, a connection handed to a parked
+// waiter would otherwise stay out until the scheduler reached that waiter,
+// and every Get would end up waiting (a convoy). BENCHMARKS.md has the
+// figures against jackc/puddle and a fatih/pool-style channel pool.
+//
+// # Migrating from fatih/pool or buraksezer/connpool
+//
+// Change the import path. The differences are fixes:
+//
+//   - maxCap is a hard limit: at the limit Get waits for a returned
+//     connection or its context, instead of dialling past it.
+//   - Close twice, or Close after the pool closed, no longer hands one
+//     socket to two holders or frees another holder's slot.
+//   - A factory returning (nil, nil) is an error from Get.
+//   - Errors from NewChannelPool wrap [ErrInvalidConfig] or the factory's
+//     error, so errors.Is works.
+package connpool

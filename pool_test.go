@@ -1,0 +1,660 @@
+package connpool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+)
+
+func newPool(t testing.TB, cfg connpool.Config) *connpool.ConnPool {
+	t.Helper()
+	p, err := connpool.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Close()
+		p.WaitDials()
+	})
+	return p
+}
+
+func get(t testing.TB, p connpool.Pool) net.Conn {
+	t.Helper()
+	c, err := p.Get(context.Background())
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	return c
+}
+
+func wantCounts(t testing.TB, p connpool.Pool, idle, open int) {
+	t.Helper()
+	if got := p.Len(); got != idle {
+		t.Errorf("Len() = %d, want %d", got, idle)
+	}
+	if got := p.NumberOfConns(); got != open {
+		t.Errorf("NumberOfConns() = %d, want %d", got, open)
+	}
+}
+
+// underlying returns the socket behind a pooled connection.
+func underlying(c net.Conn) net.Conn { return c.(*connpool.PoolConn).NetConn() }
+
+func TestNewChannelPoolPrefills(t *testing.T) {
+	s := newServer(t)
+	p, err := connpool.NewChannelPool(3, 5, s.factory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	wantCounts(t, p, 3, 3)
+	s.waitOpen(t, 3)
+
+	c := get(t, p)
+	echo(t, c, "hello")
+	wantCounts(t, p, 2, 3)
+	c.Close()
+	wantCounts(t, p, 3, 3)
+	if s.accepted() != 3 {
+		t.Errorf("server accepted %d connections, want 3: Get should reuse an idle one", s.accepted())
+	}
+}
+
+func TestNewChannelPoolPrefillErrorClosesOpened(t *testing.T) {
+	s := newServer(t)
+	errDown := errors.New("server down")
+	calls := 0
+	factory := func() (net.Conn, error) {
+		calls++
+		if calls == 3 {
+			return nil, errDown
+		}
+		return net.Dial("tcp", s.addr())
+	}
+	p, err := connpool.NewChannelPool(4, 5, factory)
+	if !errors.Is(err, errDown) {
+		t.Fatalf("NewChannelPool error = %v, want one wrapping %v", err, errDown)
+	}
+	if p != nil {
+		t.Errorf("NewChannelPool returned a pool with its error")
+	}
+	s.waitOpen(t, 0)
+}
+
+func TestInvalidSettingsAreErrors(t *testing.T) {
+	s := newServer(t)
+	for _, tc := range []struct {
+		name             string
+		initial, maxCap  int
+		factory          connpool.Factory
+		wantErrorMention string
+	}{
+		{"nil factory", 0, 1, nil, "factory"},
+		{"zero max", 0, 0, s.factory(), "maxCap"},
+		{"negative max", 0, -1, s.factory(), "maxCap"},
+		{"negative initial", -1, 1, s.factory(), "initialCap"},
+		{"initial over max", 3, 2, s.factory(), "initialCap"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := connpool.NewChannelPool(tc.initial, tc.maxCap, tc.factory)
+			if !errors.Is(err, connpool.ErrInvalidConfig) {
+				t.Fatalf("error = %v, want ErrInvalidConfig", err)
+			}
+			if p != nil {
+				t.Errorf("got a pool with the error")
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		cfg  connpool.Config
+	}{
+		{"nil dial", connpool.Config{MaxConns: 1}},
+		{"zero max", connpool.Config{Dial: s.dialer()}},
+		{"initial over max", connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 2}},
+		{"idle over max", connpool.Config{Dial: s.dialer(), MaxConns: 1, MaxIdleConns: 2}},
+		{"negative idle", connpool.Config{Dial: s.dialer(), MaxConns: 1, MaxIdleConns: -1}},
+		{"initial over idle", connpool.Config{Dial: s.dialer(), MaxConns: 3, MaxIdleConns: 1, InitialConns: 2}},
+		{"negative dial timeout", connpool.Config{Dial: s.dialer(), MaxConns: 1, DialTimeout: -time.Second}},
+	} {
+		t.Run("New/"+tc.name, func(t *testing.T) {
+			p, err := connpool.New(tc.cfg)
+			if !errors.Is(err, connpool.ErrInvalidConfig) {
+				t.Fatalf("error = %v, want ErrInvalidConfig", err)
+			}
+			if p != nil {
+				t.Errorf("got a pool with the error")
+			}
+		})
+	}
+	if s.accepted() != 0 {
+		t.Errorf("an invalid config dialled %d connections", s.accepted())
+	}
+}
+
+func TestMaxConnsIsAHardLimit(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	a, b := get(t, p), get(t, p)
+	defer a.Close()
+	defer b.Close()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	c, err := p.Get(ctx)
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get at the limit = %v, %v; want context.DeadlineExceeded", c, err)
+	}
+	if c != nil {
+		t.Errorf("Get returned a connection with its error")
+	}
+	wantCounts(t, p, 0, 2)
+	if s.accepted() != 2 {
+		t.Errorf("server accepted %d connections, want 2", s.accepted())
+	}
+}
+
+func TestGetWithDoneContextHandsOutNothing(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 1})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 3 {
+		c, err := p.Get(ctx)
+		if !errors.Is(err, context.Canceled) || c != nil {
+			t.Fatalf("Get(done ctx) = %v, %v; want nil, context.Canceled", c, err)
+		}
+	}
+	p.WaitDials()
+	wantCounts(t, p, 1, 1)
+}
+
+func TestReturnedConnGoesToWaiter(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	held := get(t, p)
+	got := make(chan net.Conn)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	waitWaiting(t, p, 1)
+	want := underlying(held)
+	held.Close()
+	c := <-got
+	if underlying(c) != want {
+		t.Errorf("waiter got a different socket than the one returned")
+	}
+	echo(t, c, "after handoff")
+	wantCounts(t, p, 0, 1)
+	c.Close()
+}
+
+// waitWaiting waits until n Gets wait in line.
+func waitWaiting(t testing.TB, p *connpool.ConnPool, n int) {
+	t.Helper()
+	if !p.WaitWaiting(n, 10*time.Second) {
+		t.Fatalf("%d Gets waiting, want %d", p.Waiting(), n)
+	}
+}
+
+func TestWaitersAreServedFirstComeFirstServed(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	held := get(t, p)
+
+	const n = 8
+	order := make(chan int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			c, err := p.Get(context.Background())
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			order <- i
+			// A connection must never idle while someone waits.
+			if p.Len() != 0 {
+				t.Errorf("Len() = %d while %d Gets wait", p.Len(), p.Waiting())
+			}
+			c.Close()
+		}()
+		waitWaiting(t, p, i+1) // line them up in a known order
+	}
+	held.Close()
+	wg.Wait()
+	close(order)
+	want := 0
+	for i := range order {
+		if i != want {
+			t.Errorf("waiter %d served in turn %d", i, want)
+		}
+		want++
+	}
+	wantCounts(t, p, 1, 1)
+}
+
+func TestSlowDialOutlivesImpatientCaller(t *testing.T) {
+	s := newServer(t)
+	release := make(chan struct{})
+	dialing := make(chan struct{}, 1)
+	p := newPool(t, connpool.Config{
+		MaxConns: 1,
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-release
+			return s.dialer()(ctx)
+		},
+	})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error)
+	go func() {
+		_, err := p.Get(ctx)
+		errc <- err
+	}()
+	<-dialing
+	cancel()
+	if err := <-errc; !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get during a slow dial = %v, want context.Canceled", err)
+	}
+	wantCounts(t, p, 0, 1) // the dial still holds its slot
+
+	close(release)
+	p.WaitDials()
+	wantCounts(t, p, 1, 1) // and its connection went to the pool
+	c := get(t, p)
+	echo(t, c, "dialled for someone else")
+	c.Close()
+	if s.accepted() != 1 {
+		t.Errorf("server accepted %d connections, want 1", s.accepted())
+	}
+}
+
+func TestSlowDialServesNextWaiter(t *testing.T) {
+	s := newServer(t)
+	release := make(chan struct{})
+	dialing := make(chan struct{}, 1)
+	p := newPool(t, connpool.Config{
+		MaxConns: 1,
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-release
+			return s.dialer()(ctx)
+		},
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	errc := make(chan error)
+	go func() {
+		_, err := p.Get(ctx)
+		errc <- err
+	}()
+	<-dialing
+	got := make(chan net.Conn)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	waitWaiting(t, p, 2)
+	cancel()
+	<-errc
+	close(release)
+	c := <-got
+	echo(t, c, "second in line")
+	c.Close()
+}
+
+func TestFailedDialFreesItsSlot(t *testing.T) {
+	s := newServer(t)
+	errRefused := errors.New("refused")
+	var fail atomic.Bool
+	fail.Store(true)
+	p := newPool(t, connpool.Config{
+		MaxConns: 1,
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			if fail.Load() {
+				return nil, errRefused
+			}
+			return s.dialer()(ctx)
+		},
+	})
+	for range 3 {
+		c, err := p.Get(context.Background())
+		if !errors.Is(err, errRefused) || c != nil {
+			t.Fatalf("Get = %v, %v; want an error wrapping %v", c, err, errRefused)
+		}
+	}
+	wantCounts(t, p, 0, 0)
+	fail.Store(false)
+	c := get(t, p)
+	echo(t, c, "up again")
+	c.Close()
+	wantCounts(t, p, 1, 1)
+}
+
+func TestNilConnFromFactoryIsAnError(t *testing.T) {
+	p, err := connpool.NewChannelPool(0, 2, func() (net.Conn, error) { return nil, nil })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := p.Get(context.Background())
+	if !errors.Is(err, connpool.ErrNilConn) {
+		t.Fatalf("Get = %v; want ErrNilConn", err)
+	}
+	if c != nil {
+		t.Fatalf("Get returned a non-nil net.Conn %#v with its error", c)
+	}
+	wantCounts(t, p, 0, 0)
+
+	_, err = connpool.NewChannelPool(1, 2, func() (net.Conn, error) { return nil, nil })
+	if !errors.Is(err, connpool.ErrNilConn) {
+		t.Fatalf("NewChannelPool prefill error = %v; want ErrNilConn", err)
+	}
+}
+
+func TestDoubleCloseReturnsConnOnce(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	c := get(t, p)
+	if err := c.Close(); err != nil {
+		t.Fatalf("first Close: %v", err)
+	}
+	if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("second Close = %v, want net.ErrClosed", err)
+	}
+	wantCounts(t, p, 1, 1)
+
+	a, b := get(t, p), get(t, p)
+	if underlying(a) == underlying(b) {
+		t.Fatal("two holders got the same socket")
+	}
+	a.Close()
+	b.Close()
+	wantCounts(t, p, 2, 2)
+}
+
+func TestUnusableConnClosedTwiceFreesOneSlot(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	a, b := get(t, p), get(t, p)
+	s.waitOpen(t, 2)
+	a.(*connpool.PoolConn).MarkUnusable()
+	a.Close()
+	a.Close()
+	wantCounts(t, p, 0, 1)
+	s.waitOpen(t, 1)
+
+	// The freed slot is exactly one: two more Gets must find one slot.
+	c := get(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if _, err := p.Get(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get beyond MaxConns = %v, want DeadlineExceeded", err)
+	}
+	b.Close()
+	c.Close()
+	wantCounts(t, p, 2, 2)
+}
+
+func TestMarkUnusableFreesSlotForWaiter(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	a := get(t, p)
+	got := make(chan net.Conn)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	waitWaiting(t, p, 1)
+	old := underlying(a)
+	a.(*connpool.PoolConn).MarkUnusable()
+	a.Close()
+	c := <-got
+	if underlying(c) == old {
+		t.Fatal("waiter got the connection marked unusable")
+	}
+	echo(t, c, "fresh")
+	c.Close()
+	if s.accepted() != 2 {
+		t.Errorf("server accepted %d, want 2", s.accepted())
+	}
+}
+
+func TestUseAfterCloseIsAnError(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	c := get(t, p)
+	c.Close()
+	if n, err := c.Write([]byte("late")); n != 0 || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Close = %d, %v; want 0, net.ErrClosed", n, err)
+	}
+	if n, err := c.Read(make([]byte, 1)); n != 0 || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read after Close = %d, %v; want 0, net.ErrClosed", n, err)
+	}
+}
+
+func TestPoolCloseClosesIdleNowAndCheckedOutOnReturn(t *testing.T) {
+	s := newServer(t)
+	p, err := connpool.New(connpool.Config{Dial: s.dialer(), MaxConns: 3, InitialConns: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := get(t, p)
+	s.waitOpen(t, 3)
+	p.Close()
+	s.waitOpen(t, 1)
+	wantCounts(t, p, 0, 1)
+	echo(t, c, "still mine until I return it")
+	if err := c.Close(); err != nil {
+		t.Errorf("Close after pool Close: %v", err)
+	}
+	s.waitOpen(t, 0)
+	wantCounts(t, p, 0, 0)
+	p.Close() // twice is harmless
+
+	if c, err := p.Get(context.Background()); !errors.Is(err, connpool.ErrClosed) || c != nil {
+		t.Errorf("Get on closed pool = %v, %v; want ErrClosed", c, err)
+	}
+	if c, err := p.TryGet(); !errors.Is(err, connpool.ErrClosed) || c != nil {
+		t.Errorf("TryGet on closed pool = %v, %v; want ErrClosed", c, err)
+	}
+}
+
+func TestPoolCloseWakesWaiters(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	held := get(t, p)
+	const n = 5
+	errc := make(chan error, n)
+	for range n {
+		go func() {
+			_, err := p.Get(context.Background())
+			errc <- err
+		}()
+	}
+	waitWaiting(t, p, n)
+	p.Close()
+	for range n {
+		if err := <-errc; !errors.Is(err, connpool.ErrClosed) {
+			t.Errorf("waiting Get = %v, want ErrClosed", err)
+		}
+	}
+	held.Close()
+	wantCounts(t, p, 0, 0)
+	s.waitOpen(t, 0)
+}
+
+func TestPoolCloseDuringDialClosesItsConn(t *testing.T) {
+	s := newServer(t)
+	release := make(chan struct{})
+	dialing := make(chan struct{}, 1)
+	p, err := connpool.New(connpool.Config{
+		MaxConns: 1,
+		Dial: func(context.Context) (net.Conn, error) {
+			dialing <- struct{}{}
+			<-release // ignores its context, as a Factory does
+			return net.Dial("tcp", s.addr())
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error)
+	go func() {
+		_, err := p.Get(context.Background())
+		errc <- err
+	}()
+	<-dialing
+	p.Close()
+	if err := <-errc; !errors.Is(err, connpool.ErrClosed) {
+		t.Errorf("Get = %v, want ErrClosed", err)
+	}
+	wantCounts(t, p, 0, 1)
+	close(release)
+	p.WaitDials()
+	wantCounts(t, p, 0, 0)
+	s.waitOpen(t, 0)
+}
+
+func TestMaxIdleConnsClosesExtraReturns(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, MaxIdleConns: 1})
+	a, b, c := get(t, p), get(t, p), get(t, p)
+	s.waitOpen(t, 3)
+	a.Close()
+	b.Close()
+	c.Close()
+	wantCounts(t, p, 1, 1)
+	s.waitOpen(t, 1)
+}
+
+func TestTryGetNeverWaits(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	for range 5 {
+		if c, err := p.TryGet(); !errors.Is(err, connpool.ErrNotAvailable) || c != nil {
+			t.Fatalf("TryGet on an empty pool = %v, %v; want ErrNotAvailable", c, err)
+		}
+	}
+	p.WaitDials()
+	wantCounts(t, p, 1, 1) // one background dial, not five
+	c, err := p.TryGet()
+	if err != nil {
+		t.Fatalf("TryGet with an idle connection: %v", err)
+	}
+	echo(t, c, "try")
+	if _, err := p.TryGet(); !errors.Is(err, connpool.ErrNotAvailable) {
+		t.Fatalf("TryGet at MaxConns = %v, want ErrNotAvailable", err)
+	}
+	c.Close()
+}
+
+// TestHammer runs many goroutines through Get, use, return and MarkUnusable
+// while the pool closes under them, and checks that no socket is shared,
+// none leaks, and the count ends at zero.
+func TestHammer(t *testing.T) {
+	s := newServer(t)
+	p, err := connpool.New(connpool.Config{Dial: s.dialer(), MaxConns: 8, InitialConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const workers = 48
+	var (
+		ops      atomic.Int64
+		holders  sync.Map // socket -> struct{}: who holds what right now
+		closedAt = make(chan struct{})
+		wg       sync.WaitGroup
+	)
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; ; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(1+i%5)*time.Millisecond)
+				c, err := p.Get(ctx)
+				cancel()
+				if errors.Is(err, connpool.ErrClosed) {
+					return
+				}
+				if err != nil {
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Errorf("Get: %v", err)
+						return
+					}
+					continue
+				}
+				sock := underlying(c)
+				if _, dup := holders.LoadOrStore(sock, struct{}{}); dup {
+					t.Errorf("socket handed to two holders at once")
+				}
+				echo(t, c, fmt.Sprintf("w%d-%d", w, i))
+				holders.Delete(sock)
+				if i%7 == 0 {
+					c.(*connpool.PoolConn).MarkUnusable()
+				}
+				c.Close()
+				if i%11 == 0 {
+					c.Close()
+				}
+				if ops.Add(1) == 2000 {
+					close(closedAt)
+				}
+			}
+		}()
+	}
+	<-closedAt
+	p.Close()
+	wg.Wait()
+	p.WaitDials()
+	wantCounts(t, p, 0, 0)
+	s.waitOpen(t, 0)
+}
+
+// A Close from a holder that already gave the connection back, coming after
+// the pool lent the socket to someone else (a deferred Close after an early
+// one, say), must not take it from the new holder.
+func TestLateCloseDoesNotReturnNextHoldersConn(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	first := get(t, p)
+	first.Close()
+	second := get(t, p)
+	if underlying(second) != underlying(first) {
+		t.Fatal("expected the same socket again")
+	}
+	if err := first.Close(); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("late Close = %v, want net.ErrClosed", err)
+	}
+	first.(*connpool.PoolConn).MarkUnusable() // must not touch second's checkout
+	wantCounts(t, p, 0, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	if c, err := p.Get(ctx); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Get while second holds the only connection = %v, %v", c, err)
+	}
+	echo(t, second, "still mine")
+	second.Close()
+	wantCounts(t, p, 1, 1)
+	s.waitOpen(t, 1)
+}
