@@ -15,9 +15,30 @@ import (
 // return a non-nil connection or a non-nil error.
 type DialFunc func(ctx context.Context) (net.Conn, error)
 
+// IdleOrder is the order in which idle connections are reused.
+type IdleOrder int
+
+const (
+	// LIFO reuses the most recently returned connection first: a few warm
+	// connections serve a light load and the rest age out under
+	// IdleTimeout. The default.
+	LIFO IdleOrder = iota
+	// FIFO reuses the connection idle longest first, spreading use evenly
+	// over every idle connection.
+	FIFO
+)
+
+// Defaults for the zero values of [Config] fields.
+const (
+	DefaultProbeAfter     = 500 * time.Millisecond
+	DefaultDialBackoff    = 50 * time.Millisecond
+	DefaultMaxDialBackoff = 30 * time.Second
+)
+
 // Config describes a [ConnPool]. The zero value is not usable: Dial and
 // MaxConns are required. [New] validates a Config once and copies it, so
-// changing a Config after New has no effect on the pool.
+// changing a Config after New has no effect on the pool. Every default is
+// given on its field.
 type Config struct {
 	// Dial opens a connection. Required.
 	Dial DialFunc
@@ -32,13 +53,72 @@ type Config struct {
 
 	// InitialConns connections are dialled by New before it returns. If any
 	// of those dials fails, New closes what it opened and returns the error.
-	// Zero means none; at most MaxConns.
+	// Zero means none; at most MaxIdleConns.
 	InitialConns int
 
 	// MaxIdleConns is how many idle connections the pool keeps; a
 	// connection returned beyond it is closed. Zero means MaxConns (every
-	// connection may idle); at least InitialConns and at most MaxConns.
+	// connection may idle); at most MaxConns.
 	MaxIdleConns int
+
+	// MinIdleConns idle connections are kept ready: whenever fewer are
+	// idle, and fewer than MaxConns are open, the pool dials more in the
+	// background, one at a time, waiting between failed dials from
+	// DialBackoff up to MaxDialBackoff with jitter, so a server that is down
+	// sees a trickle of attempts rather than a storm. IdleTimeout never
+	// closes a connection that would leave fewer than MinIdleConns idle.
+	// Zero means none; at most MaxIdleConns.
+	MinIdleConns int
+
+	// IdleOrder is the order idle connections are reused in. Zero means LIFO.
+	IdleOrder IdleOrder
+
+	// IdleTimeout closes connections that have been idle longer. Zero means
+	// idle connections are kept however long they wait.
+	IdleTimeout time.Duration
+
+	// MaxLifetime closes connections this long after they were dialled:
+	// idle ones in the background, checked-out ones when they come back.
+	// Each connection's lifetime is cut short by a random part of
+	// MaxLifetimeJitter, drawn once when it is dialled, so connections dialled
+	// together do not all reconnect together. Zero means no limit.
+	MaxLifetime time.Duration
+
+	// MaxLifetimeJitter is the most a connection's lifetime is shortened
+	// by. Zero means MaxLifetime/10; at most MaxLifetime.
+	MaxLifetimeJitter time.Duration
+
+	// ProbeAfter is how long a connection must have been idle before Get
+	// checks it, before handing it out, for signs that the peer has closed
+	// or reset it, or sent bytes nobody asked for; such a connection is
+	// closed and Get takes another. The check is a non-blocking peek at the
+	// socket, a system call but no round trip, so it is skipped for
+	// connections that came back within ProbeAfter. It needs a socket
+	// (*net.TCPConn, *net.UnixConn, or a *tls.Conn or other wrapper with a
+	// NetConn method around one) on Linux, macOS or a BSD; elsewhere only
+	// HealthCheck runs. Zero means [DefaultProbeAfter]; a negative value
+	// turns checks off, HealthCheck included.
+	ProbeAfter time.Duration
+
+	// HealthCheck, if set, runs after the probe on every connection Get
+	// checks (see ProbeAfter), with the Get's context: a protocol-level
+	// ping, say. An error closes the connection and Get takes another. Nil
+	// means no check beyond the probe.
+	HealthCheck func(ctx context.Context, conn net.Conn) error
+
+	// DialBackoff is the first wait after a failed background dial (see
+	// MinIdleConns); each further failure doubles it up to MaxDialBackoff.
+	// Zero means [DefaultDialBackoff] and [DefaultMaxDialBackoff].
+	DialBackoff, MaxDialBackoff time.Duration
+
+	// OnDial, if set, is called after every dial with its connection or
+	// error and how long it took. It runs on the dialling goroutine, without
+	// the pool's lock held, and must not block.
+	OnDial func(conn net.Conn, err error, took time.Duration)
+
+	// OnClose, if set, is called after the pool closes a connection, with
+	// the reason. It runs without the pool's lock held and must not block.
+	OnClose func(conn net.Conn, reason CloseReason)
 }
 
 // ErrInvalidConfig is wrapped by every error [New] and [NewChannelPool]
@@ -47,26 +127,62 @@ var ErrInvalidConfig = errors.New("connpool: invalid config")
 
 // validate checks c and fills in its defaults. Every default is set here.
 func (c *Config) validate() error {
+	invalid := func(format string, args ...any) error {
+		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+	}
 	if c.Dial == nil {
-		return fmt.Errorf("%w: Dial is nil", ErrInvalidConfig)
+		return invalid("Dial is nil")
 	}
 	if c.MaxConns < 1 {
-		return fmt.Errorf("%w: MaxConns is %d, want at least 1", ErrInvalidConfig, c.MaxConns)
-	}
-	if c.InitialConns < 0 || c.InitialConns > c.MaxConns {
-		return fmt.Errorf("%w: InitialConns is %d, want 0 to MaxConns (%d)", ErrInvalidConfig, c.InitialConns, c.MaxConns)
+		return invalid("MaxConns is %d, want at least 1", c.MaxConns)
 	}
 	if c.MaxIdleConns < 0 || c.MaxIdleConns > c.MaxConns {
-		return fmt.Errorf("%w: MaxIdleConns is %d, want 0 to MaxConns (%d)", ErrInvalidConfig, c.MaxIdleConns, c.MaxConns)
+		return invalid("MaxIdleConns is %d, want 0 to MaxConns (%d)", c.MaxIdleConns, c.MaxConns)
 	}
 	if c.MaxIdleConns == 0 {
 		c.MaxIdleConns = c.MaxConns
 	}
-	if c.InitialConns > c.MaxIdleConns {
-		return fmt.Errorf("%w: InitialConns (%d) is more than MaxIdleConns (%d): the extra would be closed at once", ErrInvalidConfig, c.InitialConns, c.MaxIdleConns)
+	if c.InitialConns < 0 || c.InitialConns > c.MaxIdleConns {
+		return invalid("InitialConns is %d, want 0 to MaxIdleConns (%d)", c.InitialConns, c.MaxIdleConns)
 	}
-	if c.DialTimeout < 0 {
-		return fmt.Errorf("%w: DialTimeout is %v, want 0 or more", ErrInvalidConfig, c.DialTimeout)
+	if c.MinIdleConns < 0 || c.MinIdleConns > c.MaxIdleConns {
+		return invalid("MinIdleConns is %d, want 0 to MaxIdleConns (%d)", c.MinIdleConns, c.MaxIdleConns)
+	}
+	if c.IdleOrder != LIFO && c.IdleOrder != FIFO {
+		return invalid("IdleOrder is %d, want LIFO or FIFO", c.IdleOrder)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{
+		{"DialTimeout", c.DialTimeout},
+		{"IdleTimeout", c.IdleTimeout},
+		{"MaxLifetime", c.MaxLifetime},
+		{"MaxLifetimeJitter", c.MaxLifetimeJitter},
+		{"DialBackoff", c.DialBackoff},
+		{"MaxDialBackoff", c.MaxDialBackoff},
+	} {
+		if d.v < 0 {
+			return invalid("%s is %v, want 0 or more", d.name, d.v)
+		}
+	}
+	if c.MaxLifetimeJitter > c.MaxLifetime {
+		return invalid("MaxLifetimeJitter (%v) is more than MaxLifetime (%v)", c.MaxLifetimeJitter, c.MaxLifetime)
+	}
+	if c.MaxLifetimeJitter == 0 {
+		c.MaxLifetimeJitter = c.MaxLifetime / 10
+	}
+	if c.ProbeAfter == 0 {
+		c.ProbeAfter = DefaultProbeAfter
+	}
+	if c.DialBackoff == 0 {
+		c.DialBackoff = DefaultDialBackoff
+	}
+	if c.MaxDialBackoff == 0 {
+		c.MaxDialBackoff = max(DefaultMaxDialBackoff, c.DialBackoff)
+	}
+	if c.MaxDialBackoff < c.DialBackoff {
+		return invalid("MaxDialBackoff (%v) is less than DialBackoff (%v)", c.MaxDialBackoff, c.DialBackoff)
 	}
 	return nil
 }

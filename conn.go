@@ -2,8 +2,10 @@ package connpool
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"sync/atomic"
+	"time"
 )
 
 // Checkout states of a PoolConn.
@@ -44,15 +46,26 @@ type PoolConn struct {
 
 // conn is a socket owned by a pool, with the handles it is lent out by.
 type conn struct {
-	nc      net.Conn
-	pool    *ConnPool
-	next    int // index of the handle for the next checkout; guarded by pool.mu
-	handles [handlesPerConn]PoolConn
+	nc        net.Conn
+	pool      *ConnPool
+	expiresAt time.Time // end of its lifetime, jitter included; zero for none
+	// Guarded by pool.mu:
+	returnedAt time.Time // when it last joined the idle list
+	next       int       // index of the handle for the next checkout
+	handles    [handlesPerConn]PoolConn
 }
 
-// newConn wraps a freshly dialled socket. Its handles start released.
-func (p *ConnPool) newConn(nc net.Conn) *conn {
+// newConn wraps a socket dialled at now. Its handles start released, and its
+// lifetime is fixed here, jitter included, once for good: a jitter drawn
+// again at each return would average itself away.
+func (p *ConnPool) newConn(nc net.Conn, now time.Time) *conn {
 	c := &conn{nc: nc, pool: p}
+	if life := p.cfg.MaxLifetime; life > 0 {
+		if j := p.cfg.MaxLifetimeJitter; j > 0 {
+			life -= rand.N(j)
+		}
+		c.expiresAt = now.Add(life)
+	}
 	for i := range c.handles {
 		h := &c.handles[i]
 		h.Conn = nc

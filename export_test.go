@@ -1,15 +1,26 @@
 package connpool
 
-import "time"
+import (
+	"sync"
+	"time"
+)
 
-// WaitDials blocks until no dial started by the pool is in flight.
-func (p *ConnPool) WaitDials() { p.dials.Wait() }
+// WaitDials blocks until no background work of the pool (dials, and the
+// maintainer) is running.
+func (p *ConnPool) WaitDials() { p.bg.Wait() }
 
 // Waiting returns the number of Gets waiting in line.
 func (p *ConnPool) Waiting() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.waiters.len()
+}
+
+// Maintaining reports whether the maintainer goroutine is running.
+func (p *ConnPool) Maintaining() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.maintaining
 }
 
 // WaitWaiting waits until n Gets wait in line, and reports whether that
@@ -35,4 +46,104 @@ func (p *ConnPool) WaitWaiting(n int, timeout time.Duration) bool {
 			return false
 		}
 	}
+}
+
+// NewWithClock is New with a fake clock.
+func NewWithClock(cfg Config, c *FakeClock) (*ConnPool, error) { return newPool(cfg, c) }
+
+// FakeClock is a clock that moves only when told to. Its timers fire when
+// Advance moves it past their deadline.
+type FakeClock struct {
+	mu      sync.Mutex
+	now     time.Time
+	timers  []*fakeTimer
+	created chan struct{} // signalled when a timer is made
+}
+
+// NewFakeClock returns a FakeClock at an arbitrary fixed instant.
+func NewFakeClock() *FakeClock {
+	return &FakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), created: make(chan struct{}, 1)}
+}
+
+// Now returns the fake time.
+func (c *FakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// NewTimer makes a timer firing d after the fake now.
+func (c *FakeClock) NewTimer(d time.Duration) timer {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{clock: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.ch <- c.now
+	} else {
+		c.timers = append(c.timers, t)
+	}
+	select {
+	case c.created <- struct{}{}:
+	default:
+	}
+	return t
+}
+
+// Advance moves the clock on by d and fires the timers due by then.
+func (c *FakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+	kept := c.timers[:0]
+	for _, t := range c.timers {
+		if t.at.After(c.now) {
+			kept = append(kept, t)
+			continue
+		}
+		t.ch <- c.now
+	}
+	clear(c.timers[len(kept):])
+	c.timers = kept
+}
+
+// Timers returns the number of timers waiting to fire.
+func (c *FakeClock) Timers() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}
+
+// TimerMade returns a channel signalled when a timer is made.
+func (c *FakeClock) TimerMade() <-chan struct{} { return c.created }
+
+type fakeTimer struct {
+	clock *FakeClock
+	at    time.Time
+	ch    chan time.Time
+}
+
+func (t *fakeTimer) C() <-chan time.Time { return t.ch }
+
+func (t *fakeTimer) Stop() bool {
+	c := t.clock
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for i, u := range c.timers {
+		if u == t {
+			c.timers = append(c.timers[:i], c.timers[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// ExpiresAt returns when pc's socket reaches the end of its lifetime.
+func ExpiresAt(pc *PoolConn) time.Time { return pc.c.expiresAt }
+
+// SetClock makes p use c. Call it before p is used.
+func SetClock(p Pool, c *FakeClock) {
+	cp := p.(*ConnPool)
+	cp.mu.Lock()
+	cp.clock = c
+	cp.mu.Unlock()
 }

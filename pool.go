@@ -7,6 +7,7 @@ import (
 	"net"
 	"runtime"
 	"sync"
+	"time"
 )
 
 // maxYields is how many times a Get that finds every connection out lets
@@ -39,27 +40,40 @@ var (
 //
 // A ConnPool is safe for concurrent use by multiple goroutines.
 type ConnPool struct {
-	cfg Config // validated; read-only after New
+	cfg   Config // validated; read-only after New
+	clock clock
 
 	// ctx is the parent of every dial. Close cancels it, so dials that
-	// honour their context end with the pool.
+	// honour their context end with the pool, and so does the maintainer.
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	dials sync.WaitGroup // background dials in flight
+	bg sync.WaitGroup // background dials and the maintainer
 
 	waiterPool sync.Pool // of *waiter; reused so waiting does not allocate
 
-	mu sync.Mutex
-	// The fields below are guarded by mu. Invariants while mu is free:
+	// kick wakes the maintainer early (buffered: a send never blocks, and
+	// one pending kick is enough).
+	kick chan struct{}
+
+	// mu guards the fields below. Take it with p.lock. Invariants while
+	// mu is free:
 	//   - idle.len() > 0 implies waiters.len() == 0;
 	//   - open == idle.len() + (connections checked out) + dialing;
-	//   - open <= cfg.MaxConns.
-	closed  bool
-	idle    ring[*conn] // back is the most recently returned
-	waiters ring[*waiter]   // front is the longest waiting
-	open    int
-	dialing int
+	//   - open <= cfg.MaxConns;
+	//   - every open connection, idle or checked out, is in conns.
+	mu           sync.Mutex
+	closed       bool
+	idle         ring[*conn]   // front returned longest ago, back most recently
+	waiters      ring[*waiter] // front is the longest waiting
+	open         int
+	dialing      int
+	conns        map[*conn]struct{}
+	drained      chan struct{} // closed once the pool is closed and open is 0
+	maintaining  bool          // the maintainer goroutine is running
+	maintWake    time.Time     // when the maintainer means to wake next
+	maintBackoff bool          // it waits out a backoff after a failed dial
+	stats        counters
 
 	testHookWait func() // called after a Get joins the line; nil but in tests
 }
@@ -69,7 +83,15 @@ type ConnPool struct {
 // sender never blocks and a waiter that finds itself gone from the queue
 // knows a handoff is already in its channel.
 type waiter struct {
-	ch chan handoff
+	ch    chan handoff
+	since time.Time // when it joined the line
+}
+
+// waited returns how long w has waited at now. A caller that read the clock
+// before taking p.mu may hold a now earlier than w.since: that counts as no
+// wait, so that Stats.WaitTime never goes backwards.
+func waited(w *waiter, now time.Time) time.Duration {
+	return max(0, now.Sub(w.since))
 }
 
 type handoff struct {
@@ -82,30 +104,45 @@ type handoff struct {
 // setting, or the first dial error if an initial connection fails, having
 // closed those it opened.
 func New(cfg Config) (*ConnPool, error) {
+	return newPool(cfg, realClock{})
+}
+
+func newPool(cfg Config, clk clock) (*ConnPool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := &ConnPool{cfg: cfg}
+	p := &ConnPool{
+		cfg:     cfg,
+		clock:   clk,
+		kick:    make(chan struct{}, 1),
+		conns:   make(map[*conn]struct{}, cfg.MaxConns),
+		drained: make(chan struct{}),
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
 	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
 	for i := 0; i < cfg.InitialConns; i++ {
-		conn, err := p.dialOnce()
-		if err != nil {
+		p.lock()
+		p.open++
+		p.dialing++
+		p.mu.Unlock()
+		if err := p.dialAndDeliver(); err != nil {
 			p.Close()
 			return nil, fmt.Errorf("connpool: dialling initial connection %d of %d: %w", i+1, cfg.InitialConns, err)
 		}
-		p.lock()
-		p.open++
-		p.deliverLocked(p.newConn(conn)) // InitialConns <= MaxIdleConns: none extra
-		p.mu.Unlock()
 	}
+	p.lock()
+	p.maintainLocked()
+	p.mu.Unlock()
 	return p, nil
 }
 
 // Get returns a connection from the pool: an idle one if there is one, else
 // a new one if fewer than MaxConns are open, else the next one returned.
 // Closing the returned connection (a [*PoolConn]) gives it back.
+//
+// An idle connection is checked before it is handed out (see
+// [Config.ProbeAfter]); one that fails is closed and Get takes another.
 //
 // Get returns ctx.Err() if ctx ends first (at once if ctx is already done),
 // [ErrClosed] if the pool is or becomes closed, and an error wrapping the
@@ -124,18 +161,28 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 	// Err takes a lock.
 	select {
 	case <-ctx.Done():
+		p.lock()
+		p.stats.gets++
+		p.stats.getsCanceled++
+		p.mu.Unlock()
 		return nil, ctx.Err()
 	default:
 	}
-	for yields := 0; ; yields++ {
+	var now time.Time
+	for yields := 0; ; {
+		now = p.clock.Now()
 		p.lock()
 		if p.closed {
+			p.stats.gets++
+			p.stats.getsFailed++
 			p.mu.Unlock()
 			return nil, ErrClosed
 		}
-		if pc, ok := p.popIdleLocked(); ok {
-			p.mu.Unlock()
+		switch pc, got := p.takeIdleLocked(ctx, now, true); got {
+		case idleTaken:
 			return pc, nil
+		case idleClosed:
+			continue
 		}
 		// Every connection is out and nobody waits yet. With more
 		// goroutines than processors, the holders are often runnable but
@@ -147,10 +194,12 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 		if yields == maxYields || p.waiters.len() > 0 || p.open < p.cfg.MaxConns {
 			break
 		}
+		yields++
 		p.mu.Unlock()
 		runtime.Gosched()
 	}
 	w := p.waiterPool.Get().(*waiter)
+	w.since = now
 	p.waiters.pushBack(w)
 	p.dialForWaitersLocked()
 	if p.testHookWait != nil {
@@ -164,43 +213,138 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 		return h.pc, h.err
 	case <-ctx.Done():
 	}
+	now = p.clock.Now()
 	p.lock()
 	if p.waiters.remove(w) {
 		// Nothing was or will be sent to w. A dial started on w's behalf
 		// goes on and serves the next waiter or the idle list.
+		p.stats.gets++
+		p.stats.getsCanceled++
+		p.stats.waitTime += waited(w, now)
 		p.mu.Unlock()
 		p.waiterPool.Put(w)
 		return nil, ctx.Err()
 	}
 	p.mu.Unlock()
-	// The handoff was sent before we took mu, so it is in the channel.
+	// The handoff was sent, and counted, before we took mu: the Get was
+	// served before it noticed its context ending, so it keeps the result.
 	h := <-w.ch
 	p.waiterPool.Put(w)
-	if h.pc != nil {
-		h.pc.Close() // pass it on to the next waiter
+	return h.pc, h.err
+}
+
+// Outcomes of takeIdleLocked.
+const (
+	idleNone   = iota // nothing idle; p.mu still held
+	idleTaken         // a connection passed its checks; p.mu released
+	idleClosed        // one failed them and was closed; p.mu released
+)
+
+// takeIdleLocked tries to serve a Get from the idle list: it takes a
+// connection, closes it if it has expired or fails the checks that
+// [Config.ProbeAfter] calls for (HealthCheck only if health is set), and
+// checks it out otherwise. Caller must hold p.mu; see the outcomes for
+// whether it still does.
+func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Time, health bool) (*PoolConn, int) {
+	var c *conn
+	var ok bool
+	if p.cfg.IdleOrder == FIFO {
+		c, ok = p.idle.popFront()
+	} else {
+		c, ok = p.idle.popBack()
 	}
-	return nil, ctx.Err()
+	if !ok {
+		return nil, idleNone
+	}
+	p.maintainLocked() // the idle list may have shrunk below MinIdleConns
+	if reason, expired := p.expired(c, now); expired {
+		p.releaseLocked(c, reason)
+		p.mu.Unlock()
+		p.closeConn(c, reason)
+		return nil, idleClosed
+	}
+	pc := c.checkOut()
+	if p.cfg.ProbeAfter < 0 || now.Sub(c.returnedAt) < p.cfg.ProbeAfter {
+		p.stats.gets++
+		p.stats.getsFromIdle++
+		p.mu.Unlock()
+		return pc, idleTaken
+	}
+	p.mu.Unlock()
+	reason, err := p.check(ctx, c, health)
+	p.lock()
+	if err != nil {
+		pc.state.Store(stateReleased)
+		p.releaseLocked(c, reason)
+		p.mu.Unlock()
+		p.closeConn(c, reason)
+		return nil, idleClosed
+	}
+	p.stats.gets++
+	p.stats.getsFromIdle++
+	p.mu.Unlock()
+	return pc, idleTaken
+}
+
+// check runs the probe and, if health is set, the user's health check on a
+// connection that has been idle a while.
+func (p *ConnPool) check(ctx context.Context, c *conn, health bool) (CloseReason, error) {
+	if err := probe(c.nc); err != nil {
+		return CloseStale, err
+	}
+	if health && p.cfg.HealthCheck != nil {
+		if err := p.cfg.HealthCheck(ctx, c.nc); err != nil {
+			return CloseHealthCheck, err
+		}
+	}
+	return 0, nil
+}
+
+// expired reports whether c, idle since c.returnedAt, is past its lifetime
+// or its idle timeout at now, and which.
+func (p *ConnPool) expired(c *conn, now time.Time) (CloseReason, bool) {
+	if !c.expiresAt.IsZero() && !now.Before(c.expiresAt) {
+		return CloseMaxLifetime, true
+	}
+	if p.cfg.IdleTimeout > 0 && now.Sub(c.returnedAt) >= p.cfg.IdleTimeout {
+		return CloseIdleTimeout, true
+	}
+	return 0, false
 }
 
 // TryGet is the non-blocking twin of Get: it returns an idle connection if
 // there is one and [ErrNotAvailable] otherwise, never waiting for a dial or
-// a return. When it finds none idle and the pool has room, it starts a dial
-// in the background so that a later TryGet or Get finds a connection.
+// a return. An idle connection is probed as Get probes it, but
+// [Config.HealthCheck], which may wait on the network, is not run. When
+// TryGet finds none idle and the pool has room, it starts a dial in the
+// background so that a later TryGet or Get finds a connection.
 // It returns [ErrClosed] on a closed pool.
 func (p *ConnPool) TryGet() (net.Conn, error) {
-	p.lock()
-	defer p.mu.Unlock()
-	if p.closed {
-		return nil, ErrClosed
-	}
-	if pc, ok := p.popIdleLocked(); ok {
-		return pc, nil
+	for {
+		now := p.clock.Now()
+		p.lock()
+		if p.closed {
+			p.stats.gets++
+			p.stats.getsFailed++
+			p.mu.Unlock()
+			return nil, ErrClosed
+		}
+		pc, got := p.takeIdleLocked(context.Background(), now, false)
+		if got == idleTaken {
+			return pc, nil
+		}
+		if got == idleNone {
+			break
+		}
 	}
 	// One dial beyond those already claimed by waiters, never more, so a
 	// loop of TryGets cannot start a storm of dials.
 	if p.dialing <= p.waiters.len() && p.open < p.cfg.MaxConns {
 		p.startDialLocked()
 	}
+	p.stats.gets++
+	p.stats.getsFailed++
+	p.mu.Unlock()
 	return nil, ErrNotAvailable
 }
 
@@ -222,8 +366,8 @@ func (p *ConnPool) NumberOfConns() int {
 
 // Close closes the pool: idle connections at once, checked-out connections
 // as they come back, and connections still being dialled as their dials
-// finish. Gets waiting at the time return [ErrClosed]. Close does not wait
-// and may be called more than once.
+// finish. Gets waiting at the time return [ErrClosed]. Close does not wait;
+// see [ConnPool.Drain] for that. It may be called more than once.
 func (p *ConnPool) Close() {
 	p.lock()
 	if p.closed {
@@ -233,33 +377,71 @@ func (p *ConnPool) Close() {
 	p.closed = true
 	idle := make([]*conn, 0, p.idle.len())
 	for {
-		pc, ok := p.idle.popFront()
+		c, ok := p.idle.popFront()
 		if !ok {
 			break
 		}
-		idle = append(idle, pc)
+		idle = append(idle, c)
+		p.releaseLocked(c, ClosePoolClosed)
 	}
-	p.open -= len(idle)
 	for {
 		w, ok := p.waiters.popFront()
 		if !ok {
 			break
 		}
+		p.stats.gets++
+		p.stats.getsFailed++
+		p.stats.waitTime += waited(w, p.clock.Now())
 		w.ch <- handoff{err: ErrClosed}
 	}
+	p.checkDrainedLocked()
 	p.mu.Unlock()
 	p.cancel()
 	for _, c := range idle {
+		p.closeConn(c, ClosePoolClosed)
+	}
+}
+
+// Drain closes the pool gracefully. It stops handing out connections (Gets
+// return [ErrClosed], as after Close), closes the idle ones, and waits until
+// every checked-out connection has come back and every background dial has
+// ended, or until ctx ends. If ctx ends first, Drain closes the sockets still
+// checked out under their holders (whose I/O then fails, and whose Close
+// releases them) and returns how many there were, with ctx.Err(). It returns
+// 0 and nil once everything is closed. Drain may be called more than once,
+// and after Close.
+func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
+	p.Close()
+	p.lock()
+	drained := p.drained
+	p.mu.Unlock()
+	select {
+	case <-drained:
+		// Nothing is open, so no dial is in flight: the background
+		// goroutines are on their way out.
+		p.bg.Wait()
+		return 0, nil
+	case <-ctx.Done():
+	}
+	p.lock()
+	out := make([]*conn, 0, len(p.conns))
+	for c := range p.conns {
+		out = append(out, c)
+	}
+	outstanding = p.open - p.dialing
+	p.mu.Unlock()
+	for _, c := range out {
 		c.nc.Close()
 	}
+	return outstanding, ctx.Err()
 }
 
 // lock takes p.mu, trying a few times without blocking first. The critical
 // sections under mu are a few dozen instructions, but sync.Mutex parks a
 // goroutine at once, without spinning, whenever its processor has other
 // goroutines to run: with more goroutines than processors, a holder
-// returning a connection would be put to sleep, its connection with it, and
-// every Get would end up waiting in line. A short spin avoids that convoy.
+// returning a connection would be put to sleep, its connection with it.
+// A short spin keeps it running.
 func (p *ConnPool) lock() {
 	for range 64 {
 		if p.mu.TryLock() {
@@ -267,16 +449,6 @@ func (p *ConnPool) lock() {
 		}
 	}
 	p.mu.Lock()
-}
-
-// popIdleLocked checks out the most recently returned idle connection.
-// Caller must hold p.mu.
-func (p *ConnPool) popIdleLocked() (*PoolConn, bool) {
-	c, ok := p.idle.popBack()
-	if !ok {
-		return nil, false
-	}
-	return c.checkOut(), true
 }
 
 // dialForWaitersLocked starts one dial for each waiter not already covered
@@ -292,109 +464,172 @@ func (p *ConnPool) dialForWaitersLocked() {
 func (p *ConnPool) startDialLocked() {
 	p.open++
 	p.dialing++
-	p.dials.Add(1)
-	go p.dial()
+	p.bg.Add(1)
+	go func() {
+		defer p.bg.Done()
+		p.dialAndDeliver()
+	}()
 }
 
-// dialOnce calls the dial function once, bounded by the pool's lifetime and
-// DialTimeout, and turns a (nil, nil) result into an error.
-func (p *ConnPool) dialOnce() (net.Conn, error) {
+// dialAndDeliver runs a dial whose slot the caller reserved (open and
+// dialing counted) and hands its result on: a connection to the longest
+// waiter or the idle list, an error to the longest waiter. It returns the
+// dial's error.
+func (p *ConnPool) dialAndDeliver() error {
 	ctx := p.ctx
 	if p.cfg.DialTimeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.DialTimeout)
 		defer cancel()
 	}
-	conn, err := p.cfg.Dial(ctx)
-	switch {
-	case err != nil:
-		if conn != nil {
-			conn.Close()
-		}
-		return nil, err
-	case conn == nil:
-		return nil, ErrNilConn
+	start := p.clock.Now()
+	nc, err := p.cfg.Dial(ctx)
+	if err == nil && nc == nil {
+		err = ErrNilConn
 	}
-	return conn, nil
-}
-
-// dial runs a dial reserved by startDialLocked and hands its result on.
-func (p *ConnPool) dial() {
-	defer p.dials.Done()
-	conn, err := p.dialOnce()
+	if err != nil && nc != nil {
+		nc.Close()
+		nc = nil
+	}
+	now := p.clock.Now()
+	if p.cfg.OnDial != nil {
+		p.cfg.OnDial(nc, err, now.Sub(start))
+	}
 
 	p.lock()
 	p.dialing--
+	p.stats.dials++
 	if err != nil {
-		p.open--
+		p.stats.dialErrors++
 		// The error goes to the longest waiter: every waiter is owed one
 		// dial attempt, so a dead server fails each Get once instead of
-		// leaving it to wait forever or starting a storm of retries.
+		// leaving it to wait for ever or starting a storm of retries.
 		if w, ok := p.waiters.popFront(); ok {
+			p.stats.gets++
+			p.stats.getsFailed++
+			p.stats.waitTime += waited(w, now)
 			w.ch <- handoff{err: fmt.Errorf("connpool: dial: %w", err)}
 		}
-		p.dialForWaitersLocked()
+		p.freeSlotLocked()
 		p.mu.Unlock()
-		return
+		return err
 	}
+	c := p.newConn(nc, now)
+	p.conns[c] = struct{}{}
 	if p.closed {
-		p.open--
+		p.releaseLocked(c, ClosePoolClosed)
 		p.mu.Unlock()
-		conn.Close()
-		return
+		p.closeConn(c, ClosePoolClosed)
+		return nil
 	}
-	extra := p.deliverLocked(p.newConn(conn))
+	extra := p.deliverLocked(c, now, true)
 	p.mu.Unlock()
 	if extra != nil {
-		extra.nc.Close()
+		p.closeConn(extra, CloseMaxIdle)
 	}
+	return nil
 }
 
 // deliverLocked hands a connection that is not checked out to the longest
-// waiter, or else to the idle list. If the idle list is full it releases
-// the connection's slot and returns it for the caller to close after
-// unlocking. Caller must hold p.mu and the pool must be open.
-func (p *ConnPool) deliverLocked(c *conn) (extra *conn) {
+// waiter, or else to the idle list. If the idle list is full it releases the
+// connection and returns it, for the caller to close with closeConn (reason
+// CloseMaxIdle) after unlocking. fresh says whether it was just dialled.
+// Caller must hold p.mu, and the pool must be open.
+func (p *ConnPool) deliverLocked(c *conn, now time.Time, fresh bool) (extra *conn) {
 	if w, ok := p.waiters.popFront(); ok {
+		p.stats.gets++
+		p.stats.getsWaited++
+		if fresh {
+			p.stats.getsDialed++
+		}
+		p.stats.waitTime += waited(w, now)
 		w.ch <- handoff{pc: c.checkOut()}
 		return nil
 	}
 	if p.idle.len() >= p.cfg.MaxIdleConns {
-		p.open--
+		p.releaseLocked(c, CloseMaxIdle)
 		return c
 	}
+	c.returnedAt = now
 	p.idle.pushBack(c)
+	if p.maintaining {
+		if d := p.deadline(c); !d.IsZero() && d.Before(p.maintWake) {
+			p.kickMaintainer()
+		}
+	} else {
+		p.maintainLocked()
+	}
 	return nil
 }
 
 // put takes back a connection its holder has released.
 func (p *ConnPool) put(c *conn, unusable bool) error {
-	if unusable {
-		return p.discard(c)
-	}
+	now := p.clock.Now()
 	p.lock()
-	if p.closed {
-		p.open--
-		p.mu.Unlock()
-		return c.nc.Close()
+	reason, discard := CloseReason(0), true
+	switch {
+	case p.closed:
+		reason = ClosePoolClosed
+	case unusable:
+		reason = CloseUnusable
+	case !c.expiresAt.IsZero() && !now.Before(c.expiresAt):
+		reason = CloseMaxLifetime
+	default:
+		discard = false
 	}
-	extra := p.deliverLocked(c)
+	if discard {
+		p.releaseLocked(c, reason)
+		p.mu.Unlock()
+		return p.closeConn(c, reason)
+	}
+	extra := p.deliverLocked(c, now, false)
 	p.mu.Unlock()
 	if extra != nil {
-		return extra.nc.Close()
+		return p.closeConn(extra, CloseMaxIdle)
 	}
 	return nil
 }
 
-// discard closes a released connection for good and frees its slot, which
-// may let a waiter dial.
-func (p *ConnPool) discard(c *conn) error {
-	err := c.nc.Close()
-	p.lock()
+// releaseLocked removes c, which is neither idle nor in line for a waiter,
+// from the pool's books, so that the caller can close it with closeConn
+// after unlocking. Caller must hold p.mu.
+func (p *ConnPool) releaseLocked(c *conn, reason CloseReason) {
+	delete(p.conns, c)
+	p.stats.closed[reason]++
+	p.freeSlotLocked()
+}
+
+// freeSlotLocked gives up a slot counted in p.open: on an open pool a
+// waiter may now dial, on a closed one the last slot completes a drain.
+// Caller must hold p.mu.
+func (p *ConnPool) freeSlotLocked() {
 	p.open--
-	if !p.closed {
-		p.dialForWaitersLocked()
+	if p.closed {
+		p.checkDrainedLocked()
+		return
 	}
-	p.mu.Unlock()
+	p.dialForWaitersLocked()
+	p.maintainLocked()
+}
+
+// checkDrainedLocked closes p.drained once a closed pool has nothing open.
+// Caller must hold p.mu.
+func (p *ConnPool) checkDrainedLocked() {
+	if p.closed && p.open == 0 {
+		select {
+		case <-p.drained:
+		default:
+			close(p.drained)
+		}
+	}
+}
+
+// closeConn closes a connection released by releaseLocked and reports it to
+// the OnClose hook.
+func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
+	err := c.nc.Close()
+	if p.cfg.OnClose != nil {
+		p.cfg.OnClose(c.nc, reason)
+	}
 	return err
 }

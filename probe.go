@@ -20,8 +20,10 @@ var (
 // connection looks healthy or cannot be probed on this platform.
 //
 // It looks through *tls.Conn and any wrapper with a NetConn method down to a
-// socket. On TLS, bytes waiting are not an alarm: servers send records
-// unasked (TLS 1.3 session tickets), so only EOF or a reset counts.
+// socket. On TLS, bytes waiting are no alarm, because servers send records
+// unasked (TLS 1.3 session tickets); there only a closed or reset
+// connection counts, and where bytes are waiting, a close behind them is
+// seen only where the platform reports TCP state (Linux).
 func probe(conn net.Conn) error {
 	encrypted := false
 	for {
@@ -38,9 +40,5 @@ func probe(conn net.Conn) error {
 		}
 		break
 	}
-	err := peek(conn)
-	if err == errUnreadData && encrypted {
-		return nil
-	}
-	return err
+	return peek(conn, encrypted)
 }

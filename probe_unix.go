@@ -9,8 +9,10 @@ import (
 
 // peek looks at the socket under conn with a non-blocking MSG_PEEK. It goes
 // through RawConn.Control, not RawConn.Read, so a read deadline left on the
-// connection by its last holder cannot turn into a false alarm.
-func peek(conn net.Conn) error {
+// connection by its last holder cannot turn into a false alarm. Bytes
+// waiting are errUnreadData unless encrypted, in which case only a close
+// behind them counts.
+func peek(conn net.Conn, encrypted bool) error {
 	sc, ok := conn.(syscall.Conn)
 	if !ok {
 		return nil
@@ -29,12 +31,12 @@ func peek(conn net.Conn) error {
 				continue
 			case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
 				result = nil
-			case err != nil:
+			case err != nil, n == 0:
 				result = errPeerClosed
-			case n == 0:
-				result = errPeerClosed
-			default:
+			case !encrypted:
 				result = errUnreadData
+			case finReceived(fd):
+				result = errPeerClosed
 			}
 			return
 		}

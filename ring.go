@@ -78,18 +78,14 @@ func (r *ring[T]) remove(v T) bool {
 	return false
 }
 
-// filter keeps the elements for which keep returns true, in order, and
-// hands each removed one to drop.
-func (r *ring[T]) filter(keep func(T) bool, drop func(T)) {
+// filter keeps, in order, the elements for which keep returns true.
+func (r *ring[T]) filter(keep func(T) bool) {
 	kept := 0
 	for i := 0; i < r.n; i++ {
-		v := r.at(i)
-		if keep(v) {
+		if v := r.at(i); keep(v) {
 			r.buf[r.index(kept)] = v
 			kept++
-			continue
 		}
-		drop(v)
 	}
 	var zero T
 	for i := kept; i < r.n; i++ {

@@ -21,11 +21,17 @@ type server struct {
 	wg      sync.WaitGroup
 }
 
-func newServer(t testing.TB) *server {
+func newServer(t testing.TB) *server { return newServerWith(t, nil) }
+
+// newServerWith is newServer with its listener wrapped by wrap, if not nil.
+func newServerWith(t testing.TB, wrap func(net.Listener) net.Listener) *server {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	s := &server{ln: ln, conns: map[net.Conn]struct{}{}, changed: make(chan struct{})}
 	s.wg.Add(1)
@@ -128,5 +134,27 @@ func echo(t testing.TB, c net.Conn, msg string) {
 	}
 	if string(buf) != msg {
 		t.Fatalf("echo = %q, want %q", buf, msg)
+	}
+}
+
+// closeConns closes the server's side of every connection, as a server
+// restarting or timing out idle clients does.
+func (s *server) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.Close()
+	}
+}
+
+// push writes msg, unasked, on every connection the server holds.
+func (s *server) push(t testing.TB, msg string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		if _, err := io.WriteString(c, msg); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

@@ -1,0 +1,660 @@
+package connpool_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"errors"
+	"io"
+	"math/big"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+)
+
+// newFakePool builds a pool on a fake clock and closes it at the end of the
+// test, waiting for its background work.
+func newFakePool(t testing.TB, cfg connpool.Config) (*connpool.ConnPool, *connpool.FakeClock) {
+	t.Helper()
+	clk := connpool.NewFakeClock()
+	p, err := connpool.NewWithClock(cfg, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Close()
+		p.WaitDials()
+	})
+	return p, clk
+}
+
+// closes records OnClose calls.
+type closes struct {
+	mu      sync.Mutex
+	reasons []connpool.CloseReason
+	ch      chan connpool.CloseReason
+}
+
+func newCloses() *closes { return &closes{ch: make(chan connpool.CloseReason, 100)} }
+
+func (c *closes) hook(_ net.Conn, r connpool.CloseReason) {
+	c.mu.Lock()
+	c.reasons = append(c.reasons, r)
+	c.mu.Unlock()
+	c.ch <- r
+}
+
+// wait waits for the next n closes and checks their reason.
+func (c *closes) wait(t testing.TB, n int, want connpool.CloseReason) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for range n {
+		select {
+		case r := <-c.ch:
+			if r != want {
+				t.Fatalf("closed for %v, want %v", r, want)
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for a close (%v)", want)
+		}
+	}
+}
+
+func TestDeadConnectionIsNotHandedOut(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 2, OnClose: cl.hook})
+	s.waitOpen(t, 2)
+	s.closeConns() // the server restarts, or times idle clients out
+	s.waitOpen(t, 0)
+	clk.Advance(connpool.DefaultProbeAfter)
+
+	c := get(t, p)
+	echo(t, c, "fresh after a restart")
+	c.Close()
+	cl.wait(t, 2, connpool.CloseStale)
+	st := p.Stats()
+	if st.ClosedStale != 2 || st.Dials != 3 || st.Open != 1 {
+		t.Errorf("stats %+v: want 2 closed stale, 3 dials, 1 open", st)
+	}
+}
+
+func TestProbeIsSkippedForRecentlyReturnedConns(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
+	s.waitOpen(t, 1)
+	s.closeConns()
+	s.waitOpen(t, 0)
+	clk.Advance(connpool.DefaultProbeAfter - time.Millisecond)
+	c := get(t, p) // inside the bypass window: not probed, so the dead one
+	defer c.Close()
+	if st := p.Stats(); st.ClosedStale != 0 || st.Dials != 1 {
+		t.Errorf("stats %+v: a recently returned connection was probed", st)
+	}
+	if _, err := io.ReadFull(c, make([]byte, 1)); err == nil {
+		t.Error("read on a connection the server closed succeeded")
+	}
+	c.(*connpool.PoolConn).MarkUnusable()
+}
+
+func TestUnaskedBytesMakeAConnStale(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
+	s.waitOpen(t, 1)
+	s.push(t, "stray reply")
+	clk.Advance(time.Hour)
+	c := get(t, p)
+	echo(t, c, "clean stream") // would read "stray reply" on the old one
+	c.Close()
+	if st := p.Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
+	}
+}
+
+func TestLeftoverReadDeadlineIsNoFalseAlarm(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	c := get(t, p)
+	first := underlying(c)
+	c.SetReadDeadline(time.Now().Add(-time.Second)) // in the past, left behind
+	c.Close()
+	clk.Advance(time.Hour)
+	c = get(t, p)
+	defer c.Close()
+	if underlying(c) != first {
+		t.Error("a healthy connection with a past read deadline was thrown away")
+	}
+	if st := p.Stats(); st.ClosedStale != 0 {
+		t.Errorf("ClosedStale = %d, want 0", st.ClosedStale)
+	}
+}
+
+func TestHealthCheckRunsOnlyOnConnsIdleLongEnough(t *testing.T) {
+	s := newServer(t)
+	var checks atomic.Int32
+	errPing := errors.New("ping failed")
+	p, clk := newFakePool(t, connpool.Config{
+		Dial: s.dialer(), MaxConns: 1, InitialConns: 1, ProbeAfter: time.Second,
+		HealthCheck: func(ctx context.Context, c net.Conn) error {
+			if checks.Add(1) == 1 {
+				return errPing
+			}
+			echo(t, c, "ping")
+			return nil
+		},
+	})
+	c := get(t, p) // new enough: no check
+	c.Close()
+	if n := checks.Load(); n != 0 {
+		t.Fatalf("health check ran %d times on a hot connection", n)
+	}
+	clk.Advance(time.Second)
+	c = get(t, p) // first check fails: closed, a new one dialled
+	c.Close()
+	clk.Advance(time.Second)
+	c = get(t, p) // second check passes
+	c.Close()
+	st := p.Stats()
+	if checks.Load() != 2 || st.ClosedHealthCheck != 1 || st.Dials != 2 {
+		t.Errorf("checks=%d stats=%+v: want 2 checks, 1 closed by the check, 2 dials", checks.Load(), st)
+	}
+}
+
+func TestProbeCanBeTurnedOff(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1, ProbeAfter: -1})
+	s.push(t, "x")
+	clk.Advance(time.Hour)
+	c := get(t, p)
+	c.Close()
+	if st := p.Stats(); st.ClosedStale != 0 {
+		t.Errorf("ClosedStale = %d with the probe off", st.ClosedStale)
+	}
+}
+
+func TestNewChannelPoolProbesByDefault(t *testing.T) {
+	s := newServer(t)
+	p, err := connpool.NewChannelPool(1, 1, s.factory())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	clk := connpool.NewFakeClock()
+	connpool.SetClock(p, clk)
+	// The prefilled connection was returned by the real clock: move the
+	// fake one past it.
+	clk.Advance(time.Since(clk.Now()) + time.Hour)
+	s.waitOpen(t, 1)
+	s.closeConns()
+	s.waitOpen(t, 0)
+	c := get(t, p)
+	echo(t, c, "a switch from buraksezer/connpool gets this for free")
+	c.Close()
+}
+
+// tlsPair returns a TLS server config with a fresh self-signed certificate
+// for 127.0.0.1, and a client config that trusts it.
+func tlsPair(t testing.TB) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "connpool test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	server = &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		MinVersion:   tls.VersionTLS13,
+	}
+	client = &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
+	return server, client
+}
+
+// newTLSServer is newServer behind TLS 1.3. Its dialer completes the
+// handshake, after which the server sends session tickets unasked.
+func newTLSServer(t testing.TB) (*server, func(context.Context) (net.Conn, error)) {
+	t.Helper()
+	serverCfg, clientCfg := tlsPair(t)
+	s := newServerWith(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) })
+	dial := func(ctx context.Context) (net.Conn, error) {
+		d := tls.Dialer{Config: clientCfg}
+		c, err := d.DialContext(ctx, "tcp", s.addr())
+		if err != nil {
+			return nil, err
+		}
+		return c, nil
+	}
+	return s, dial
+}
+
+func TestTLSSessionTicketsAreNoAlarm(t *testing.T) {
+	s, dial := newTLSServer(t)
+	p, clk := newFakePool(t, connpool.Config{Dial: dial, MaxConns: 1})
+	c := get(t, p)
+	echo(t, c, "over tls") // the server handshakes and sends its tickets
+	first := underlying(c)
+	c.Close()
+	clk.Advance(time.Hour)
+
+	c = get(t, p)
+	if underlying(c) != first {
+		t.Error("a healthy TLS connection was thrown away")
+	}
+	echo(t, c, "still over tls")
+	c.Close()
+
+	s.waitOpen(t, 1)
+	s.closeConns()
+	s.waitOpen(t, 0)
+	clk.Advance(time.Hour)
+	c = get(t, p)
+	if underlying(c) == first {
+		t.Error("a TLS connection the server closed was handed out")
+	}
+	echo(t, c, "new tls connection")
+	c.Close()
+	if st := p.Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
+	}
+}
+
+func TestIdleTimeoutClosesIdleConnsInTheBackground(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	p, clk := newFakePool(t, connpool.Config{
+		Dial: s.dialer(), MaxConns: 3, InitialConns: 3, IdleTimeout: time.Minute, OnClose: cl.hook,
+	})
+	if !p.Maintaining() {
+		t.Fatal("no maintainer with idle connections and an idle timeout")
+	}
+	clk.Advance(59 * time.Second)
+	if n := p.Len(); n != 3 {
+		t.Fatalf("Len() = %d before the idle timeout", n)
+	}
+	clk.Advance(time.Second)
+	cl.wait(t, 3, connpool.CloseIdleTimeout)
+	s.waitOpen(t, 0)
+	p.WaitDials() // the maintainer leaves once nothing is idle
+	wantCounts(t, p, 0, 0)
+	if st := p.Stats(); st.ClosedIdleTimeout != 3 {
+		t.Errorf("ClosedIdleTimeout = %d, want 3", st.ClosedIdleTimeout)
+	}
+}
+
+func TestIdleTimeoutSparesMinIdleConns(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	p, clk := newFakePool(t, connpool.Config{
+		Dial: s.dialer(), MaxConns: 4, InitialConns: 3, MinIdleConns: 1,
+		IdleTimeout: time.Minute, OnClose: cl.hook,
+	})
+	clk.Advance(time.Hour)
+	cl.wait(t, 2, connpool.CloseIdleTimeout)
+	p.WaitDials()
+	wantCounts(t, p, 1, 1)
+	s.waitOpen(t, 1)
+}
+
+func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	const life, jitter = 10 * time.Minute, 5 * time.Minute
+	p, clk := newFakePool(t, connpool.Config{
+		Dial: s.dialer(), MaxConns: 8, InitialConns: 8, MaxLifetime: life, MaxLifetimeJitter: jitter,
+		OnClose: cl.hook,
+	})
+	born := clk.Now()
+	var conns []*connpool.PoolConn
+	seen := map[time.Time]bool{}
+	for range 8 {
+		c, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		exp := connpool.ExpiresAt(c)
+		if exp.Before(born.Add(life-jitter)) || exp.After(born.Add(life)) {
+			t.Errorf("expires %v after dial, want %v to %v", exp.Sub(born), life-jitter, life)
+		}
+		seen[exp] = true
+		conns = append(conns, c)
+	}
+	if len(seen) < 2 {
+		t.Error("every connection expires at the same instant: no jitter")
+	}
+	// Returning and taking again does not draw the jitter again.
+	want := connpool.ExpiresAt(conns[0])
+	for range 5 {
+		conns[0].Close()
+		c, err := p.Acquire(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		conns[0] = c
+	}
+	if got := connpool.ExpiresAt(conns[0]); !got.Equal(want) {
+		t.Errorf("lifetime moved from %v to %v on reuse", want, got)
+	}
+	for _, c := range conns {
+		c.Close()
+	}
+	clk.Advance(life)
+	cl.wait(t, 8, connpool.CloseMaxLifetime)
+	p.WaitDials()
+	wantCounts(t, p, 0, 0)
+}
+
+func TestMaxLifetimeClosesCheckedOutConnOnReturn(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, MaxLifetime: time.Minute})
+	c := get(t, p)
+	clk.Advance(time.Minute)
+	echo(t, c, "a holder is not interrupted")
+	c.Close()
+	wantCounts(t, p, 0, 0)
+	s.waitOpen(t, 0)
+	if st := p.Stats(); st.ClosedMaxLifetime != 1 {
+		t.Errorf("ClosedMaxLifetime = %d, want 1", st.ClosedMaxLifetime)
+	}
+}
+
+func TestMinIdleConnsAreToppedUpWithBackoff(t *testing.T) {
+	s := newServer(t)
+	var attempts atomic.Int32
+	var down atomic.Bool
+	down.Store(true)
+	errDown := errors.New("server down")
+	p, clk := newFakePool(t, connpool.Config{
+		MaxConns: 4, MinIdleConns: 2, DialBackoff: time.Second, MaxDialBackoff: 8 * time.Second,
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			attempts.Add(1)
+			if down.Load() {
+				return nil, errDown
+			}
+			return s.dialer()(ctx)
+		},
+	})
+	// While the server is down, each backoff step allows one attempt: the
+	// maintainer makes a timer after every failure and dials again only
+	// when it fires.
+	const steps = 6
+	for i := 1; i <= steps; i++ {
+		waitTimer(t, clk)
+		if n := attempts.Load(); n != int32(i) {
+			t.Fatalf("after %d backoff steps, %d dial attempts", i-1, n)
+		}
+		if i == steps {
+			down.Store(false) // the server is back for the next attempt
+		}
+		clk.Advance(8 * time.Second) // at least the largest step
+	}
+	p.WaitDials() // tops up, then leaves: no idle timeout, nothing to wait for
+	wantCounts(t, p, 2, 2)
+	s.waitOpen(t, 2)
+
+	// Taking one leaves the pool short: the maintainer dials a spare.
+	c := get(t, p)
+	p.WaitDials()
+	wantCounts(t, p, 2, 3)
+	c.Close()
+}
+
+// waitTimer waits until the maintainer has armed a timer on clk.
+func waitTimer(t testing.TB, clk *connpool.FakeClock) {
+	t.Helper()
+	for clk.Timers() == 0 {
+		select {
+		case <-clk.TimerMade():
+		case <-time.After(10 * time.Second):
+			t.Fatal("the maintainer armed no timer")
+		}
+	}
+}
+
+func TestIdleOrder(t *testing.T) {
+	for _, tc := range []struct {
+		order connpool.IdleOrder
+		want  int // which of the three returned connections comes back first
+	}{{connpool.LIFO, 2}, {connpool.FIFO, 0}} {
+		s := newServer(t)
+		p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, IdleOrder: tc.order})
+		var socks []net.Conn
+		var cs []net.Conn
+		for range 3 {
+			c := get(t, p)
+			cs = append(cs, c)
+			socks = append(socks, underlying(c))
+		}
+		for _, c := range cs {
+			c.Close()
+		}
+		c := get(t, p)
+		if underlying(c) != socks[tc.want] {
+			t.Errorf("order %d: got a different connection than #%d", tc.order, tc.want)
+		}
+		c.Close()
+	}
+}
+
+func TestNoMaintainerWithoutWork(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 2})
+	c := get(t, p)
+	c.Close()
+	if p.Maintaining() {
+		t.Error("a maintainer runs with no idle timeout, lifetime or minimum")
+	}
+	q, _ := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, IdleTimeout: time.Minute})
+	if q.Maintaining() {
+		t.Error("a maintainer runs with nothing idle")
+	}
+}
+
+func TestHooksSeeDialsAndCloses(t *testing.T) {
+	s := newServer(t)
+	var mu sync.Mutex
+	var dialErrs, dialOK int
+	cl := newCloses()
+	fail := true
+	p := newPool(t, connpool.Config{
+		MaxConns: 1,
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if fail {
+				fail = false
+				return nil, errors.New("first dial fails")
+			}
+			return s.dialer()(ctx)
+		},
+		OnDial: func(c net.Conn, err error, took time.Duration) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				dialErrs++
+				if c != nil {
+					t.Error("OnDial got a connection with an error")
+				}
+			} else {
+				dialOK++
+			}
+			if took < 0 {
+				t.Errorf("dial took %v", took)
+			}
+		},
+		OnClose: cl.hook,
+	})
+	if _, err := p.Get(context.Background()); err == nil {
+		t.Fatal("first Get succeeded")
+	}
+	c := get(t, p)
+	c.(*connpool.PoolConn).MarkUnusable()
+	c.Close()
+	cl.wait(t, 1, connpool.CloseUnusable)
+	mu.Lock()
+	defer mu.Unlock()
+	if dialErrs != 1 || dialOK != 1 {
+		t.Errorf("OnDial saw %d errors and %d connections, want 1 and 1", dialErrs, dialOK)
+	}
+	if got := connpool.CloseUnusable.String(); got != "unusable" {
+		t.Errorf("CloseUnusable.String() = %q", got)
+	}
+}
+
+func TestDrainWaitsForCheckedOutConns(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, InitialConns: 3})
+	a, b := get(t, p), get(t, p)
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result)
+	go func() {
+		n, err := p.Drain(context.Background())
+		done <- result{n, err}
+	}()
+	s.waitOpen(t, 2) // the idle one is closed at once
+	if _, err := p.Get(context.Background()); !errors.Is(err, connpool.ErrClosed) {
+		t.Errorf("Get while draining = %v, want ErrClosed", err)
+	}
+	echo(t, a, "finishing my request")
+	a.Close()
+	select {
+	case r := <-done:
+		t.Fatalf("Drain returned %+v with a connection still out", r)
+	default:
+	}
+	b.Close()
+	if r := <-done; r.n != 0 || r.err != nil {
+		t.Errorf("Drain = %d, %v; want 0, nil", r.n, r.err)
+	}
+	s.waitOpen(t, 0)
+	wantCounts(t, p, 0, 0)
+}
+
+func TestDrainGivesUpWithItsContext(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	held := get(t, p)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	defer cancel()
+	n, err := p.Drain(ctx)
+	if n != 1 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain = %d, %v; want 1, DeadlineExceeded", n, err)
+	}
+	s.waitOpen(t, 0) // closed under its holder
+	if _, err := held.Write([]byte("x")); err == nil {
+		t.Error("write on a connection closed by Drain succeeded")
+	}
+	held.Close()
+	wantCounts(t, p, 0, 0)
+	if st := p.Stats(); st.ClosedPoolClosed != 1 {
+		t.Errorf("ClosedPoolClosed = %d, want 1", st.ClosedPoolClosed)
+	}
+}
+
+// checkStats checks the identities Stats documents.
+func checkStats(t testing.TB, st connpool.Stats) {
+	t.Helper()
+	if st.Open != st.Idle+st.InUse+st.Dialing {
+		t.Errorf("Open %d != Idle %d + InUse %d + Dialing %d", st.Open, st.Idle, st.InUse, st.Dialing)
+	}
+	if st.Gets != st.GetsFromIdle+st.GetsWaited+st.GetsCanceled+st.GetsFailed {
+		t.Errorf("Gets %d != FromIdle %d + Waited %d + Canceled %d + Failed %d",
+			st.Gets, st.GetsFromIdle, st.GetsWaited, st.GetsCanceled, st.GetsFailed)
+	}
+	if int64(st.Dials)-int64(st.DialErrors)-int64(st.Closed()) != int64(st.Open-st.Dialing) {
+		t.Errorf("Dials %d - DialErrors %d - Closed %d != Open %d - Dialing %d",
+			st.Dials, st.DialErrors, st.Closed(), st.Open, st.Dialing)
+	}
+	if st.GetsDialed > st.GetsWaited {
+		t.Errorf("GetsDialed %d > GetsWaited %d", st.GetsDialed, st.GetsWaited)
+	}
+	if st.Open > st.MaxConns || st.InUse < 0 {
+		t.Errorf("Open %d, InUse %d with MaxConns %d", st.Open, st.InUse, st.MaxConns)
+	}
+}
+
+func TestStatsAddUpUnderLoad(t *testing.T) {
+	s := newServer(t)
+	var dials atomic.Int32
+	p := newPool(t, connpool.Config{
+		MaxConns: 4, MaxIdleConns: 2, ProbeAfter: time.Nanosecond,
+		Dial: func(ctx context.Context) (net.Conn, error) {
+			if dials.Add(1)%5 == 0 {
+				return nil, errors.New("every fifth dial fails")
+			}
+			return s.dialer()(ctx)
+		},
+	})
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var prev connpool.Stats
+	for w := range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 150; i++ {
+				ctx, cancel := context.WithTimeout(context.Background(), time.Duration(i%3)*time.Millisecond)
+				c, err := p.Get(ctx)
+				cancel()
+				if err != nil {
+					continue
+				}
+				if (w+i)%9 == 0 {
+					c.(*connpool.PoolConn).MarkUnusable()
+				}
+				c.Close()
+			}
+		}()
+	}
+	go func() { wg.Wait(); close(stop) }()
+	for done := false; !done; {
+		select {
+		case <-stop:
+			done = true
+		default:
+		}
+		st := p.Stats()
+		checkStats(t, st)
+		if st.Gets < prev.Gets || st.Dials < prev.Dials || st.Closed() < prev.Closed() || st.WaitTime < prev.WaitTime {
+			t.Fatalf("a counter went backwards: %+v then %+v", prev, st)
+		}
+		prev = st
+	}
+	p.Close()
+	p.WaitDials()
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Open != 0 || st.Gets != 16*150 {
+		t.Errorf("after Close: %+v; want nothing open and %d Gets", st, 16*150)
+	}
+	if st.ClosedUnusable == 0 || st.DialErrors == 0 || st.GetsFromIdle == 0 {
+		t.Errorf("the load did not reach every path: %+v", st)
+	}
+}

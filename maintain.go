@@ -1,0 +1,172 @@
+package connpool
+
+import "time"
+
+// The maintainer is one goroutine that closes idle connections past their
+// idle timeout or lifetime and keeps MinIdleConns connections ready. It
+// runs only while it has something to do, so a pool without those settings,
+// or with nothing idle, has no goroutine of its own.
+
+// maintainLocked starts the maintainer if it has work and is not running.
+// Caller must hold p.mu.
+func (p *ConnPool) maintainLocked() {
+	if p.closed {
+		return
+	}
+	if p.maintaining {
+		// A connection taken or closed may leave the pool short of
+		// MinIdleConns; unless the maintainer is waiting out a backoff,
+		// tell it now rather than at its next deadline.
+		if !p.maintBackoff && p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns {
+			p.kickMaintainer()
+		}
+		return
+	}
+	if !p.maintenanceDueLocked() {
+		return
+	}
+	p.maintaining = true
+	p.bg.Add(1)
+	go p.maintain()
+}
+
+// maintenanceDueLocked reports whether the maintainer has anything to do or
+// to wait for. Caller must hold p.mu.
+func (p *ConnPool) maintenanceDueLocked() bool {
+	if p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns {
+		return true
+	}
+	// Idle timeouts spare the MinIdleConns most recently returned.
+	return (p.cfg.MaxLifetime > 0 && p.idle.len() > 0) ||
+		(p.cfg.IdleTimeout > 0 && p.idle.len() > p.cfg.MinIdleConns)
+}
+
+// kickMaintainer wakes the maintainer to look again.
+func (p *ConnPool) kickMaintainer() {
+	select {
+	case p.kick <- struct{}{}:
+	default:
+	}
+}
+
+// deadline returns when the idle connection c must be closed by, or zero.
+func (p *ConnPool) deadline(c *conn) time.Time {
+	d := c.expiresAt
+	if p.cfg.IdleTimeout > 0 {
+		if t := c.returnedAt.Add(p.cfg.IdleTimeout); d.IsZero() || t.Before(d) {
+			d = t
+		}
+	}
+	return d
+}
+
+func (p *ConnPool) maintain() {
+	defer p.bg.Done()
+	bo := backoff{base: p.cfg.DialBackoff, max: p.cfg.MaxDialBackoff}
+	var retryAt time.Time // no background dial before this, after a failure
+	for {
+		now := p.clock.Now()
+		p.lock()
+		if p.closed {
+			p.maintaining = false
+			p.mu.Unlock()
+			return
+		}
+		expired := p.reapLocked(now)
+		short := p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
+		dial := short && !now.Before(retryAt)
+		if dial {
+			p.open++
+			p.dialing++
+		}
+		wake := p.nextDeadlineLocked()
+		if short && !dial && (wake.IsZero() || retryAt.Before(wake)) {
+			wake = retryAt
+		}
+		if !dial && wake.IsZero() {
+			p.maintaining = false
+			p.mu.Unlock()
+			p.closeAll(expired)
+			return
+		}
+		p.maintWake = wake
+		p.maintBackoff = short && !dial
+		p.mu.Unlock()
+		p.closeAll(expired)
+
+		if dial {
+			if err := p.dialAndDeliver(); err != nil {
+				retryAt = p.clock.Now().Add(bo.next())
+			} else {
+				bo.reset()
+			}
+			continue
+		}
+		t := p.clock.NewTimer(wake.Sub(now))
+		select {
+		case <-t.C():
+		case <-p.kick:
+		case <-p.ctx.Done():
+		}
+		t.Stop()
+	}
+}
+
+// reaped is an idle connection the maintainer took out, and why.
+type reaped struct {
+	c      *conn
+	reason CloseReason
+}
+
+// reapLocked takes out of the idle list, and releases, the connections past
+// their lifetime, and those idle longer than IdleTimeout as long as
+// MinIdleConns remain. Caller must hold p.mu.
+func (p *ConnPool) reapLocked(now time.Time) []reaped {
+	var out []reaped
+	// The idle list runs from the connection returned longest ago to the
+	// latest, so the idle timeout takes the oldest first.
+	spare := p.idle.len() - p.cfg.MinIdleConns
+	p.idle.filter(func(c *conn) bool {
+		if !c.expiresAt.IsZero() && !now.Before(c.expiresAt) {
+			out = append(out, reaped{c, CloseMaxLifetime})
+			spare--
+			return false
+		}
+		if spare > 0 && p.cfg.IdleTimeout > 0 && now.Sub(c.returnedAt) >= p.cfg.IdleTimeout {
+			out = append(out, reaped{c, CloseIdleTimeout})
+			spare--
+			return false
+		}
+		return true
+	})
+	for _, r := range out {
+		p.releaseLocked(r.c, r.reason)
+	}
+	return out
+}
+
+// nextDeadlineLocked returns the earliest time at which an idle connection
+// will be due for reaping, or zero if none will. Caller must hold p.mu.
+func (p *ConnPool) nextDeadlineLocked() time.Time {
+	var next time.Time
+	earlier := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	for i := 0; i < p.idle.len(); i++ {
+		earlier(p.idle.at(i).expiresAt)
+	}
+	// Only the connections beyond MinIdleConns time out, oldest first.
+	if p.cfg.IdleTimeout > 0 && p.idle.len() > p.cfg.MinIdleConns {
+		earlier(p.idle.at(0).returnedAt.Add(p.cfg.IdleTimeout))
+	}
+	return next
+}
+
+// closeAll closes connections reaped by reapLocked.
+func (p *ConnPool) closeAll(rs []reaped) {
+	for _, r := range rs {
+		p.closeConn(r.c, r.reason)
+	}
+}

@@ -1,0 +1,123 @@
+package connpool
+
+import "time"
+
+// CloseReason says why the pool closed a connection.
+type CloseReason int
+
+const (
+	// CloseIdleTimeout: idle longer than Config.IdleTimeout.
+	CloseIdleTimeout CloseReason = iota
+	// CloseMaxLifetime: older than its share of Config.MaxLifetime.
+	CloseMaxLifetime
+	// CloseStale: the probe found the peer had closed or reset it, or had
+	// sent bytes nobody asked for.
+	CloseStale
+	// CloseHealthCheck: Config.HealthCheck returned an error.
+	CloseHealthCheck
+	// CloseMaxIdle: returned while MaxIdleConns connections were idle.
+	CloseMaxIdle
+	// CloseUnusable: returned after PoolConn.MarkUnusable.
+	CloseUnusable
+	// ClosePoolClosed: the pool was closed or drained.
+	ClosePoolClosed
+
+	numCloseReasons
+)
+
+var closeReasonNames = [numCloseReasons]string{
+	"idle timeout", "max lifetime", "stale", "health check", "over max idle", "unusable", "pool closed",
+}
+
+// String returns a short lower-case name for r, such as "idle timeout".
+func (r CloseReason) String() string {
+	if r < 0 || r >= numCloseReasons {
+		return "unknown"
+	}
+	return closeReasonNames[r]
+}
+
+// Stats is a snapshot of a pool's state and of its counters since it was
+// built. Counters never go backwards, and they add up:
+//
+//	Open == Idle + InUse + Dialing
+//	Gets == GetsFromIdle + GetsWaited + GetsCanceled + GetsFailed
+//	Dials - DialErrors - Closed() == Open - Dialing
+//	GetsDialed <= GetsWaited
+type Stats struct {
+	MaxConns int // Config.MaxConns
+	Open     int // idle + in use + dialling
+	Idle     int // in the idle list
+	InUse    int // checked out
+	Dialing  int // dials in flight
+	Waiting  int // Gets waiting in line
+
+	Gets         uint64        // Get, Acquire and TryGet calls that have returned
+	GetsFromIdle uint64        // served at once from the idle list
+	GetsWaited   uint64        // served after waiting in line
+	GetsDialed   uint64        // of GetsWaited, served by a new connection
+	GetsCanceled uint64        // ended by their context, waiting or not
+	GetsFailed   uint64        // ended by a dial error, ErrClosed or ErrNotAvailable
+	WaitTime     time.Duration // total time Gets spent in line, served or not
+
+	Dials      uint64 // dial attempts finished, including InitialConns
+	DialErrors uint64 // of Dials, those that failed
+
+	ClosedIdleTimeout uint64 // closed for CloseIdleTimeout
+	ClosedMaxLifetime uint64 // closed for CloseMaxLifetime
+	ClosedStale       uint64 // closed for CloseStale
+	ClosedHealthCheck uint64 // closed for CloseHealthCheck
+	ClosedMaxIdle     uint64 // closed for CloseMaxIdle
+	ClosedUnusable    uint64 // closed for CloseUnusable
+	ClosedPoolClosed  uint64 // closed for ClosePoolClosed
+}
+
+// Closed returns the number of connections the pool has closed, for any
+// reason.
+func (s Stats) Closed() uint64 {
+	return s.ClosedIdleTimeout + s.ClosedMaxLifetime + s.ClosedStale + s.ClosedHealthCheck +
+		s.ClosedMaxIdle + s.ClosedUnusable + s.ClosedPoolClosed
+}
+
+// counters are the pool's cumulative statistics, guarded by ConnPool.mu.
+type counters struct {
+	gets, getsFromIdle, getsWaited, getsDialed, getsCanceled, getsFailed uint64
+	waitTime                                                             time.Duration
+	dials, dialErrors                                                    uint64
+	closed                                                               [numCloseReasons]uint64
+}
+
+// Stats returns a snapshot of the pool's state and counters, taken at one
+// instant. It is safe to call at any time, also after Close.
+func (p *ConnPool) Stats() Stats {
+	p.lock()
+	defer p.mu.Unlock()
+	c := &p.stats
+	return Stats{
+		MaxConns: p.cfg.MaxConns,
+		Open:     p.open,
+		Idle:     p.idle.len(),
+		InUse:    p.open - p.idle.len() - p.dialing,
+		Dialing:  p.dialing,
+		Waiting:  p.waiters.len(),
+
+		Gets:         c.gets,
+		GetsFromIdle: c.getsFromIdle,
+		GetsWaited:   c.getsWaited,
+		GetsDialed:   c.getsDialed,
+		GetsCanceled: c.getsCanceled,
+		GetsFailed:   c.getsFailed,
+		WaitTime:     c.waitTime,
+
+		Dials:      c.dials,
+		DialErrors: c.dialErrors,
+
+		ClosedIdleTimeout: c.closed[CloseIdleTimeout],
+		ClosedMaxLifetime: c.closed[CloseMaxLifetime],
+		ClosedStale:       c.closed[CloseStale],
+		ClosedHealthCheck: c.closed[CloseHealthCheck],
+		ClosedMaxIdle:     c.closed[CloseMaxIdle],
+		ClosedUnusable:    c.closed[CloseUnusable],
+		ClosedPoolClosed:  c.closed[ClosePoolClosed],
+	}
+}

@@ -1,0 +1,56 @@
+package connpool
+
+import "time"
+
+// ErrPeerClosed is what the probe reports of a connection its peer closed.
+var ErrPeerClosed = errPeerClosed
+
+// ProbeConns returns what the idle probe says of each connection up now.
+func (p *TCPPool) ProbeConns() []error {
+	var errs []error
+	for _, s := range *p.slots.Load() {
+		if lc := s.live.Load(); lc != nil {
+			errs = append(errs, probe(lc.Conn))
+		}
+	}
+	return errs
+}
+
+// WaitConnsUp waits until exactly n connections are up, and reports
+// whether that happened within timeout. It wakes on every connection that
+// comes up, the way a waiting Write does, so it never polls; it suits
+// waits for connections to come up, not to go down.
+func (p *TCPPool) WaitConnsUp(n int, timeout time.Duration) bool {
+	expired := time.NewTimer(timeout)
+	defer expired.Stop()
+	for {
+		wake := p.sleep()
+		if p.Stats().ConnsUp == n {
+			p.unsleep()
+			return true
+		}
+		select {
+		case <-wake:
+			p.unsleep()
+		case <-expired.C:
+			p.unsleep()
+			return false
+		}
+	}
+}
+
+// NewTestConnSet returns a ConnSet of len(inflight) connections for balancer
+// tests: connection i is down if inflight[i] is negative, and otherwise up
+// with inflight[i] Writes in progress.
+func NewTestConnSet(inflight ...int) ConnSet {
+	slots := make([]*slot, len(inflight))
+	for i, n := range inflight {
+		slots[i] = &slot{}
+		if n >= 0 {
+			lc := &liveConn{addr: "backend"}
+			lc.refs.Store(int64(n) + 1)
+			slots[i].live.Store(lc)
+		}
+	}
+	return ConnSet{slots}
+}

@@ -1,0 +1,1162 @@
+package connpool_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+)
+
+// tcpWait bounds every wait on a condition in these tests. A passing test
+// never waits this long; a failing one fails instead of hanging.
+const tcpWait = 10 * time.Second
+
+// tcpRetries is MaxRetries for tests where no Write may fail: with a
+// RetryInterval of 1ms, a Write waits up to about tcpWait for a redial.
+const tcpRetries = 10000
+
+// tcpServer is a TCP server on 127.0.0.1 that records the bytes each
+// connection brings, so a test can see from the other side what the pool
+// sent where. What it does with a connection is up to its handler.
+type tcpServer struct {
+	t      testing.TB
+	ln     net.Listener
+	handle func(s *tcpServer, id int, c net.Conn)
+
+	mu      sync.Mutex
+	conns   map[int]net.Conn // open connections, by accept order
+	accepts int
+	data    map[int][]byte // bytes received, by connection
+	total   int
+	changed chan struct{} // closed and replaced on every change
+	wg      sync.WaitGroup
+}
+
+// newTCPServer starts a server whose connections run handle; nil means
+// record everything until EOF.
+func newTCPServer(t testing.TB, handle func(s *tcpServer, id int, c net.Conn)) *tcpServer {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if handle == nil {
+		handle = (*tcpServer).drain
+	}
+	s := &tcpServer{
+		t: t, ln: ln, handle: handle,
+		conns: map[int]net.Conn{}, data: map[int][]byte{}, changed: make(chan struct{}),
+	}
+	s.wg.Add(1)
+	go s.serve()
+	t.Cleanup(s.close)
+	return s
+}
+
+func (s *tcpServer) addr() string { return s.ln.Addr().String() }
+
+func (s *tcpServer) serve() {
+	defer s.wg.Done()
+	for {
+		c, err := s.ln.Accept()
+		if err != nil {
+			return
+		}
+		s.mu.Lock()
+		id := s.accepts
+		s.accepts++
+		s.conns[id] = c
+		s.notifyLocked()
+		s.mu.Unlock()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.handle(s, id, c)
+			c.Close()
+			s.mu.Lock()
+			delete(s.conns, id)
+			s.notifyLocked()
+			s.mu.Unlock()
+		}()
+	}
+}
+
+func (s *tcpServer) notifyLocked() {
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// record notes bytes that connection id brought.
+func (s *tcpServer) record(id int, b []byte) {
+	s.mu.Lock()
+	s.data[id] = append(s.data[id], b...)
+	s.total += len(b)
+	s.notifyLocked()
+	s.mu.Unlock()
+}
+
+// drain is the default handler: it records everything until EOF.
+func (s *tcpServer) drain(id int, c net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		s.record(id, buf[:n])
+		if err != nil {
+			return
+		}
+	}
+}
+
+// echo records and sends back everything.
+func (s *tcpServer) echo(id int, c net.Conn) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := c.Read(buf)
+		s.record(id, buf[:n])
+		if n > 0 {
+			if _, err := c.Write(buf[:n]); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// waitUntil waits until cond, called with s.mu held, is true.
+func (s *tcpServer) waitUntil(what string, cond func() bool) {
+	s.t.Helper()
+	expired := time.NewTimer(tcpWait)
+	defer expired.Stop()
+	for {
+		s.mu.Lock()
+		ok, ch := cond(), s.changed
+		s.mu.Unlock()
+		if ok {
+			return
+		}
+		select {
+		case <-ch:
+		case <-expired.C:
+			s.t.Fatalf("server: timed out waiting for %s", what)
+		}
+	}
+}
+
+// waitTotal waits until the server has received n bytes in all.
+func (s *tcpServer) waitTotal(n int) {
+	s.t.Helper()
+	s.waitUntil(fmt.Sprintf("%d bytes", n), func() bool { return s.total >= n })
+}
+
+// closeConns closes every connection the server holds, cleanly.
+func (s *tcpServer) closeConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		c.Close()
+	}
+}
+
+// snapshot returns a copy of the bytes received, by connection.
+func (s *tcpServer) snapshot() map[int][]byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	m := make(map[int][]byte, len(s.data))
+	for id, b := range s.data {
+		m[id] = append([]byte(nil), b...)
+	}
+	return m
+}
+
+func (s *tcpServer) close() {
+	s.ln.Close()
+	s.closeConns()
+	s.wg.Wait()
+}
+
+// deadAddr returns an address on 127.0.0.1 where nothing listens.
+func deadAddr(t testing.TB) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+// dialPool calls DialPool and closes the pool at the end of the test.
+func dialPool(t testing.TB, cfg connpool.TCPPoolConfig) *connpool.TCPPool {
+	t.Helper()
+	p, err := connpool.DialPool(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+func mustWrite(t testing.TB, w io.Writer, b []byte) {
+	t.Helper()
+	if n, err := w.Write(b); n != len(b) || err != nil {
+		t.Fatalf("Write(%d bytes) = %d, %v", len(b), n, err)
+	}
+}
+
+// waitConnsUp waits until n connections of p are up.
+func waitConnsUp(t testing.TB, p *connpool.TCPPool, n int) {
+	t.Helper()
+	if !p.WaitConnsUp(n, tcpWait) {
+		t.Fatalf("timed out waiting for %d connections up; stats %+v", n, p.Stats())
+	}
+}
+
+func TestTCPPoolDropInAPIWritesArrive(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p, err := connpool.Dial("tcp", srv.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var conn net.Conn = p // what go-tcp-pool users hold
+	if err := p.SetPoolSize(4); err != nil {
+		t.Fatal(err)
+	}
+	p.SetMaxRetries(10)
+	p.SetRetryInterval(10 * time.Millisecond)
+	msg := []byte("Hello, world!\n")
+	for range 20 {
+		mustWrite(t, conn, msg)
+	}
+	srv.waitTotal(20 * len(msg))
+	var all []byte
+	for _, b := range srv.snapshot() {
+		all = append(all, b...)
+	}
+	if want := bytes.Repeat(msg, 20); !bytes.Equal(all, want) {
+		t.Fatalf("server got %q, want 20 greetings", all)
+	}
+	if st := p.Stats(); st.Writes != 20 || st.Bytes != uint64(20*len(msg)) || st.Size != 4 {
+		t.Fatalf("stats %+v, want 20 writes of %d bytes over 4 connections", st, 20*len(msg))
+	}
+}
+
+func TestTCPPoolDialTCPUsesResolvedAddress(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	raddr, err := net.ResolveTCPAddr("tcp", srv.addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := connpool.DialTCP("tcp", nil, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	mustWrite(t, p, []byte("x"))
+	srv.waitTotal(1)
+	if got := p.RemoteAddr().String(); got != srv.addr() {
+		t.Fatalf("RemoteAddr = %s, want %s", got, srv.addr())
+	}
+}
+
+func TestTCPPoolDialRejectsBadInput(t *testing.T) {
+	raddr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+	for _, tc := range []struct {
+		name string
+		dial func() (*connpool.TCPPool, error)
+	}{
+		{"Dial/udp", func() (*connpool.TCPPool, error) { return connpool.Dial("udp", "127.0.0.1:1") }},
+		{"Dial/no port", func() (*connpool.TCPPool, error) { return connpool.Dial("tcp", "127.0.0.1") }},
+		{"DialTCP/unix", func() (*connpool.TCPPool, error) { return connpool.DialTCP("unix", nil, raddr) }},
+		{"DialTCP/nil raddr", func() (*connpool.TCPPool, error) { return connpool.DialTCP("tcp", nil, nil) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tc.dial()
+			if p != nil {
+				p.Close()
+			}
+			if err == nil || p != nil {
+				t.Fatalf("got %v, %v; want an error and no pool", p, err)
+			}
+		})
+	}
+}
+
+// go-tcp-pool's Dial succeeds while the server is down, and so does this
+// one: the pool keeps dialling, and Writes fail cleanly meanwhile.
+func TestTCPPoolDialToDownServerReturnsPoolWhoseWritesFail(t *testing.T) {
+	p, err := connpool.Dial("tcp", deadAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetMaxRetries(2)
+	p.SetRetryInterval(time.Millisecond)
+	n, err := p.Write([]byte("lost"))
+	if n != 0 || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Write = %d, %v; want 0 and an error wrapping ECONNREFUSED", n, err)
+	}
+	if st := p.Stats(); st.FailedWrites != 1 || st.DialErrors == 0 || st.ConnsUp != 0 {
+		t.Fatalf("stats %+v, want 1 failed write, dial errors, nothing up", st)
+	}
+}
+
+func TestTCPPoolDialPoolRejectsBadConfig(t *testing.T) {
+	addr := deadAddr(t)
+	for _, tc := range []struct {
+		name string
+		cfg  connpool.TCPPoolConfig
+	}{
+		{"no address", connpool.TCPPoolConfig{}},
+		{"empty address", connpool.TCPPoolConfig{Addrs: []string{addr, ""}}},
+		{"negative size", connpool.TCPPoolConfig{Addrs: []string{addr}, Size: -1}},
+		{"size too big", connpool.TCPPoolConfig{Addrs: []string{addr}, Size: connpool.MaxTCPPoolSize + 1}},
+		{"negative dial timeout", connpool.TCPPoolConfig{Addrs: []string{addr}, DialTimeout: -1}},
+		{"negative retry interval", connpool.TCPPoolConfig{Addrs: []string{addr}, RetryInterval: -1}},
+		{"negative max backoff", connpool.TCPPoolConfig{Addrs: []string{addr}, MaxBackoff: -1}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := connpool.DialPool(context.Background(), tc.cfg)
+			if !errors.Is(err, connpool.ErrInvalidConfig) || p != nil {
+				t.Fatalf("DialPool = %v, %v; want an error wrapping ErrInvalidConfig", p, err)
+			}
+		})
+	}
+	//lint:ignore SA1012 a nil context is the bad input under test
+	if _, err := connpool.DialPool(nil, connpool.TCPPoolConfig{Addrs: []string{addr}}); !errors.Is(err, connpool.ErrInvalidConfig) {
+		t.Fatalf("DialPool(nil ctx) error %v, want ErrInvalidConfig", err)
+	}
+}
+
+func TestTCPPoolDialPoolFailsWhenNothingAnswers(t *testing.T) {
+	cfg := connpool.TCPPoolConfig{Addrs: []string{deadAddr(t)}, Size: 3}
+	p, err := connpool.DialPool(context.Background(), cfg)
+	if p != nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("DialPool = %v, %v; want an error wrapping ECONNREFUSED", p, err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	cfg.Addrs = []string{newTCPServer(t, nil).addr()}
+	p, err = connpool.DialPool(ctx, cfg)
+	if p != nil || !errors.Is(err, context.Canceled) {
+		t.Fatalf("DialPool(canceled) = %v, %v; want an error wrapping context.Canceled", p, err)
+	}
+}
+
+func TestTCPPoolFailsOverToNextAddress(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{deadAddr(t), srv.addr()},
+		Size:          2,
+		RetryInterval: time.Millisecond,
+	})
+	waitConnsUp(t, p, 2) // the connection homed on the dead backend moved on
+	for range 10 {
+		mustWrite(t, p, []byte("m"))
+	}
+	srv.waitTotal(10)
+	if st := p.Stats(); st.DialErrors == 0 {
+		t.Fatalf("stats %+v: want the dead backend's dial error counted", st)
+	}
+}
+
+// perConn returns how many bytes each server connection received, sorted.
+func perConn(srv *tcpServer) []int {
+	var counts []int
+	for _, b := range srv.snapshot() {
+		counts = append(counts, len(b))
+	}
+	return counts
+}
+
+func TestTCPPoolRoundRobinSpreadsWritesEvenly(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 4})
+	for range 40 {
+		mustWrite(t, p, []byte("r"))
+	}
+	srv.waitTotal(40)
+	counts := perConn(srv)
+	if !reflect.DeepEqual(counts, []int{10, 10, 10, 10}) {
+		t.Fatalf("bytes per connection %v, want 10 on each of 4", counts)
+	}
+}
+
+func TestTCPPoolUsesCustomBalancer(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	picks := atomic.Int64{}
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.addr()},
+		Size:  3,
+		Balancer: connpool.BalancerFunc(func(c connpool.ConnSet, size int) int {
+			picks.Add(1)
+			if c.Len() != 3 || size != 1 {
+				t.Errorf("Pick saw %d connections and a size of %d, want 3 and 1", c.Len(), size)
+			}
+			return 2
+		}),
+	})
+	for range 12 {
+		mustWrite(t, p, []byte("c"))
+	}
+	srv.waitTotal(12)
+	counts := perConn(srv)
+	nonEmpty := 0
+	for _, n := range counts {
+		if n > 0 {
+			nonEmpty++
+		}
+	}
+	if nonEmpty != 1 || picks.Load() != 12 {
+		t.Fatalf("bytes per connection %v after %d picks; want all 12 on one connection", counts, picks.Load())
+	}
+}
+
+func TestTCPPoolBalancerRefusingEveryConnFailsWrite(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{srv.addr()},
+		MaxRetries:    2,
+		RetryInterval: time.Millisecond,
+		Balancer:      connpool.BalancerFunc(func(connpool.ConnSet, int) int { return -1 }),
+	})
+	if n, err := p.Write([]byte("no")); n != 0 || err == nil {
+		t.Fatalf("Write = %d, %v; want 0 and an error", n, err)
+	}
+	if st := p.Stats(); st.Retries != 2 || st.FailedWrites != 1 {
+		t.Fatalf("stats %+v, want 2 retries and 1 failed write", st)
+	}
+}
+
+func TestBalancersSkipDownConnections(t *testing.T) {
+	t.Run("RoundRobin", func(t *testing.T) {
+		b := connpool.RoundRobin()
+		set := connpool.NewTestConnSet(-1, 0, -1, 0)
+		var got []int
+		for range 4 {
+			got = append(got, b.Pick(set, 1))
+		}
+		// Starting at 0, 1, 2, 3 in turn: each start goes to the next up.
+		if want := []int{1, 1, 3, 3}; !reflect.DeepEqual(got, want) {
+			t.Fatalf("picks %v, want %v", got, want)
+		}
+		if i := b.Pick(connpool.NewTestConnSet(-1, -1), 1); i != -1 {
+			t.Fatalf("pick with all down = %d, want -1", i)
+		}
+	})
+	t.Run("LeastLoaded", func(t *testing.T) {
+		b := connpool.LeastLoaded()
+		set := connpool.NewTestConnSet(5, -1, 2, 7)
+		for range 4 {
+			if i := b.Pick(set, 1); i != 2 {
+				t.Fatalf("pick = %d, want 2, the up connection with fewest writes in flight", i)
+			}
+		}
+		seen := map[int]bool{}
+		idle := connpool.NewTestConnSet(0, -1, 0, 0)
+		for range 4 {
+			seen[b.Pick(idle, 1)] = true
+		}
+		if !reflect.DeepEqual(seen, map[int]bool{0: true, 2: true, 3: true}) {
+			t.Fatalf("picks among idle connections %v, want 0, 2 and 3 in turn", seen)
+		}
+		if i := b.Pick(connpool.NewTestConnSet(-1), 1); i != -1 {
+			t.Fatalf("pick with all down = %d, want -1", i)
+		}
+	})
+	t.Run("Random", func(t *testing.T) {
+		b := connpool.Random()
+		set := connpool.NewTestConnSet(-1, -1, 3, -1)
+		for range 20 {
+			if i := b.Pick(set, 1); i != 2 {
+				t.Fatalf("pick = %d, want 2, the only connection up", i)
+			}
+		}
+		if i := b.Pick(connpool.NewTestConnSet(-1, -1), 1); i != -1 {
+			t.Fatalf("pick with all down = %d, want -1", i)
+		}
+	})
+}
+
+func TestConnSetReportsConnections(t *testing.T) {
+	set := connpool.NewTestConnSet(3, -1)
+	if set.Len() != 2 || !set.Up(0) || set.Up(1) || set.InFlight(0) != 3 || set.InFlight(1) != 0 ||
+		set.Addr(0) != "backend" || set.Addr(1) != "" {
+		t.Fatalf("ConnSet reports Len %d, Up %v %v, InFlight %d %d, Addr %q %q",
+			set.Len(), set.Up(0), set.Up(1), set.InFlight(0), set.InFlight(1), set.Addr(0), set.Addr(1))
+	}
+}
+
+func wantTimeout(t *testing.T, op string, n int, err error) {
+	t.Helper()
+	var ne net.Error
+	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+		t.Fatalf("%s = %d, %v; want 0 and a timeout wrapping os.ErrDeadlineExceeded", op, n, err)
+	}
+}
+
+func TestTCPPoolPastDeadlineFailsAtOnce(t *testing.T) {
+	srv := newTCPServer(t, (*tcpServer).echo)
+	for _, size := range []int{1, 3} {
+		t.Run(fmt.Sprintf("Size=%d", size), func(t *testing.T) {
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: size})
+			past := time.Now().Add(-time.Second)
+			if err := p.SetDeadline(past); err != nil {
+				t.Fatal(err)
+			}
+			n, err := p.Write([]byte("late"))
+			wantTimeout(t, "Write", n, err)
+			n, err = p.Read(make([]byte, 8))
+			wantTimeout(t, "Read", n, err)
+
+			if err := p.SetDeadline(time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			mustWrite(t, p, []byte("ok"))
+			buf := make([]byte, 2)
+			if _, err := io.ReadFull(p, buf); err != nil || string(buf) != "ok" {
+				t.Fatalf("Read after clearing the deadline = %q, %v", buf, err)
+			}
+		})
+	}
+}
+
+func TestTCPPoolReadDeadlineEndsBlockedRead(t *testing.T) {
+	srv := newTCPServer(t, nil) // never answers
+	for _, size := range []int{1, 3} {
+		t.Run(fmt.Sprintf("Size=%d", size), func(t *testing.T) {
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: size})
+			if err := p.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+				t.Fatal(err)
+			}
+			n, err := p.Read(make([]byte, 8))
+			wantTimeout(t, "Read", n, err)
+		})
+	}
+}
+
+func TestTCPPoolReadDeadlineMovedEarlierWakesRead(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 2})
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 8))
+		done <- err
+	}()
+	if err := p.SetReadDeadline(time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetReadDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Read = %v, want a timeout", err)
+	}
+}
+
+func TestTCPPoolWriteDeadlineBoundsWaitForConnection(t *testing.T) {
+	p, err := connpool.Dial("tcp", deadAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	p.SetMaxRetries(1 << 30) // only the deadline can end the wait
+	if err := p.SetWriteDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := p.Write([]byte("x"))
+	wantTimeout(t, "Write", n, err)
+}
+
+// deadlineConn records the deadlines set on it.
+type deadlineConn struct {
+	net.Conn
+	mu             sync.Mutex
+	read, write    time.Time
+	readSet, wrSet int
+}
+
+func (c *deadlineConn) SetReadDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.read, c.readSet = t, c.readSet+1
+	c.mu.Unlock()
+	return c.Conn.SetReadDeadline(t)
+}
+
+func (c *deadlineConn) SetWriteDeadline(t time.Time) error {
+	c.mu.Lock()
+	c.write, c.wrSet = t, c.wrSet+1
+	c.mu.Unlock()
+	return c.Conn.SetWriteDeadline(t)
+}
+
+func TestTCPPoolDeadlinesApplyToNewConnections(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	dialled := make(chan *deadlineConn, 10)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{srv.addr()},
+		RetryInterval: time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			dc := &deadlineConn{Conn: c}
+			dialled <- dc
+			return dc, nil
+		},
+	})
+	first := <-dialled
+	rd, wd := time.Now().Add(time.Hour), time.Now().Add(2*time.Hour)
+	if err := p.SetReadDeadline(rd); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.SetWriteDeadline(wd); err != nil {
+		t.Fatal(err)
+	}
+	first.mu.Lock()
+	if !first.read.Equal(rd) || !first.write.Equal(wd) {
+		t.Errorf("current connection has deadlines %v, %v; want %v, %v", first.read, first.write, rd, wd)
+	}
+	first.mu.Unlock()
+
+	srv.waitUntil("a connection", func() bool { return srv.accepts == 1 })
+	srv.closeConns()
+	// The Read sees the close and the pool redials.
+	if _, err := p.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("Read = %v, want EOF", err)
+	}
+	second := <-dialled
+	waitConnsUp(t, p, 1)
+	second.mu.Lock()
+	defer second.mu.Unlock()
+	if !second.read.Equal(rd) || !second.write.Equal(wd) {
+		t.Fatalf("new connection has deadlines %v, %v; want %v, %v", second.read, second.write, rd, wd)
+	}
+}
+
+func wantClosed(t *testing.T, op string, n int, err error) {
+	t.Helper()
+	if n != 0 || !errors.Is(err, net.ErrClosed) || !errors.Is(err, connpool.ErrClosed) {
+		t.Fatalf("%s = %d, %v; want 0 and an error wrapping net.ErrClosed and ErrClosed", op, n, err)
+	}
+}
+
+func TestTCPPoolCloseIsIdempotentAndFinal(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 3})
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("second Close = %v, want nil", err)
+	}
+	n, err := p.Write([]byte("x"))
+	wantClosed(t, "Write", n, err)
+	n, err = p.Read(make([]byte, 1))
+	wantClosed(t, "Read", n, err)
+	for name, err := range map[string]error{
+		"SetPoolSize":      p.SetPoolSize(2),
+		"SetDeadline":      p.SetDeadline(time.Now()),
+		"SetReadDeadline":  p.SetReadDeadline(time.Now()),
+		"SetWriteDeadline": p.SetWriteDeadline(time.Now()),
+	} {
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("%s after Close = %v, want net.ErrClosed", name, err)
+		}
+	}
+	if st := p.Stats(); st.ConnsUp != 0 {
+		t.Fatalf("stats after Close %+v, want nothing up", st)
+	}
+	srv.waitUntil("the pool's connections closed", func() bool { return len(srv.conns) == 0 })
+}
+
+func TestTCPPoolCloseEndsBlockedRead(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	for _, size := range []int{1, 3} {
+		t.Run(fmt.Sprintf("Size=%d", size), func(t *testing.T) {
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: size})
+			done := make(chan error, 1)
+			go func() {
+				n, err := p.Read(make([]byte, 8))
+				if n != 0 {
+					err = fmt.Errorf("read %d bytes: %v", n, err)
+				}
+				done <- err
+			}()
+			p.Close()
+			if err := <-done; !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("blocked Read returned %v, want net.ErrClosed", err)
+			}
+		})
+	}
+}
+
+func TestTCPPoolCloseEndsWriteWaitingForConnection(t *testing.T) {
+	p, err := connpool.Dial("tcp", deadAddr(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.SetMaxRetries(1 << 30)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Write([]byte("x"))
+		done <- err
+	}()
+	p.Close()
+	if err := <-done; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("waiting Write returned %v, want net.ErrClosed", err)
+	}
+}
+
+func TestTCPPoolZeroValueReturnsErrors(t *testing.T) {
+	var p connpool.TCPPool
+	if n, err := p.Write([]byte("x")); n != 0 || err == nil {
+		t.Errorf("Write = %d, %v", n, err)
+	}
+	if n, err := p.Read(make([]byte, 1)); n != 0 || err == nil {
+		t.Errorf("Read = %d, %v", n, err)
+	}
+	for name, err := range map[string]error{
+		"Close":       p.Close(),
+		"SetPoolSize": p.SetPoolSize(2),
+		"SetDeadline": p.SetDeadline(time.Now()),
+	} {
+		if err == nil {
+			t.Errorf("%s on the zero TCPPool returned no error", name)
+		}
+	}
+	p.SetMaxRetries(1)
+	p.SetRetryInterval(time.Second)
+	if p.LocalAddr() == nil || p.RemoteAddr() == nil || p.Stats() != (connpool.TCPPoolStats{}) {
+		t.Errorf("zero TCPPool: LocalAddr %v, RemoteAddr %v, Stats %+v", p.LocalAddr(), p.RemoteAddr(), p.Stats())
+	}
+}
+
+func TestTCPPoolAddrsAreNeverNil(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}})
+	la, ok := p.LocalAddr().(*net.TCPAddr)
+	if !ok || la == nil || !la.IP.IsLoopback() {
+		t.Fatalf("LocalAddr = %#v, want the loopback address of the connection", p.LocalAddr())
+	}
+	if got := p.RemoteAddr().String(); got != srv.addr() {
+		t.Fatalf("RemoteAddr = %s, want %s", got, srv.addr())
+	}
+
+	dead := deadAddr(t)
+	down, err := connpool.Dial("tcp", dead)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer down.Close()
+	for name, a := range map[string]net.Addr{"LocalAddr": down.LocalAddr(), "RemoteAddr": down.RemoteAddr()} {
+		if v := reflect.ValueOf(a); a == nil || v.Kind() == reflect.Pointer && v.IsNil() {
+			t.Fatalf("%s of a pool with nothing up = %#v, want a usable address", name, a)
+		}
+	}
+	if got := down.RemoteAddr().String(); got != dead {
+		t.Fatalf("RemoteAddr with nothing up = %s, want %s", got, dead)
+	}
+}
+
+func TestTCPPoolReadOnOneConnectionIsRequestResponse(t *testing.T) {
+	srv := newTCPServer(t, (*tcpServer).echo)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{srv.addr()},
+		MaxRetries:    tcpRetries, // room for the redial below on a slow machine
+		RetryInterval: time.Millisecond,
+	})
+	roundTrip := func(msg string) {
+		t.Helper()
+		mustWrite(t, p, []byte(msg))
+		buf := make([]byte, len(msg))
+		if _, err := io.ReadFull(p, buf); err != nil || string(buf) != msg {
+			t.Fatalf("read back %q, %v; want %q", buf, err, msg)
+		}
+	}
+	roundTrip("ping")
+	srv.closeConns()
+	n, err := p.Read(make([]byte, 4))
+	if n != 0 || !errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Read after the server closed = %d, %v; want 0 and EOF", n, err)
+	}
+	roundTrip("pong") // on the new connection
+	if st := p.Stats(); st.Reconnects != 1 {
+		t.Fatalf("stats %+v, want 1 reconnect", st)
+	}
+}
+
+// letters answers each byte it receives with 100 copies of a letter of its
+// own, one letter per connection.
+func letters(s *tcpServer, id int, c net.Conn) {
+	reply := bytes.Repeat([]byte{byte('a' + id)}, 100)
+	buf := make([]byte, 64)
+	for {
+		n, err := c.Read(buf)
+		s.record(id, buf[:n])
+		for range n {
+			if _, err := c.Write(reply); err != nil {
+				return
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func TestTCPPoolReadOnSeveralConnectionsNeverMixesThem(t *testing.T) {
+	srv := newTCPServer(t, letters)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 4})
+	for range 40 {
+		mustWrite(t, p, []byte("?")) // 10 per connection, round-robin
+	}
+	got := map[byte]int{}
+	buf := make([]byte, 8192)
+	for total := 0; total < 4000; {
+		n, err := p.Read(buf)
+		if err != nil {
+			t.Fatalf("Read after %d bytes: %v", total, err)
+		}
+		if n == 0 {
+			t.Fatal("Read returned 0 bytes and no error")
+		}
+		if bytes.Count(buf[:n], buf[:1]) != n {
+			t.Fatalf("one Read returned bytes of two connections: %q", buf[:n])
+		}
+		got[buf[0]] += n
+		total += n
+	}
+	if want := map[byte]int{'a': 1000, 'b': 1000, 'c': 1000, 'd': 1000}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("bytes per connection %v, want %v", got, want)
+	}
+}
+
+func TestTCPPoolSetPoolSizeRejectsBadSizes(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 2})
+	for _, size := range []uint{0, connpool.MaxTCPPoolSize + 1} {
+		if err := p.SetPoolSize(size); !errors.Is(err, connpool.ErrInvalidConfig) {
+			t.Errorf("SetPoolSize(%d) = %v, want ErrInvalidConfig", size, err)
+		}
+	}
+	if st := p.Stats(); st.Size != 2 || st.ConnsUp != 2 {
+		t.Fatalf("stats %+v, want the pool unchanged: 2 connections up", st)
+	}
+}
+
+func TestTCPPoolGrowingNeverBlocksWriters(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	release := make(chan struct{})
+	var dials atomic.Int64
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.addr()},
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) > 1 { // every dial after the first hangs until released
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return new(net.Dialer).DialContext(ctx, network, addr)
+		},
+	})
+	if err := p.SetPoolSize(4); err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		mustWrite(t, p, []byte("w")) // all on the first connection: the rest are dialling
+	}
+	srv.waitTotal(10)
+	if st := p.Stats(); st.Size != 4 || st.ConnsUp != 1 {
+		t.Fatalf("stats %+v, want 4 connections, 1 up", st)
+	}
+	close(release)
+	waitConnsUp(t, p, 4)
+}
+
+func TestTCPPoolShrinkingClosesRemovedConnections(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 4})
+	srv.waitUntil("4 connections", func() bool { return len(srv.conns) == 4 })
+	if err := p.SetPoolSize(1); err != nil {
+		t.Fatal(err)
+	}
+	srv.waitUntil("3 connections closed", func() bool { return len(srv.conns) == 1 })
+	for range 5 {
+		mustWrite(t, p, []byte("s"))
+	}
+	srv.waitTotal(5)
+	if st := p.Stats(); st.Size != 1 || st.ConnsUp != 1 {
+		t.Fatalf("stats %+v, want 1 connection up", st)
+	}
+}
+
+// A server closing an idle connection is seen by the probe before the next
+// write, which goes to a new connection instead of being lost.
+func TestTCPPoolWriteAfterPeerClosedIdleConnectionArrives(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{srv.addr()},
+		IdleProbe:     time.Nanosecond, // any pause counts as idle
+		MaxRetries:    tcpRetries,
+		RetryInterval: time.Millisecond,
+	})
+	mustWrite(t, p, []byte("1"))
+	srv.waitTotal(1)
+	srv.closeConns()
+	// Wait until the FIN has reached the pool's socket: before that, the OS
+	// itself does not know, and the data of a write would be lost.
+	expired := time.Now().Add(tcpWait)
+	for errs := p.ProbeConns(); len(errs) != 1 || errs[0] != connpool.ErrPeerClosed; errs = p.ProbeConns() {
+		if time.Now().After(expired) {
+			t.Fatalf("the pool's socket never saw the close: probe %v", errs)
+		}
+		time.Sleep(time.Millisecond) // no event to wait on: the FIN is in the kernel
+	}
+	mustWrite(t, p, []byte("2"))
+	srv.waitTotal(2)
+	if got := srv.snapshot()[1]; string(got) != "2" {
+		t.Fatalf("new connection got %q, want %q", got, "2")
+	}
+	if st := p.Stats(); st.Writes != 2 || st.FailedWrites != 0 || st.Reconnects != 1 {
+		t.Fatalf("stats %+v, want 2 writes, none failed, 1 reconnect", st)
+	}
+}
+
+// faultyConn fails writes as a test tells it to.
+type faultyConn struct {
+	net.Conn
+	write func(c net.Conn, b []byte) (int, error) // nil: pass through
+}
+
+func (c *faultyConn) Write(b []byte) (int, error) {
+	if c.write != nil {
+		return c.write(c.Conn, b)
+	}
+	return c.Conn.Write(b)
+}
+
+// faultyDial dials real connections; the first one writes through fault.
+func faultyDial(fault func(c net.Conn, b []byte) (int, error)) func(context.Context, string, string) (net.Conn, error) {
+	var dials atomic.Int64
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		if dials.Add(1) == 1 {
+			return &faultyConn{Conn: c, write: fault}, nil
+		}
+		return c, nil
+	}
+}
+
+// halfThenFail writes half of b, then fails.
+func halfThenFail(c net.Conn, b []byte) (int, error) {
+	n, _ := c.Write(b[:len(b)/2])
+	return n, syscall.EPIPE
+}
+
+func TestTCPPoolPartialWriteIsNotRetriedByDefault(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Dial: faultyDial(halfThenFail)})
+	n, err := p.Write([]byte("abcdefgh"))
+	if n != 4 || !errors.Is(err, syscall.EPIPE) {
+		t.Fatalf("Write = %d, %v; want 4 and the EPIPE", n, err)
+	}
+	// The torn connection was closed at once: its peer sees the half
+	// message at the end of the stream.
+	srv.waitUntil("the torn connection closed", func() bool {
+		_, open := srv.conns[0]
+		return !open && string(srv.data[0]) == "abcd"
+	})
+	if st := p.Stats(); st.FailedWrites != 1 || st.Bytes != 4 || st.Retries != 0 {
+		t.Fatalf("stats %+v, want 1 failed write of 4 bytes, no retry", st)
+	}
+}
+
+func TestTCPPoolPartialWriteIsRetriedWhenChosen(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:              []string{srv.addr()},
+		Dial:               faultyDial(halfThenFail),
+		RetryPartialWrites: true,
+		MaxRetries:         tcpRetries,
+		RetryInterval:      time.Millisecond,
+	})
+	mustWrite(t, p, []byte("abcdefgh"))
+	srv.waitTotal(4 + 8)
+	if got := srv.snapshot(); string(got[0]) != "abcd" || string(got[1]) != "abcdefgh" {
+		t.Fatalf("server got %q, want the torn half then the whole message on a new connection", got)
+	}
+}
+
+func TestTCPPoolWriteKeepsIOWriterContract(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		fault func(net.Conn, []byte) (int, error)
+	}{
+		{"negative count", func(net.Conn, []byte) (int, error) { return -1, syscall.ECONNRESET }},
+		{"count beyond buffer", func(c net.Conn, b []byte) (int, error) { n, err := c.Write(b); return n + 10, err }},
+		{"short write without error", func(c net.Conn, b []byte) (int, error) { return c.Write(b[:1]) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := newTCPServer(t, nil)
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Dial: faultyDial(tc.fault), MaxRetries: -1})
+			b := []byte("contract")
+			n, err := p.Write(b)
+			if n < 0 || n > len(b) || (n < len(b)) != (err != nil) {
+				t.Fatalf("Write = %d, %v: breaks 0 <= n <= len(b), n < len(b) only with an error", n, err)
+			}
+		})
+	}
+}
+
+func TestTCPPoolStatsCountReconnects(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{srv.addr()},
+		Size:          2,
+		MaxRetries:    tcpRetries,
+		RetryInterval: time.Millisecond,
+	})
+	mustWrite(t, p, []byte("12345"))
+	srv.waitUntil("2 connections", func() bool { return srv.accepts == 2 })
+	srv.closeConns()
+	// Writes find the connections closed, through the idle probe or a
+	// write error, and the pool replaces them. (A write that races with
+	// the close may be lost: the OS did not know yet.)
+	expired := time.Now().Add(tcpWait)
+	for p.Stats().Reconnects < 2 {
+		if _, err := p.Write([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+		if time.Now().After(expired) {
+			t.Fatalf("stats %+v, want 2 reconnects", p.Stats())
+		}
+	}
+	st := p.Stats()
+	if st.Writes < 2 || st.Bytes < 6 || st.FailedWrites != 0 || st.Size != 2 {
+		t.Fatalf("stats %+v", st)
+	}
+}
+
+// frame is a message of the hammer tests: a length, then the writer and
+// sequence number, then filler.
+func frame(writer, seq, size int) []byte {
+	b := make([]byte, 4+size)
+	binary.BigEndian.PutUint32(b, uint32(size))
+	binary.BigEndian.PutUint32(b[4:], uint32(writer))
+	binary.BigEndian.PutUint32(b[8:], uint32(seq))
+	for i := 12; i < len(b); i++ {
+		b[i] = byte(writer + seq + i)
+	}
+	return b
+}
+
+// parseFrames checks that stream holds whole frames only and returns their
+// (writer, seq) keys.
+func parseFrames(t testing.TB, stream []byte) [][2]int {
+	t.Helper()
+	var keys [][2]int
+	for len(stream) > 0 {
+		if len(stream) < 4 {
+			t.Fatalf("stream ends in a torn length: %x", stream)
+		}
+		size := int(binary.BigEndian.Uint32(stream))
+		if len(stream) < 4+size {
+			t.Fatalf("stream ends in a torn frame of %d bytes, %d there", size, len(stream)-4)
+		}
+		writer, seq := int(binary.BigEndian.Uint32(stream[4:])), int(binary.BigEndian.Uint32(stream[8:]))
+		if !bytes.Equal(stream[:4+size], frame(writer, seq, size)) {
+			t.Fatalf("frame of writer %d seq %d is corrupt: two Writes mixed", writer, seq)
+		}
+		keys = append(keys, [2]int{writer, seq})
+		stream = stream[4+size:]
+	}
+	return keys
+}
+
+// Writers race with resizes; every Write succeeds and every message arrives
+// once and whole, whatever connection carried it.
+func TestTCPPoolHammerWritesWhileResizing(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:         []string{srv.addr()},
+		Size:          4,
+		Balancer:      connpool.LeastLoaded(),
+		MaxRetries:    tcpRetries,
+		RetryInterval: time.Millisecond,
+	})
+	const writers, perWriter = 8, 200
+	var wg sync.WaitGroup
+	total := 0
+	for w := range writers {
+		for seq := range perWriter {
+			total += 4 + 12 + (w*perWriter+seq)%300
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range perWriter {
+				b := frame(w, seq, 12+(w*perWriter+seq)%300)
+				if n, err := p.Write(b); n != len(b) || err != nil {
+					t.Errorf("writer %d: Write = %d, %v", w, n, err)
+					return
+				}
+			}
+		}()
+	}
+	stop := make(chan struct{})
+	resized := make(chan struct{})
+	go func() {
+		defer close(resized)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			if err := p.SetPoolSize(uint(1 + i%6)); err != nil {
+				t.Error(err)
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	close(stop)
+	<-resized
+	srv.waitTotal(total)
+	seen := map[[2]int]int{}
+	for _, stream := range srv.snapshot() {
+		for _, k := range parseFrames(t, stream) {
+			seen[k]++
+		}
+	}
+	for w := range writers {
+		for seq := range perWriter {
+			if seen[[2]int{w, seq}] != 1 {
+				t.Fatalf("writer %d seq %d arrived %d times, want once", w, seq, seen[[2]int{w, seq}])
+			}
+		}
+	}
+}
