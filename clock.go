@@ -4,8 +4,13 @@ import "time"
 
 // clock is the pool's source of time. Tests replace it so that timeouts,
 // lifetimes and backoff can be checked without sleeping.
+//
+// Readings are durations since the clock's origin, not time.Time values: the
+// pool only ever compares and subtracts them, and plain integers keep Get
+// and return cheap.
 type clock interface {
-	Now() time.Time
+	// Now returns the time since the clock's origin, more than zero.
+	Now() time.Duration
 	// NewTimer returns a timer that fires once, after d.
 	NewTimer(d time.Duration) timer
 }
@@ -16,9 +21,19 @@ type timer interface {
 	Stop() bool
 }
 
-type realClock struct{}
+// realClock reads the monotonic clock only: time.Now reads the wall clock as
+// well, which doubles its cost, and Get reads the clock on every call.
+type realClock struct {
+	start time.Time // has a monotonic reading
+}
 
-func (realClock) Now() time.Time                 { return time.Now() }
+// newRealClock returns a clock whose origin is a moment before now, so its
+// readings are never zero.
+func newRealClock() realClock { return realClock{start: time.Now().Add(-time.Second)} }
+
+// Now returns the time since c.start: time.Since on a time with a monotonic
+// reading reads the monotonic clock alone.
+func (c realClock) Now() time.Duration           { return time.Since(c.start) }
 func (realClock) NewTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
 
 type realTimer struct{ t *time.Timer }

@@ -48,23 +48,29 @@ type PoolConn struct {
 type conn struct {
 	nc        net.Conn
 	pool      *ConnPool
-	expiresAt time.Time // end of its lifetime, jitter included; zero for none
+	expiresAt time.Duration // end of its lifetime on the pool clock, jitter included; 0 for none
+	// prober keeps, from one probe of nc to the next, what makes a probe
+	// free of allocations. It has no lock: only the goroutine that has c
+	// checked out probes it, between taking it from the idle list and
+	// handing it over, and pool.mu, taken to move c out of the idle list
+	// and back in, orders each holder's probe after the last one's.
+	prober prober
 	// Guarded by pool.mu:
-	returnedAt time.Time // when it last joined the idle list
-	next       int       // index of the handle for the next checkout
+	returnedAt time.Duration // when it last joined the idle list
+	next       int           // index of the handle for the next checkout
 	handles    [handlesPerConn]PoolConn
 }
 
 // newConn wraps a socket dialled at now. Its handles start released, and its
 // lifetime is fixed here, jitter included, once for good: a jitter drawn
 // again at each return would average itself away.
-func (p *ConnPool) newConn(nc net.Conn, now time.Time) *conn {
+func (p *ConnPool) newConn(nc net.Conn, now time.Duration) *conn {
 	c := &conn{nc: nc, pool: p}
 	if life := p.cfg.MaxLifetime; life > 0 {
 		if j := p.cfg.MaxLifetimeJitter; j > 0 {
 			life -= rand.N(j)
 		}
-		c.expiresAt = now.Add(life)
+		c.expiresAt = now + life
 	}
 	for i := range c.handles {
 		h := &c.handles[i]
@@ -83,7 +89,13 @@ func (c *conn) checkOut() *PoolConn {
 	if c.next == handlesPerConn {
 		c.next = 0
 	}
-	h.unusable.Store(false)
+	// A handle whose holder marked it unusable had its socket closed, so
+	// it is not reissued; only a MarkUnusable racing with its holder's own
+	// Close can leave the flag set. Loading first saves an atomic store,
+	// which is a full barrier on amd64, on every Get.
+	if h.unusable.Load() {
+		h.unusable.Store(false)
+	}
 	h.state.Store(stateHeld)
 	return h
 }

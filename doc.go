@@ -43,6 +43,36 @@
 // dialled ones as their dials finish. [ConnPool.NumberOfConns] counts
 // every open connection at all times, so it reaches 0 once all are back.
 //
+// # Stale connections, ageing and sizing
+//
+// The commonest pool failure is a connection the server closed while it sat
+// idle (a restart, or the server's own idle timeout): the first request on
+// it fails. Before handing out a connection that has been idle at least
+// [Config.ProbeAfter] (500ms by default, as HikariCP's bypass window), Get
+// looks at its socket with a non-blocking peek, a system call but no round
+// trip: if the peer has closed or reset it, or sent bytes nobody asked for,
+// the connection is closed and Get takes another or dials. The peek goes
+// through *tls.Conn and any wrapper with a NetConn method; on TLS, waiting
+// bytes are no alarm (servers send session tickets unasked), only a close
+// is. A read deadline left on the connection is no alarm either. Linux,
+// macOS and the BSDs have the probe; elsewhere it is skipped.
+// [Config.HealthCheck] adds a protocol-level check after the probe. The
+// probe is on by default, for [NewChannelPool] too.
+//
+// [Config.IdleTimeout] and [Config.MaxLifetime] (with a jitter drawn once per
+// connection) close connections in the background; [Config.MaxIdleConns]
+// closes returns beyond it; [Config.MinIdleConns] keeps spare connections
+// dialled, backing off with jitter while dials fail. Idle connections are
+// reused most recently returned first ([LIFO]), so that under a light load
+// a few stay warm and the rest time out; [FIFO] is the option. All of this
+// runs in one maintenance goroutine that exists only while it has work.
+//
+// [ConnPool.Stats] returns gauges and counters (Gets by outcome, wait
+// time, dials, closes by reason) that add up; [Config.OnDial] and
+// [Config.OnClose] report each dial and each close as it happens.
+// [ConnPool.Drain] is a graceful Close: it waits for checked-out
+// connections up to a context.
+//
 // # Performance
 //
 // Get and Close of an idle connection allocate nothing. The pool takes one
@@ -53,9 +83,21 @@
 // and every Get would end up waiting (a convoy). BENCHMARKS.md has the
 // figures against jackc/puddle and a fatih/pool-style channel pool.
 //
+// # Reconnecting connection
+//
+// A [TCPPool] is a net.Conn over several connections, for streams such as
+// logs or metrics where any connection will do. Each Write goes whole onto
+// one connection chosen by a [Balancer] (round-robin by default); writes
+// from several goroutines go out in parallel; a broken connection is
+// redialled in the background and a Write that found it broken before
+// sending anything moves on to another. With one connection it is an
+// ordinary net.Conn that reconnects, Read included. Its type documentation
+// gives the details; [Dial], [DialTCP] and the setters keep the API of
+// samber/go-tcp-pool v1.
+//
 // # Migrating from fatih/pool or buraksezer/connpool
 //
-// Change the import path. The differences are fixes:
+// Change the import path. The differences are fixes and additions:
 //
 //   - maxCap is a hard limit: at the limit Get waits for a returned
 //     connection or its context, instead of dialling past it.
@@ -64,4 +106,11 @@
 //   - A factory returning (nil, nil) is an error from Get.
 //   - Errors from NewChannelPool wrap [ErrInvalidConfig] or the factory's
 //     error, so errors.Is works.
+//   - Idle connections the server has closed are not handed out.
+//
+// # Migrating from samber/go-tcp-pool
+//
+// Change the import path. Read works, Write never reports a negative count,
+// Write and Read after Close return an error instead of panicking, and
+// SetPoolSize(0) is an error.
 package connpool

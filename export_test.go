@@ -55,18 +55,18 @@ func NewWithClock(cfg Config, c *FakeClock) (*ConnPool, error) { return newPool(
 // Advance moves it past their deadline.
 type FakeClock struct {
 	mu      sync.Mutex
-	now     time.Time
+	now     time.Duration
 	timers  []*fakeTimer
 	created chan struct{} // signalled when a timer is made
 }
 
-// NewFakeClock returns a FakeClock at an arbitrary fixed instant.
+// NewFakeClock returns a FakeClock an hour after its origin.
 func NewFakeClock() *FakeClock {
-	return &FakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), created: make(chan struct{}, 1)}
+	return &FakeClock{now: time.Hour, created: make(chan struct{}, 1)}
 }
 
 // Now returns the fake time.
-func (c *FakeClock) Now() time.Time {
+func (c *FakeClock) Now() time.Duration {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.now
@@ -76,9 +76,9 @@ func (c *FakeClock) Now() time.Time {
 func (c *FakeClock) NewTimer(d time.Duration) timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{clock: c, at: c.now.Add(d), ch: make(chan time.Time, 1)}
+	t := &fakeTimer{clock: c, at: c.now + d, ch: make(chan time.Time, 1)}
 	if d <= 0 {
-		t.ch <- c.now
+		t.ch <- time.Time{}
 	} else {
 		c.timers = append(c.timers, t)
 	}
@@ -93,14 +93,14 @@ func (c *FakeClock) NewTimer(d time.Duration) timer {
 func (c *FakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	c.now += d
 	kept := c.timers[:0]
 	for _, t := range c.timers {
-		if t.at.After(c.now) {
+		if t.at > c.now {
 			kept = append(kept, t)
 			continue
 		}
-		t.ch <- c.now
+		t.ch <- time.Time{}
 	}
 	clear(c.timers[len(kept):])
 	c.timers = kept
@@ -118,7 +118,7 @@ func (c *FakeClock) TimerMade() <-chan struct{} { return c.created }
 
 type fakeTimer struct {
 	clock *FakeClock
-	at    time.Time
+	at    time.Duration
 	ch    chan time.Time
 }
 
@@ -138,7 +138,7 @@ func (t *fakeTimer) Stop() bool {
 }
 
 // ExpiresAt returns when pc's socket reaches the end of its lifetime.
-func ExpiresAt(pc *PoolConn) time.Time { return pc.c.expiresAt }
+func ExpiresAt(pc *PoolConn) time.Duration { return pc.c.expiresAt }
 
 // SetClock makes p use c. Call it before p is used.
 func SetClock(p Pool, c *FakeClock) {

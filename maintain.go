@@ -50,10 +50,10 @@ func (p *ConnPool) kickMaintainer() {
 }
 
 // deadline returns when the idle connection c must be closed by, or zero.
-func (p *ConnPool) deadline(c *conn) time.Time {
+func (p *ConnPool) deadline(c *conn) time.Duration {
 	d := c.expiresAt
 	if p.cfg.IdleTimeout > 0 {
-		if t := c.returnedAt.Add(p.cfg.IdleTimeout); d.IsZero() || t.Before(d) {
+		if t := c.returnedAt + p.cfg.IdleTimeout; d == 0 || t < d {
 			d = t
 		}
 	}
@@ -63,7 +63,7 @@ func (p *ConnPool) deadline(c *conn) time.Time {
 func (p *ConnPool) maintain() {
 	defer p.bg.Done()
 	bo := backoff{base: p.cfg.DialBackoff, max: p.cfg.MaxDialBackoff}
-	var retryAt time.Time // no background dial before this, after a failure
+	var retryAt time.Duration // no background dial before this, after a failure
 	for {
 		now := p.clock.Now()
 		p.lock()
@@ -74,16 +74,16 @@ func (p *ConnPool) maintain() {
 		}
 		expired := p.reapLocked(now)
 		short := p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
-		dial := short && !now.Before(retryAt)
+		dial := short && now >= retryAt
 		if dial {
 			p.open++
 			p.dialing++
 		}
 		wake := p.nextDeadlineLocked()
-		if short && !dial && (wake.IsZero() || retryAt.Before(wake)) {
+		if short && !dial && (wake == 0 || retryAt < wake) {
 			wake = retryAt
 		}
-		if !dial && wake.IsZero() {
+		if !dial && wake == 0 {
 			p.maintaining = false
 			p.mu.Unlock()
 			p.closeAll(expired)
@@ -96,13 +96,13 @@ func (p *ConnPool) maintain() {
 
 		if dial {
 			if err := p.dialAndDeliver(); err != nil {
-				retryAt = p.clock.Now().Add(bo.next())
+				retryAt = p.clock.Now() + bo.next()
 			} else {
 				bo.reset()
 			}
 			continue
 		}
-		t := p.clock.NewTimer(wake.Sub(now))
+		t := p.clock.NewTimer(wake - now)
 		select {
 		case <-t.C():
 		case <-p.kick:
@@ -121,18 +121,18 @@ type reaped struct {
 // reapLocked takes out of the idle list, and releases, the connections past
 // their lifetime, and those idle longer than IdleTimeout as long as
 // MinIdleConns remain. Caller must hold p.mu.
-func (p *ConnPool) reapLocked(now time.Time) []reaped {
+func (p *ConnPool) reapLocked(now time.Duration) []reaped {
 	var out []reaped
 	// The idle list runs from the connection returned longest ago to the
 	// latest, so the idle timeout takes the oldest first.
 	spare := p.idle.len() - p.cfg.MinIdleConns
 	p.idle.filter(func(c *conn) bool {
-		if !c.expiresAt.IsZero() && !now.Before(c.expiresAt) {
+		if c.expiresAt != 0 && now >= c.expiresAt {
 			out = append(out, reaped{c, CloseMaxLifetime})
 			spare--
 			return false
 		}
-		if spare > 0 && p.cfg.IdleTimeout > 0 && now.Sub(c.returnedAt) >= p.cfg.IdleTimeout {
+		if spare > 0 && p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout {
 			out = append(out, reaped{c, CloseIdleTimeout})
 			spare--
 			return false
@@ -147,10 +147,10 @@ func (p *ConnPool) reapLocked(now time.Time) []reaped {
 
 // nextDeadlineLocked returns the earliest time at which an idle connection
 // will be due for reaping, or zero if none will. Caller must hold p.mu.
-func (p *ConnPool) nextDeadlineLocked() time.Time {
-	var next time.Time
-	earlier := func(t time.Time) {
-		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+func (p *ConnPool) nextDeadlineLocked() time.Duration {
+	var next time.Duration
+	earlier := func(t time.Duration) {
+		if t != 0 && (next == 0 || t < next) {
 			next = t
 		}
 	}
@@ -159,7 +159,7 @@ func (p *ConnPool) nextDeadlineLocked() time.Time {
 	}
 	// Only the connections beyond MinIdleConns time out, oldest first.
 	if p.cfg.IdleTimeout > 0 && p.idle.len() > p.cfg.MinIdleConns {
-		earlier(p.idle.at(0).returnedAt.Add(p.cfg.IdleTimeout))
+		earlier(p.idle.at(0).returnedAt + p.cfg.IdleTimeout)
 	}
 	return next
 }

@@ -40,8 +40,9 @@ var (
 //
 // A ConnPool is safe for concurrent use by multiple goroutines.
 type ConnPool struct {
-	cfg   Config // validated; read-only after New
-	clock clock
+	cfg          Config // validated; read-only after New
+	clock        clock
+	exactReturns bool // put reads the clock: IdleTimeout or MaxLifetime is set
 
 	// ctx is the parent of every dial. Close cancels it, so dials that
 	// honour their context end with the pool, and so does the maintainer.
@@ -71,8 +72,9 @@ type ConnPool struct {
 	conns        map[*conn]struct{}
 	drained      chan struct{} // closed once the pool is closed and open is 0
 	maintaining  bool          // the maintainer goroutine is running
-	maintWake    time.Time     // when the maintainer means to wake next
+	maintWake    time.Duration // when the maintainer means to wake next
 	maintBackoff bool          // it waits out a backoff after a failed dial
+	lastNow      time.Duration // the clock as the latest Get read it
 	stats        counters
 
 	testHookWait func() // called after a Get joins the line; nil but in tests
@@ -84,14 +86,14 @@ type ConnPool struct {
 // knows a handoff is already in its channel.
 type waiter struct {
 	ch    chan handoff
-	since time.Time // when it joined the line
+	since time.Duration // when it joined the line
 }
 
 // waited returns how long w has waited at now. A caller that read the clock
 // before taking p.mu may hold a now earlier than w.since: that counts as no
 // wait, so that Stats.WaitTime never goes backwards.
-func waited(w *waiter, now time.Time) time.Duration {
-	return max(0, now.Sub(w.since))
+func waited(w *waiter, now time.Duration) time.Duration {
+	return max(0, now-w.since)
 }
 
 type handoff struct {
@@ -104,7 +106,7 @@ type handoff struct {
 // setting, or the first dial error if an initial connection fails, having
 // closed those it opened.
 func New(cfg Config) (*ConnPool, error) {
-	return newPool(cfg, realClock{})
+	return newPool(cfg, newRealClock())
 }
 
 func newPool(cfg Config, clk clock) (*ConnPool, error) {
@@ -112,11 +114,12 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		return nil, err
 	}
 	p := &ConnPool{
-		cfg:     cfg,
-		clock:   clk,
-		kick:    make(chan struct{}, 1),
-		conns:   make(map[*conn]struct{}, cfg.MaxConns),
-		drained: make(chan struct{}),
+		cfg:          cfg,
+		clock:        clk,
+		exactReturns: cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0,
+		kick:         make(chan struct{}, 1),
+		conns:        make(map[*conn]struct{}, cfg.MaxConns),
+		drained:      make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
@@ -168,10 +171,11 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 		return nil, ctx.Err()
 	default:
 	}
-	var now time.Time
+	var now time.Duration
 	for yields := 0; ; {
 		now = p.clock.Now()
 		p.lock()
+		p.lastNow = now
 		if p.closed {
 			p.stats.gets++
 			p.stats.getsFailed++
@@ -245,7 +249,7 @@ const (
 // [Config.ProbeAfter] calls for (HealthCheck only if health is set), and
 // checks it out otherwise. Caller must hold p.mu; see the outcomes for
 // whether it still does.
-func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Time, health bool) (*PoolConn, int) {
+func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Duration, health bool) (*PoolConn, int) {
 	var c *conn
 	var ok bool
 	if p.cfg.IdleOrder == FIFO {
@@ -264,7 +268,7 @@ func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Time, health boo
 		return nil, idleClosed
 	}
 	pc := c.checkOut()
-	if p.cfg.ProbeAfter < 0 || now.Sub(c.returnedAt) < p.cfg.ProbeAfter {
+	if p.cfg.ProbeAfter < 0 || now-c.returnedAt < p.cfg.ProbeAfter {
 		p.stats.gets++
 		p.stats.getsFromIdle++
 		p.mu.Unlock()
@@ -302,11 +306,11 @@ func (p *ConnPool) check(ctx context.Context, c *conn, health bool) (CloseReason
 
 // expired reports whether c, idle since c.returnedAt, is past its lifetime
 // or its idle timeout at now, and which.
-func (p *ConnPool) expired(c *conn, now time.Time) (CloseReason, bool) {
-	if !c.expiresAt.IsZero() && !now.Before(c.expiresAt) {
+func (p *ConnPool) expired(c *conn, now time.Duration) (CloseReason, bool) {
+	if c.expiresAt != 0 && now >= c.expiresAt {
 		return CloseMaxLifetime, true
 	}
-	if p.cfg.IdleTimeout > 0 && now.Sub(c.returnedAt) >= p.cfg.IdleTimeout {
+	if p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout {
 		return CloseIdleTimeout, true
 	}
 	return 0, false
@@ -493,7 +497,7 @@ func (p *ConnPool) dialAndDeliver() error {
 	}
 	now := p.clock.Now()
 	if p.cfg.OnDial != nil {
-		p.cfg.OnDial(nc, err, now.Sub(start))
+		p.cfg.OnDial(nc, err, now-start)
 	}
 
 	p.lock()
@@ -535,14 +539,14 @@ func (p *ConnPool) dialAndDeliver() error {
 // connection and returns it, for the caller to close with closeConn (reason
 // CloseMaxIdle) after unlocking. fresh says whether it was just dialled.
 // Caller must hold p.mu, and the pool must be open.
-func (p *ConnPool) deliverLocked(c *conn, now time.Time, fresh bool) (extra *conn) {
+func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra *conn) {
 	if w, ok := p.waiters.popFront(); ok {
 		p.stats.gets++
 		p.stats.getsWaited++
 		if fresh {
 			p.stats.getsDialed++
 		}
-		p.stats.waitTime += waited(w, now)
+		p.stats.waitTime += waited(w, p.clock.Now())
 		w.ch <- handoff{pc: c.checkOut()}
 		return nil
 	}
@@ -553,7 +557,7 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Time, fresh bool) (extra *con
 	c.returnedAt = now
 	p.idle.pushBack(c)
 	if p.maintaining {
-		if d := p.deadline(c); !d.IsZero() && d.Before(p.maintWake) {
+		if d := p.deadline(c); d != 0 && d < p.maintWake {
 			p.kickMaintainer()
 		}
 	} else {
@@ -564,15 +568,26 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Time, fresh bool) (extra *con
 
 // put takes back a connection its holder has released.
 func (p *ConnPool) put(c *conn, unusable bool) error {
-	now := p.clock.Now()
+	// The time of return matters to the idle timeout and the lifetime,
+	// which need the clock. Otherwise it only decides whether the next Get
+	// probes the connection, and the time of the latest Get, which is no
+	// later, errs on the side of probing; reading the clock would double
+	// the cost of a Get and return.
+	var now time.Duration
+	if p.exactReturns {
+		now = p.clock.Now()
+	}
 	p.lock()
+	if !p.exactReturns {
+		now = p.lastNow
+	}
 	reason, discard := CloseReason(0), true
 	switch {
 	case p.closed:
 		reason = ClosePoolClosed
 	case unusable:
 		reason = CloseUnusable
-	case !c.expiresAt.IsZero() && !now.Before(c.expiresAt):
+	case c.expiresAt != 0 && now >= c.expiresAt:
 		reason = CloseMaxLifetime
 	default:
 		discard = false
