@@ -293,7 +293,7 @@ func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Duration, health
 // check runs the probe and, if health is set, the user's health check on a
 // connection that has been idle a while.
 func (p *ConnPool) check(ctx context.Context, c *conn, health bool) (CloseReason, error) {
-	if err := probe(c.nc); err != nil {
+	if err := c.probe(); err != nil {
 		return CloseStale, err
 	}
 	if health && p.cfg.HealthCheck != nil {

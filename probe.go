@@ -1,18 +1,12 @@
 package connpool
 
 import (
-	"crypto/tls"
 	"errors"
 	"net"
 )
 
-var (
-	// errPeerClosed: the peer closed or reset the connection.
-	errPeerClosed = errors.New("connpool: peer closed the connection")
-	// errUnreadData: the peer sent bytes nobody asked for, so the
-	// connection's protocol state is unknown.
-	errUnreadData = errors.New("connpool: unread data on an idle connection")
-)
+// errPeerClosed: the peer closed or reset the connection.
+var errPeerClosed = errors.New("connpool: peer closed the connection")
 
 // probe tells, without a round trip and without blocking, whether conn is
 // still usable: it returns errPeerClosed if the peer has closed or reset it,
@@ -24,21 +18,17 @@ var (
 // unasked (TLS 1.3 session tickets); there only a closed or reset
 // connection counts, and where bytes are waiting, a close behind them is
 // seen only where the platform reports TCP state (Linux).
+//
+// probe keeps nothing from one call to the next, so it is safe for
+// concurrent use, and each call looks through the wrappers again and
+// allocates. A caller that probes the same connection again and again from
+// one goroutine at a time should keep a [prober] for it instead.
 func probe(conn net.Conn) error {
-	encrypted := false
-	for {
-		switch c := conn.(type) {
-		case *tls.Conn:
-			encrypted = true
-			conn = c.NetConn()
-			continue
-		case interface{ NetConn() net.Conn }:
-			if inner := c.NetConn(); inner != nil && inner != conn {
-				conn = inner
-				continue
-			}
-		}
-		break
-	}
-	return peek(conn, encrypted)
+	var p prober
+	return p.probe(conn)
 }
+
+// probe is [probe] for the pooled socket c, with what the earlier probes
+// of c found out kept in c.prober; it allocates only on the first call.
+// Only the goroutine that has c checked out may call it (see conn.prober).
+func (c *conn) probe() error { return c.prober.probe(c.nc) }

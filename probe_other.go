@@ -4,6 +4,8 @@ package connpool
 
 import "net"
 
-// peek cannot look at a socket without reading on this platform, so every
+// prober cannot look at a socket without reading on this platform, so every
 // connection counts as healthy; a user health check still runs.
-func peek(net.Conn, bool) error { return nil }
+type prober struct{}
+
+func (*prober) probe(net.Conn) error { return nil }

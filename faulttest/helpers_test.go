@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"io"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -204,4 +206,46 @@ func (px *proxy) Up() {
 	if err := px.p.Start(); err != nil {
 		px.t.Fatalf("restarting the proxy: %v", err)
 	}
+}
+
+// Socket states in Linux's /proc/net/tcp (include/net/tcp_states.h).
+const (
+	tcpStateEstablished = "01"
+	tcpStateCloseWait   = "08" // the peer has closed; this end has not
+)
+
+// tcpSocket is an IPv4 TCP socket of this machine as the kernel sees it.
+type tcpSocket struct {
+	localPort, remotePort int
+	state                 string // tcpStateEstablished, tcpStateCloseWait, ...
+	unread                int    // bytes received and not yet read
+}
+
+// tcpSockets returns the IPv4 TCP sockets of this machine, from Linux's
+// /proc/net/tcp. A process learns that its peer closed, reset or sent
+// something only when it reads; the kernel's table tells a test without
+// reading. It skips the test where there is no such table.
+func tcpSockets(t testing.TB) []tcpSocket {
+	t.Helper()
+	table, err := os.ReadFile("/proc/net/tcp")
+	if err != nil {
+		t.Skipf("needs Linux's /proc/net/tcp to see what the kernel knows of a socket: %v", err)
+	}
+	port := func(addr string) int {
+		_, hex, _ := strings.Cut(addr, ":")
+		p, _ := strconv.ParseUint(hex, 16, 16)
+		return int(p)
+	}
+	var ss []tcpSocket
+	for _, line := range strings.Split(string(table), "\n")[1:] {
+		// sl local_address rem_address st tx_queue:rx_queue ...
+		f := strings.Fields(line)
+		if len(f) < 5 {
+			continue
+		}
+		_, rx, _ := strings.Cut(f[4], ":")
+		unread, _ := strconv.ParseUint(rx, 16, 32)
+		ss = append(ss, tcpSocket{localPort: port(f[1]), remotePort: port(f[2]), state: f[3], unread: int(unread)})
+	}
+	return ss
 }

@@ -1,8 +1,58 @@
-// Command connload drives an echo server through a connpool pool and prints
-// what it measured. With no flags it starts its own echo server on
-// 127.0.0.1, so it needs nothing installed.
+// Command connload puts a server under load through a connpool pool and
+// reports what happened: throughput, latency, errors and the pool's own
+// statistics. With no flags it starts an embedded line-echo server on
+// 127.0.0.1, so it needs nothing installed:
 //
-//	go run ./cmd/connload [-addr host:port] [-clients 64] [-conns 8] [-duration 3s] [-size 64]
+//	go run ./cmd/connload                  # 64 clients, 8 conns, 3s, embedded echo server
+//	go run ./cmd/connload -chaos           # the server resets, closes and restarts now and then
+//	go run ./cmd/connload -mode write      # write-only through a TCPPool, delivery checked
+//	go run ./cmd/connload -addr host:port  # your own line-echo server
+//	go run ./cmd/connload -json            # the summary as one JSON object
+//	go run ./cmd/connload -h               # every flag and its default
+//
+// # Modes
+//
+// In echo mode (the default) each client takes a connection from a
+// [connpool.ConnPool], writes a message of -size bytes ending in a newline,
+// reads the reply up to its newline, checks that it is the message, and
+// gives the connection back; after an error it marks the connection
+// unusable, so the pool closes it. Latency runs from Get to the end of the
+// reply, so time spent waiting for a connection counts. The -max-idle,
+// -min-idle, -idle-timeout, -max-lifetime, -probe-after and -dial-timeout
+// flags set the pool's Config.
+//
+// In write mode each client writes messages to one [connpool.TCPPool], as a
+// log shipper would, and nothing is read; latency is the time a Write
+// takes. The embedded server then only reads and counts, so the summary can
+// compare the messages the writers were told were sent with those that
+// arrived.
+//
+// # Chaos
+//
+// With -chaos the embedded server misbehaves about every -chaos-every: it
+// resets a connection (as a crash or a middlebox does), closes one cleanly
+// between two messages (as a server that limits connection age does), or,
+// one time in ten, closes its listener and every connection and listens
+// again on the same port -chaos-outage later. The summary then shows the
+// pool at work: dials and dial errors, connections closed as unusable or
+// found stale by the probe, and the errors clients saw. A connection closed
+// while idle in the pool is caught by the probe before reuse only if it
+// has been idle for -probe-after; try -probe-after 0 with fewer clients
+// than connections to watch it.
+//
+// # Output
+//
+// Progress goes to stderr every -progress: on a terminal one line rewritten
+// in place, elsewhere one line per report (-progress 0 turns it off). The
+// summary goes to stdout when the run ends, or when Ctrl-C cuts it short.
+// Errors are counted by kind: timeout, reset, EOF, refused and other, with
+// the first message of each.
+//
+// # Exit status
+//
+// 0 after a run with at least one successful request; 1 if the load could
+// not start (the server cannot be reached, say) or no request succeeded; 2
+// for bad flags; 130 if interrupted, after printing the summary so far.
 package main
 
 import (
@@ -11,136 +61,69 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"os"
-	"slices"
-	"sync"
-	"time"
+	"os/signal"
 
 	"github.com/seed-a245f091/connpool"
 )
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, "connload:", err)
-		os.Exit(2)
-	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	// After the first Ctrl-C, a second one kills the process as usual,
+	// should the summary take too long.
+	context.AfterFunc(ctx, stop)
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
-func run(args []string, out io.Writer) error {
-	fs := flag.NewFlagSet("connload", flag.ContinueOnError)
-	addr := fs.String("addr", "", "echo server to drive (default: start one on 127.0.0.1)")
-	clients := fs.Int("clients", 64, "concurrent clients")
-	conns := fs.Int("conns", 8, "maximum open connections in the pool")
-	duration := fs.Duration("duration", 3*time.Second, "how long to run")
-	size := fs.Int("size", 64, "message size in bytes")
-	if err := fs.Parse(args); err != nil {
-		return err
-	}
-	if *clients < 1 || *conns < 1 || *size < 1 || *duration <= 0 {
-		return errors.New("-clients, -conns, -size and -duration must be positive")
-	}
-	if *addr == "" {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		defer ln.Close()
-		go serveEcho(ln)
-		*addr = ln.Addr().String()
+// Exit statuses of run.
+const (
+	exitOK          = 0
+	exitFailed      = 1
+	exitUsage       = 2
+	exitInterrupted = 130 // as a shell reports a command ended by SIGINT
+)
+
+// run is the command: it parses args, runs the load until it is done or
+// ctx ends, writes the summary to stdout and progress and errors to
+// stderr, and returns the exit status. Every goroutine it starts has ended
+// when it returns.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg, err := parseFlags(args, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.Is(err, errReported):
+		return exitUsage
+	case err != nil:
+		fmt.Fprintf(stderr, "connload: %v\nRun connload -h for the flags.\n", err)
+		return exitUsage
 	}
 
-	pool, err := connpool.New(connpool.Config{
-		Dial: func(ctx context.Context) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", *addr)
-		},
-		DialTimeout: 5 * time.Second,
-		MaxConns:    *conns,
-	})
+	s, err := runLoad(ctx, cfg, stderr)
 	if err != nil {
-		return err
-	}
-	defer pool.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), *duration)
-	defer cancel()
-	var (
-		mu        sync.Mutex
-		latencies []time.Duration
-		failures  int
-		wg        sync.WaitGroup
-	)
-	msg := make([]byte, *size)
-	for i := range msg {
-		msg[i] = 'a' + byte(i%26)
-	}
-	start := time.Now()
-	for range *clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			buf := make([]byte, len(msg))
-			var mine []time.Duration
-			fails := 0
-			for ctx.Err() == nil {
-				t0 := time.Now()
-				if err := roundTrip(ctx, pool, msg, buf); err != nil {
-					if ctx.Err() == nil {
-						fails++
-					}
-					continue
-				}
-				mine = append(mine, time.Since(t0))
-			}
-			mu.Lock()
-			latencies = append(latencies, mine...)
-			failures += fails
-			mu.Unlock()
-		}()
-	}
-	wg.Wait()
-	elapsed := time.Since(start)
-
-	slices.Sort(latencies)
-	pct := func(q float64) time.Duration {
-		if len(latencies) == 0 {
-			return 0
+		fmt.Fprintf(stderr, "connload: %v\n", err)
+		if errors.Is(err, connpool.ErrInvalidConfig) {
+			return exitUsage
 		}
-		return latencies[int(q*float64(len(latencies)-1))]
-	}
-	fmt.Fprintf(out, "server      %s\n", *addr)
-	fmt.Fprintf(out, "requests    %d in %v (%.0f/s), %d failed\n", len(latencies), elapsed.Round(time.Millisecond), float64(len(latencies))/elapsed.Seconds(), failures)
-	fmt.Fprintf(out, "latency     p50 %v  p90 %v  p99 %v\n", pct(0.5), pct(0.9), pct(0.99))
-	fmt.Fprintf(out, "connections %d open, %d idle\n", pool.NumberOfConns(), pool.Len())
-	return nil
-}
-
-// roundTrip sends msg on a pooled connection and reads the echo into buf.
-func roundTrip(ctx context.Context, pool *connpool.ConnPool, msg, buf []byte) error {
-	c, err := pool.Get(ctx)
-	if err != nil {
-		return err
-	}
-	if _, err = c.Write(msg); err == nil {
-		_, err = io.ReadFull(c, buf)
-	}
-	if err != nil {
-		c.(*connpool.PoolConn).MarkUnusable()
-	}
-	c.Close()
-	return err
-}
-
-func serveEcho(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
+		if ctx.Err() != nil {
+			return exitInterrupted
 		}
-		go func() {
-			defer c.Close()
-			io.Copy(c, c)
-		}()
+		return exitFailed
 	}
+	if cfg.json {
+		err = s.writeJSON(stdout)
+	} else {
+		err = s.writeText(stdout)
+	}
+	switch {
+	case err != nil:
+		fmt.Fprintf(stderr, "connload: writing the summary: %v\n", err)
+		return exitFailed
+	case s.Interrupted:
+		return exitInterrupted
+	case s.OK == 0:
+		fmt.Fprintln(stderr, "connload: no request succeeded")
+		return exitFailed
+	}
+	return exitOK
 }

@@ -1,0 +1,316 @@
+//go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
+
+package connpool
+
+import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"io"
+	"math/big"
+	"net"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// The probe is tested here, inside the package, against real sockets on
+// 127.0.0.1: each test brings a connection into a state, waits until the
+// kernel of the probing side knows it, and checks what the probe says.
+
+// tcpPair returns both ends of a TCP connection on 127.0.0.1, closed when
+// the test ends.
+func tcpPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// The kernel completes the handshake before Accept, so no goroutine
+	// is needed to dial.
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
+// tlsConfigs returns a TLS 1.3 server config with a fresh self-signed
+// certificate for 127.0.0.1, and a client config that trusts it.
+func tlsConfigs(t *testing.T) (server, client *tls.Config) {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "connpool probe test"},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:     x509.KeyUsageDigitalSignature,
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AddCert(cert)
+	server = &tls.Config{
+		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
+		MinVersion:   tls.VersionTLS13,
+	}
+	client = &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
+	return server, client
+}
+
+// tlsPair returns both ends of a TLS 1.3 connection on 127.0.0.1, after
+// the handshake, with the TCP connection under the client. The server has
+// sent its session tickets, which the client has not read.
+func tlsPair(t *testing.T) (client *tls.Conn, rawClient net.Conn, server *tls.Conn) {
+	t.Helper()
+	rawClient, rawServer := tcpPair(t)
+	serverCfg, clientCfg := tlsConfigs(t)
+	client, server = tls.Client(rawClient, clientCfg), tls.Server(rawServer, serverCfg)
+	handshake := make(chan error, 1)
+	go func() { handshake <- server.Handshake() }()
+	if err := client.Handshake(); err != nil {
+		t.Fatalf("client handshake: %v", err)
+	}
+	if err := <-handshake; err != nil {
+		t.Fatalf("server handshake: %v", err)
+	}
+	return client, rawClient, server
+}
+
+// waitSocket waits, without reading anything, until ready says so of the
+// socket under c, which must be a *net.TCPConn: RawConn.Read calls ready
+// each time the runtime's poller sees the socket readable, so the wait
+// ends on the kernel's event, not on a timer. It fails the test after 10s.
+func waitSocket(t *testing.T, c net.Conn, ready func(fd uintptr) bool) {
+	t.Helper()
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	defer c.SetReadDeadline(time.Time{})
+	if err := rc.Read(ready); err != nil {
+		t.Fatalf("waiting for the socket: %v", err)
+	}
+}
+
+// readable reports whether bytes, or the peer's close or reset, wait on
+// the socket fd. It reads nothing.
+func readable(fd uintptr) bool {
+	var b [1]byte
+	for {
+		_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+		if err != syscall.EINTR {
+			return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
+		}
+	}
+}
+
+// checkProbe probes nc with the one-shot probe, then twice as a pooled
+// socket (the second time with what the first found out), and fails the
+// test unless each says want.
+func checkProbe(t *testing.T, nc net.Conn, want error) {
+	t.Helper()
+	if err := probe(nc); err != want {
+		t.Errorf("probe = %v, want %v", err, want)
+	}
+	c := &conn{nc: nc}
+	for i := range 2 {
+		if err := c.probe(); err != want {
+			t.Errorf("probe %d of a pooled socket = %v, want %v", i+1, err, want)
+		}
+	}
+}
+
+func TestProbeHealthyConn(t *testing.T) {
+	client, _ := tcpPair(t)
+	checkProbe(t, client, nil)
+}
+
+func TestProbePeerClosed(t *testing.T) {
+	client, server := tcpPair(t)
+	server.Close()
+	waitSocket(t, client, readable)
+	checkProbe(t, client, errPeerClosed)
+}
+
+func TestProbePeerReset(t *testing.T) {
+	client, server := tcpPair(t)
+	server.(*net.TCPConn).SetLinger(0) // close with a RST
+	server.Close()
+	waitSocket(t, client, readable)
+	checkProbe(t, client, errPeerClosed)
+}
+
+func TestProbeUnreadData(t *testing.T) {
+	client, server := tcpPair(t)
+	if _, err := server.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitSocket(t, client, readable)
+	checkProbe(t, client, errUnreadData)
+
+	// Once the stray byte is read, the connection is healthy again: a
+	// pooled socket's prober does not hold on to an earlier verdict.
+	c := &conn{nc: client}
+	if err := c.probe(); err != errUnreadData {
+		t.Fatalf("probe = %v, want %v", err, errUnreadData)
+	}
+	if _, err := io.ReadFull(client, make([]byte, 1)); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.probe(); err != nil {
+		t.Errorf("probe after the stray byte was read = %v, want nil", err)
+	}
+}
+
+// A read deadline left in the past by the last holder is no false alarm
+// (go-sql-driver/mysql issue 963), and hides no close either.
+func TestProbeIgnoresLeftoverReadDeadline(t *testing.T) {
+	client, server := tcpPair(t)
+	client.SetReadDeadline(time.Now().Add(-time.Second))
+	checkProbe(t, client, nil)
+
+	server.Close()
+	waitSocket(t, client, readable) // clears the deadline while it waits
+	client.SetReadDeadline(time.Now().Add(-time.Second))
+	checkProbe(t, client, errPeerClosed)
+}
+
+// TLS servers send records unasked (TLS 1.3 session tickets, here with
+// application data after them); bytes waiting under TLS are no alarm.
+func TestProbeTLSUnreadDataIsNoAlarm(t *testing.T) {
+	client, rawClient, server := tlsPair(t)
+	if _, err := server.Write([]byte("unasked")); err != nil {
+		t.Fatal(err)
+	}
+	waitSocket(t, rawClient, readable)
+	checkProbe(t, client, nil)
+}
+
+func TestProbeTLSPeerClosed(t *testing.T) {
+	t.Run("NothingWaiting", func(t *testing.T) {
+		client, rawClient, server := tlsPair(t)
+		// A round trip, so that the client reads the session tickets and
+		// nothing is left waiting when the server goes.
+		if _, err := client.Write([]byte("ping")); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(server, buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := server.Write(buf); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(client, buf); err != nil {
+			t.Fatal(err)
+		}
+		server.NetConn().Close() // no close_notify: a crash, or a reset middlebox
+		waitSocket(t, rawClient, readable)
+		checkProbe(t, client, errPeerClosed)
+	})
+	t.Run("BehindUnreadRecords", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("only Linux tells a close behind unread bytes without reading them")
+		}
+		client, rawClient, server := tlsPair(t)
+		// The session tickets and the close_notify alert wait unread in
+		// front of the FIN.
+		server.Close()
+		waitSocket(t, rawClient, finReceived)
+		checkProbe(t, client, errPeerClosed)
+	})
+}
+
+// netConnWrapper stands for a user's wrapper (metrics, logging) that
+// exposes the connection it wraps.
+type netConnWrapper struct {
+	net.Conn
+	inner net.Conn
+}
+
+func (w netConnWrapper) NetConn() net.Conn { return w.inner }
+
+func TestProbeLooksThroughNetConnWrappers(t *testing.T) {
+	client, server := tcpPair(t)
+	if _, err := server.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitSocket(t, client, readable)
+	// Neither wrapper is a syscall.Conn: only unwrapping finds the byte.
+	checkProbe(t, netConnWrapper{Conn: client, inner: client}, errUnreadData)
+	checkProbe(t, &PoolConn{Conn: client}, errUnreadData)
+	// Unwrapping stops at a wrapper that exposes nothing or itself.
+	checkProbe(t, netConnWrapper{Conn: client}, nil)
+	self := &netConnWrapper{Conn: client}
+	self.inner = self
+	checkProbe(t, self, nil)
+}
+
+func TestProbeWithoutSocketIsNil(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	checkProbe(t, a, nil)
+}
+
+// A socket closed on our side, by Drain under a holder say, is dead,
+// whether or not an earlier probe kept its RawConn.
+func TestProbeClosedConn(t *testing.T) {
+	client, _ := tcpPair(t)
+	c := &conn{nc: client}
+	if err := c.probe(); err != nil {
+		t.Fatalf("probe = %v, want nil", err)
+	}
+	client.Close()
+	if err := c.probe(); err != errPeerClosed {
+		t.Errorf("probe of a pooled socket after Close = %v, want %v", err, errPeerClosed)
+	}
+	if err := probe(client); err != errPeerClosed {
+		t.Errorf("probe after Close = %v, want %v", err, errPeerClosed)
+	}
+}
+
+// Probing a pooled socket again costs a system call and nothing else.
+func TestProbeOfPooledSocketDoesNotAllocate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		nc   func(t *testing.T) net.Conn
+	}{
+		{"TCP", func(t *testing.T) net.Conn { c, _ := tcpPair(t); return c }},
+		{"TLS", func(t *testing.T) net.Conn { c, _, _ := tlsPair(t); return c }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := &conn{nc: tc.nc(t)}
+			var err error
+			allocs := testing.AllocsPerRun(100, func() { err = c.probe() })
+			if err != nil || allocs != 0 {
+				t.Errorf("probe = %v with %v allocations, want nil with none", err, allocs)
+			}
+		})
+	}
+}
