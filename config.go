@@ -31,8 +31,8 @@ const (
 // Defaults for the zero values of [Config] fields.
 const (
 	DefaultProbeAfter     = 500 * time.Millisecond
-	DefaultDialBackoff    = 50 * time.Millisecond
-	DefaultMaxDialBackoff = 30 * time.Second
+	DefaultDialBackoff    = 10 * time.Millisecond
+	DefaultMaxDialBackoff = time.Second
 )
 
 // Config describes a [ConnPool]. The zero value is not usable: Dial and
@@ -106,9 +106,17 @@ type Config struct {
 	// means no check beyond the probe.
 	HealthCheck func(ctx context.Context, conn net.Conn) error
 
-	// DialBackoff is the first wait after a failed background dial (see
-	// MinIdleConns); each further failure doubles it up to MaxDialBackoff.
-	// Zero means [DefaultDialBackoff] and [DefaultMaxDialBackoff].
+	// DialBackoff is the first wait after a failed dial before the pool
+	// dials again; each further failure doubles it, up to MaxDialBackoff,
+	// and each wait is drawn at random up to that step (full jitter). While
+	// dials fail, the pool dials one at a time, each failure ends the
+	// longest wait with the dial's error, and the other Gets wait for the
+	// next attempt (or for a connection to come back, or their context), so
+	// a server that is down sees a trickle of attempts, not one per Get. The
+	// first dial that succeeds ends the backoff. The MinIdleConns top-up
+	// waits the same way. Zero means [DefaultDialBackoff] (10ms) and
+	// [DefaultMaxDialBackoff] (1s: the pool is back within about a second
+	// of its server).
 	DialBackoff, MaxDialBackoff time.Duration
 
 	// OnDial, if set, is called after every dial with its connection or

@@ -11,16 +11,18 @@ import (
 // Checkout states of a PoolConn.
 const (
 	stateHeld     int32 = iota // checked out; the zero value
-	stateReleased              // given back, or not yet handed out
+	stateReleased              // given back, for good
 )
 
-// handlesPerConn is how many PoolConn handles each socket rotates through.
-// A holder's handle is reissued only after the same socket has been checked
-// out handlesPerConn-1 more times, so a second Close, or a late one from a
-// deferred call, finds its handle released and does nothing. A handle per
-// checkout would need an allocation per Get; a fixed rotation allocated with
-// the socket keeps Get free of allocations.
-const handlesPerConn = 8
+// handleBlock is how many PoolConn handles a socket gets at a time. Every
+// checkout lends the socket through a handle never used before, so that a
+// second Close, or a late one from a deferred call, finds its own handle
+// released and does nothing, however many times the socket has been lent
+// out since. Handles come in blocks so that Get allocates once per
+// handleBlock checkouts of a socket, not on each; a block is garbage once
+// no holder keeps any of its handles. (pgxpool hands out its *Conn the same
+// way.)
+const handleBlock = 64
 
 // errReleased is returned by a PoolConn used after it was given back.
 var errReleased = fmt.Errorf("connpool: connection already returned to the pool: %w", net.ErrClosed)
@@ -30,10 +32,10 @@ var errReleased = fmt.Errorf("connpool: connection already returned to the pool:
 // instead of closing it, unless [PoolConn.MarkUnusable] was called.
 //
 // A PoolConn belongs to the holder that got it until that holder calls
-// Close. After that, Close again is harmless, and Read and Write fail; each
-// returns an error wrapping [net.ErrClosed]. The pool reissues a PoolConn
-// only after its socket has been checked out several more times (see the
-// package documentation), so keep no reference to it after Close.
+// Close. After that, Close again does nothing, and Read and Write fail; each
+// returns an error wrapping [net.ErrClosed]. A PoolConn is never handed out
+// twice: the next holder of the same socket gets another, so a late Close
+// cannot take the socket from under it.
 //
 // Its methods are safe for concurrent use.
 type PoolConn struct {
@@ -57,13 +59,12 @@ type conn struct {
 	prober prober
 	// Guarded by pool.mu:
 	returnedAt time.Duration // when it last joined the idle list
-	next       int           // index of the handle for the next checkout
-	handles    [handlesPerConn]PoolConn
+	handles    []PoolConn    // unused handles, for the next checkouts
 }
 
-// newConn wraps a socket dialled at now. Its handles start released, and its
-// lifetime is fixed here, jitter included, once for good: a jitter drawn
-// again at each return would average itself away.
+// newConn wraps a socket dialled at now. Its lifetime is fixed here, jitter
+// included, once for good: a jitter drawn again at each return would
+// average itself away.
 func (p *ConnPool) newConn(nc net.Conn, now time.Duration) *conn {
 	c := &conn{nc: nc, pool: p}
 	if life := p.cfg.MaxLifetime; life > 0 {
@@ -72,31 +73,19 @@ func (p *ConnPool) newConn(nc net.Conn, now time.Duration) *conn {
 		}
 		c.expiresAt = now + life
 	}
-	for i := range c.handles {
-		h := &c.handles[i]
-		h.Conn = nc
-		h.c = c
-		h.state.Store(stateReleased)
-	}
 	return c
 }
 
-// checkOut lends c to a new holder through its next handle. Caller must
-// hold c.pool.mu.
+// checkOut lends c to a new holder through a handle of its own, held from
+// the start (its zero state). Caller must hold c.pool.mu.
 func (c *conn) checkOut() *PoolConn {
-	h := &c.handles[c.next]
-	c.next++
-	if c.next == handlesPerConn {
-		c.next = 0
+	if len(c.handles) == 0 {
+		c.handles = make([]PoolConn, handleBlock)
 	}
-	// A handle whose holder marked it unusable had its socket closed, so
-	// it is not reissued; only a MarkUnusable racing with its holder's own
-	// Close can leave the flag set. Loading first saves an atomic store,
-	// which is a full barrier on amd64, on every Get.
-	if h.unusable.Load() {
-		h.unusable.Store(false)
-	}
-	h.state.Store(stateHeld)
+	h := &c.handles[0]
+	c.handles = c.handles[1:]
+	h.Conn = c.nc
+	h.c = c
 	return h
 }
 

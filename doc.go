@@ -31,12 +31,11 @@
 //
 // A connection comes wrapped in a [*PoolConn]. Its Close gives the socket
 // back; after [PoolConn.MarkUnusable], Close closes the socket and frees its
-// slot for a new dial. Close twice is harmless: each socket is lent through
-// a rotation of eight PoolConn handles, so a holder's handle is reissued
-// only after seven more checkouts of the same socket, and until then a late
+// slot for a new dial. Close twice is harmless: every checkout lends the
+// socket through a PoolConn never handed out before, so a second or late
 // Close, Read or Write on it fails with an error wrapping [net.ErrClosed]
-// and touches nobody else's connection. Keep no reference to a PoolConn after
-// Close all the same.
+// and touches nobody else's connection, however often the socket has been
+// lent out since.
 //
 // [ConnPool.Close] closes the idle connections at once, fails waiting Gets
 // with ErrClosed, and closes checked-out connections as they come back and
@@ -75,8 +74,11 @@
 //
 // # Performance
 //
-// Get and Close of an idle connection allocate nothing. The pool takes one
-// mutex for a few dozen instructions on each. A Get that finds every
+// Get and Close of an idle connection allocate nothing but the PoolConn
+// handles, which come 64 at a time: one allocation of 2 KiB per 64
+// checkouts of a socket, reported by the benchmarks as 0 allocs/op and
+// 32 B/op. The pool takes one mutex for a few dozen instructions on each,
+// and reads the monotonic clock once. A Get that finds every
 // connection out lets the holders run a few times before it waits in line:
 // with more goroutines than processors, a connection handed to a parked
 // waiter would otherwise stay out until the scheduler reached that waiter,

@@ -480,7 +480,7 @@ func TestHooksSeeDialsAndCloses(t *testing.T) {
 	var dialErrs, dialOK int
 	cl := newCloses()
 	fail := true
-	p := newPool(t, connpool.Config{
+	p, clk := newFakePool(t, connpool.Config{
 		MaxConns: 1,
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			mu.Lock()
@@ -511,6 +511,7 @@ func TestHooksSeeDialsAndCloses(t *testing.T) {
 	if _, err := p.Get(context.Background()); err == nil {
 		t.Fatal("first Get succeeded")
 	}
+	clk.Advance(time.Minute) // past the dial backoff
 	c := get(t, p)
 	c.(*connpool.PoolConn).MarkUnusable()
 	c.Close()
@@ -654,7 +655,7 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 	if st.Open != 0 || st.Gets != 16*150 {
 		t.Errorf("after Close: %+v; want nothing open and %d Gets", st, 16*150)
 	}
-	if st.ClosedUnusable == 0 || st.DialErrors == 0 || st.GetsFromIdle == 0 {
+	if st.ClosedUnusable == 0 || st.DialErrors == 0 || st.GetsWaited == 0 {
 		t.Errorf("the load did not reach every path: %+v", st)
 	}
 }

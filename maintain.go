@@ -3,9 +3,10 @@ package connpool
 import "time"
 
 // The maintainer is one goroutine that closes idle connections past their
-// idle timeout or lifetime and keeps MinIdleConns connections ready. It
-// runs only while it has something to do, so a pool without those settings,
-// or with nothing idle, has no goroutine of its own.
+// idle timeout or lifetime, keeps MinIdleConns connections ready, and dials
+// for waiting Gets when a dial backoff ends. It runs only while it has
+// something to do, so a pool without those settings, with nothing idle and
+// no dial failing, has no goroutine of its own.
 
 // maintainLocked starts the maintainer if it has work and is not running.
 // Caller must hold p.mu.
@@ -36,9 +37,18 @@ func (p *ConnPool) maintenanceDueLocked() bool {
 	if p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns {
 		return true
 	}
+	if p.waitingOnBackoffLocked() {
+		return true
+	}
 	// Idle timeouts spare the MinIdleConns most recently returned.
 	return (p.cfg.MaxLifetime > 0 && p.idle.len() > 0) ||
 		(p.cfg.IdleTimeout > 0 && p.idle.len() > p.cfg.MinIdleConns)
+}
+
+// waitingOnBackoffLocked reports whether Gets wait for a dial that the dial
+// backoff holds back. Caller must hold p.mu.
+func (p *ConnPool) waitingOnBackoffLocked() bool {
+	return p.dialErr != nil && p.dialing == 0 && p.waiters.len() > 0 && p.open < p.cfg.MaxConns
 }
 
 // kickMaintainer wakes the maintainer to look again.
@@ -62,8 +72,6 @@ func (p *ConnPool) deadline(c *conn) time.Duration {
 
 func (p *ConnPool) maintain() {
 	defer p.bg.Done()
-	bo := backoff{base: p.cfg.DialBackoff, max: p.cfg.MaxDialBackoff}
-	var retryAt time.Duration // no background dial before this, after a failure
 	for {
 		now := p.clock.Now()
 		p.lock()
@@ -74,6 +82,11 @@ func (p *ConnPool) maintain() {
 		}
 		expired := p.reapLocked(now)
 		short := p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
+		// The pool's dial backoff holds for the maintainer's dials too.
+		retryAt := time.Duration(0)
+		if p.dialErr != nil {
+			retryAt = p.dialRetryAt
+		}
 		dial := short && now >= retryAt
 		if dial {
 			p.open++
@@ -82,6 +95,13 @@ func (p *ConnPool) maintain() {
 		wake := p.nextDeadlineLocked()
 		if short && !dial && (wake == 0 || retryAt < wake) {
 			wake = retryAt
+		}
+		if !dial && p.waitingOnBackoffLocked() {
+			if now >= p.dialRetryAt {
+				p.startDialLocked() // its result wakes us if it fails
+			} else if wake == 0 || p.dialRetryAt < wake {
+				wake = p.dialRetryAt
+			}
 		}
 		if !dial && wake == 0 {
 			p.maintaining = false
@@ -95,11 +115,7 @@ func (p *ConnPool) maintain() {
 		p.closeAll(expired)
 
 		if dial {
-			if err := p.dialAndDeliver(); err != nil {
-				retryAt = p.clock.Now() + bo.next()
-			} else {
-				bo.reset()
-			}
+			p.dialAndDeliver()
 			continue
 		}
 		t := p.clock.NewTimer(wake - now)

@@ -40,9 +40,10 @@ var (
 //
 // A ConnPool is safe for concurrent use by multiple goroutines.
 type ConnPool struct {
-	cfg          Config // validated; read-only after New
-	clock        clock
-	exactReturns bool // put reads the clock: IdleTimeout or MaxLifetime is set
+	cfg        Config // validated; read-only after New
+	clock      clock
+	ages       bool // IdleTimeout or MaxLifetime is set: returns read the clock
+	maintained bool // ages, or MinIdleConns is set: a maintainer may be needed
 
 	// ctx is the parent of every dial. Close cancels it, so dials that
 	// honour their context end with the pool, and so does the maintainer.
@@ -75,7 +76,13 @@ type ConnPool struct {
 	maintWake    time.Duration // when the maintainer means to wake next
 	maintBackoff bool          // it waits out a backoff after a failed dial
 	lastNow      time.Duration // the clock as the latest Get read it
-	stats        counters
+	// While dials fail, dialErr is the last one's error, and no new dial
+	// starts before dialRetryAt, which dialBackoff moves further away with
+	// each failure.
+	dialErr     error
+	dialRetryAt time.Duration
+	dialBackoff backoff
+	stats       counters
 
 	testHookWait func() // called after a Get joins the line; nil but in tests
 }
@@ -114,14 +121,16 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		return nil, err
 	}
 	p := &ConnPool{
-		cfg:          cfg,
-		clock:        clk,
-		exactReturns: cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0,
-		kick:         make(chan struct{}, 1),
-		conns:        make(map[*conn]struct{}, cfg.MaxConns),
-		drained:      make(chan struct{}),
+		cfg:        cfg,
+		clock:      clk,
+		ages:       cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0,
+		maintained: cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0 || cfg.MinIdleConns > 0,
+		kick:       make(chan struct{}, 1),
+		conns:      make(map[*conn]struct{}, cfg.MaxConns),
+		drained:    make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.dialBackoff = backoff{base: cfg.DialBackoff, max: cfg.MaxDialBackoff}
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
 	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
 	for i := 0; i < cfg.InitialConns; i++ {
@@ -260,12 +269,16 @@ func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Duration, health
 	if !ok {
 		return nil, idleNone
 	}
-	p.maintainLocked() // the idle list may have shrunk below MinIdleConns
-	if reason, expired := p.expired(c, now); expired {
-		p.releaseLocked(c, reason)
-		p.mu.Unlock()
-		p.closeConn(c, reason)
-		return nil, idleClosed
+	if p.maintained {
+		p.maintainLocked() // the idle list may have shrunk below MinIdleConns
+	}
+	if p.ages {
+		if reason, expired := p.expired(c, now); expired {
+			p.releaseLocked(c, reason)
+			p.mu.Unlock()
+			p.closeConn(c, reason)
+			return nil, idleClosed
+		}
 	}
 	pc := c.checkOut()
 	if p.cfg.ProbeAfter < 0 || now-c.returnedAt < p.cfg.ProbeAfter {
@@ -456,8 +469,20 @@ func (p *ConnPool) lock() {
 }
 
 // dialForWaitersLocked starts one dial for each waiter not already covered
-// by a dial in flight, as far as MaxConns allows. Caller must hold p.mu.
+// by a dial in flight, as far as MaxConns allows. While dials fail it starts
+// one at a time, and none before the backoff allows. Caller must hold p.mu.
 func (p *ConnPool) dialForWaitersLocked() {
+	if p.waiters.len() <= p.dialing || p.open >= p.cfg.MaxConns {
+		return
+	}
+	if p.dialErr != nil {
+		if p.dialing == 0 && p.clock.Now() >= p.dialRetryAt {
+			p.startDialLocked()
+		} else {
+			p.maintainLocked() // to dial when the backoff ends
+		}
+		return
+	}
 	for p.waiters.len() > p.dialing && p.open < p.cfg.MaxConns {
 		p.startDialLocked()
 	}
@@ -505,18 +530,24 @@ func (p *ConnPool) dialAndDeliver() error {
 	p.stats.dials++
 	if err != nil {
 		p.stats.dialErrors++
-		// The error goes to the longest waiter: every waiter is owed one
-		// dial attempt, so a dead server fails each Get once instead of
-		// leaving it to wait for ever or starting a storm of retries.
-		if w, ok := p.waiters.popFront(); ok {
-			p.stats.gets++
-			p.stats.getsFailed++
-			p.stats.waitTime += waited(w, now)
-			w.ch <- handoff{err: fmt.Errorf("connpool: dial: %w", err)}
-		}
+		p.dialErr = err
+		p.dialRetryAt = now + p.dialBackoff.next()
+		// The error goes to the longest waiter: each waiting Get is owed
+		// one dial, so while the server is down the Gets fail one by one,
+		// a backoff step apart, rather than wait for ever or dial once each.
+		p.failWaiterLocked(fmt.Errorf("connpool: dial: %w", err), now)
 		p.freeSlotLocked()
+		if p.maintaining {
+			p.kickMaintainer() // to dial for the others when the backoff ends
+		} else {
+			p.maintainLocked()
+		}
 		p.mu.Unlock()
 		return err
+	}
+	if p.dialErr != nil {
+		p.dialErr = nil
+		p.dialBackoff.reset()
 	}
 	c := p.newConn(nc, now)
 	p.conns[c] = struct{}{}
@@ -527,11 +558,25 @@ func (p *ConnPool) dialAndDeliver() error {
 		return nil
 	}
 	extra := p.deliverLocked(c, now, true)
+	p.dialForWaitersLocked() // others may have waited while dials failed
 	p.mu.Unlock()
 	if extra != nil {
 		p.closeConn(extra, CloseMaxIdle)
 	}
 	return nil
+}
+
+// failWaiterLocked ends the longest wait, if any, with err. Caller must hold
+// p.mu.
+func (p *ConnPool) failWaiterLocked(err error, now time.Duration) {
+	w, ok := p.waiters.popFront()
+	if !ok {
+		return
+	}
+	p.stats.gets++
+	p.stats.getsFailed++
+	p.stats.waitTime += waited(w, now)
+	w.ch <- handoff{err: err}
 }
 
 // deliverLocked hands a connection that is not checked out to the longest
@@ -556,11 +601,13 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 	}
 	c.returnedAt = now
 	p.idle.pushBack(c)
-	if p.maintaining {
+	switch {
+	case !p.maintained:
+	case p.maintaining:
 		if d := p.deadline(c); d != 0 && d < p.maintWake {
 			p.kickMaintainer()
 		}
-	} else {
+	default:
 		p.maintainLocked()
 	}
 	return nil
@@ -574,11 +621,11 @@ func (p *ConnPool) put(c *conn, unusable bool) error {
 	// later, errs on the side of probing; reading the clock would double
 	// the cost of a Get and return.
 	var now time.Duration
-	if p.exactReturns {
+	if p.ages {
 		now = p.clock.Now()
 	}
 	p.lock()
-	if !p.exactReturns {
+	if !p.ages {
 		now = p.lastNow
 	}
 	reason, discard := CloseReason(0), true
@@ -624,7 +671,9 @@ func (p *ConnPool) freeSlotLocked() {
 		return
 	}
 	p.dialForWaitersLocked()
-	p.maintainLocked()
+	if p.maintained {
+		p.maintainLocked()
+	}
 }
 
 // checkDrainedLocked closes p.drained once a closed pool has nothing open.

@@ -321,32 +321,73 @@ func TestSlowDialServesNextWaiter(t *testing.T) {
 	c.Close()
 }
 
-func TestFailedDialFreesItsSlot(t *testing.T) {
+func TestFailedDialFreesItsSlotAndBacksOff(t *testing.T) {
 	s := newServer(t)
 	errRefused := errors.New("refused")
 	var fail atomic.Bool
+	var dials atomic.Int32
 	fail.Store(true)
-	p := newPool(t, connpool.Config{
-		MaxConns: 1,
+	p, clk := newFakePool(t, connpool.Config{
+		MaxConns: 2, DialBackoff: time.Second, MaxDialBackoff: 4 * time.Second,
 		Dial: func(ctx context.Context) (net.Conn, error) {
+			dials.Add(1)
 			if fail.Load() {
 				return nil, errRefused
 			}
 			return s.dialer()(ctx)
 		},
 	})
-	for range 3 {
+	wantFail := func() {
+		t.Helper()
 		c, err := p.Get(context.Background())
 		if !errors.Is(err, errRefused) || c != nil {
 			t.Fatalf("Get = %v, %v; want an error wrapping %v", c, err, errRefused)
 		}
 	}
+	wantFail()
+	// A Get during the backoff waits for the next attempt, which comes when
+	// the backoff ends, instead of dialling a server that is down.
+	later := func() <-chan error {
+		errc := make(chan error, 1)
+		go func() {
+			c, err := p.Get(context.Background())
+			if err == nil {
+				echo(t, c, "served after the backoff")
+				c.Close()
+			}
+			errc <- err
+		}()
+		return errc
+	}
+	errc := later()
+	waitTimer(t, clk)
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("%d dials within the backoff, want 1", n)
+	}
 	wantCounts(t, p, 0, 0)
+	clk.Advance(4 * time.Second) // at least the first step
+	if err := <-errc; !errors.Is(err, errRefused) {
+		t.Fatalf("Get after the backoff = %v, want %v", err, errRefused)
+	}
+	if n := dials.Load(); n != 2 {
+		t.Fatalf("%d dials after the backoff, want 2", n)
+	}
 	fail.Store(false)
-	c := get(t, p)
-	echo(t, c, "up again")
-	c.Close()
+	errc = later()
+	waitTimer(t, clk)
+	clk.Advance(4 * time.Second)
+	if err := <-errc; err != nil {
+		t.Fatalf("Get once the server is back: %v", err)
+	}
 	wantCounts(t, p, 1, 1)
+	// The backoff ended with the first success: the next dial starts at once.
+	a, b := get(t, p), get(t, p)
+	a.Close()
+	b.Close()
+	wantCounts(t, p, 2, 2)
+	if st := p.Stats(); st.DialErrors != 2 || st.Dials != 4 || st.GetsFailed != 2 {
+		t.Errorf("stats %+v: want 2 dial errors in 4 dials, 2 failed Gets", st)
+	}
 }
 
 func TestNilConnFromFactoryIsAnError(t *testing.T) {
