@@ -106,17 +106,17 @@ type Config struct {
 	// means no check beyond the probe.
 	HealthCheck func(ctx context.Context, conn net.Conn) error
 
-	// DialBackoff is the first wait after a failed dial before the pool
-	// dials again; each further failure doubles it, up to MaxDialBackoff,
-	// and each wait is drawn at random up to that step (full jitter). While
-	// dials fail, the pool dials one at a time, each failure ends the
-	// longest wait with the dial's error, and the other Gets wait for the
-	// next attempt (or for a connection to come back, or their context), so
-	// a server that is down sees a trickle of attempts, not one per Get. The
-	// first dial that succeeds ends the backoff. The MinIdleConns top-up
+	// DialBackoff and MaxDialBackoff bound the wait before the next dial
+	// while dials fail. Each wait is drawn at random (full jitter) up to half
+	// the time dials have been failing, but no less than DialBackoff and no
+	// more than MaxDialBackoff: a short outage costs a short wait, a long one
+	// a trickle of one attempt per MaxDialBackoff. While dials fail, the
+	// pool dials one at a time, each failure ends the longest wait with the
+	// dial's error, and the other Gets wait for the next attempt (or for a
+	// connection to come back, or their context) instead of dialling each.
+	// The first dial that succeeds ends the backoff. The MinIdleConns top-up
 	// waits the same way. Zero means [DefaultDialBackoff] (10ms) and
-	// [DefaultMaxDialBackoff] (1s: the pool is back within about a second
-	// of its server).
+	// [DefaultMaxDialBackoff] (1s).
 	DialBackoff, MaxDialBackoff time.Duration
 
 	// OnDial, if set, is called after every dial with its connection or

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"runtime"
 	"sync"
@@ -76,13 +77,12 @@ type ConnPool struct {
 	maintWake    time.Duration // when the maintainer means to wake next
 	maintBackoff bool          // it waits out a backoff after a failed dial
 	lastNow      time.Duration // the clock as the latest Get read it
-	// While dials fail, dialErr is the last one's error, and no new dial
-	// starts before dialRetryAt, which dialBackoff moves further away with
-	// each failure.
-	dialErr     error
-	dialRetryAt time.Duration
-	dialBackoff backoff
-	stats       counters
+	// While dials fail, dialErr is the last one's error, dialFailSince when
+	// the first of them failed, and no new dial starts before dialRetryAt.
+	dialErr       error
+	dialFailSince time.Duration
+	dialRetryAt   time.Duration
+	stats         counters
 
 	testHookWait func() // called after a Get joins the line; nil but in tests
 }
@@ -130,7 +130,6 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		drained:    make(chan struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.dialBackoff = backoff{base: cfg.DialBackoff, max: cfg.MaxDialBackoff}
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
 	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
 	for i := 0; i < cfg.InitialConns; i++ {
@@ -530,8 +529,11 @@ func (p *ConnPool) dialAndDeliver() error {
 	p.stats.dials++
 	if err != nil {
 		p.stats.dialErrors++
+		if p.dialErr == nil {
+			p.dialFailSince = now
+		}
 		p.dialErr = err
-		p.dialRetryAt = now + p.dialBackoff.next()
+		p.dialRetryAt = now + p.dialDelay(now-p.dialFailSince)
 		// The error goes to the longest waiter: each waiting Get is owed
 		// one dial, so while the server is down the Gets fail one by one,
 		// a backoff step apart, rather than wait for ever or dial once each.
@@ -545,10 +547,7 @@ func (p *ConnPool) dialAndDeliver() error {
 		p.mu.Unlock()
 		return err
 	}
-	if p.dialErr != nil {
-		p.dialErr = nil
-		p.dialBackoff.reset()
-	}
+	p.dialErr = nil
 	c := p.newConn(nc, now)
 	p.conns[c] = struct{}{}
 	if p.closed {
@@ -564,6 +563,17 @@ func (p *ConnPool) dialAndDeliver() error {
 		p.closeConn(extra, CloseMaxIdle)
 	}
 	return nil
+}
+
+// dialDelay returns how long to wait before the next dial when dials have
+// been failing for the time given: a random part (full jitter) of half that
+// time, bounded by DialBackoff and MaxDialBackoff. The waits grow
+// geometrically with the attempts, yet the first attempt after a server
+// returns comes within half the outage: a blip costs a blip, and a long
+// outage one attempt per MaxDialBackoff.
+func (p *ConnPool) dialDelay(failing time.Duration) time.Duration {
+	step := min(p.cfg.MaxDialBackoff, max(p.cfg.DialBackoff, failing/2))
+	return rand.N(step) + 1
 }
 
 // failWaiterLocked ends the longest wait, if any, with err. Caller must hold
