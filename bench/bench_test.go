@@ -66,10 +66,13 @@ func BenchmarkGetPutScaling(b *testing.B) {
 	}
 }
 
-// benchParallel runs getPut on parallelism*GOMAXPROCS goroutines.
+// benchParallel runs getPut on parallelism*GOMAXPROCS goroutines. Besides
+// dials/op it reports waits/op, the share of Gets that found every
+// connection out and waited for one to come back.
 func benchParallel(b *testing.B, impl impl, parallelism int) {
 	b.ReportAllocs()
 	p, conns := openPool(b, impl)
+	waits := p.waits()
 	b.SetParallelism(parallelism)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
@@ -82,6 +85,7 @@ func benchParallel(b *testing.B, impl impl, parallelism int) {
 	})
 	b.StopTimer()
 	reportDials(b, conns)
+	b.ReportMetric(float64(p.waits()-waits)/float64(b.N), "waits/op")
 }
 
 // openPool opens impl's pool of poolSize connections, filled, and registers
@@ -118,6 +122,9 @@ type pool interface {
 	getPut() error
 	// close closes the pool and waits for its connections to be closed.
 	close()
+	// waits returns how many Gets so far waited for a connection to be
+	// given back; the naive pool never waits (it dials instead).
+	waits() uint64
 }
 
 // impl is an implementation under comparison.
@@ -158,6 +165,8 @@ func (p connpoolPool) getPut() error {
 // before it returns, and the pool starts no dial once it is full.
 func (p connpoolPool) close() { p.p.Close() }
 
+func (p connpoolPool) waits() uint64 { return p.p.Stats().GetsWaited }
+
 type puddlePool struct{ p *puddle.Pool[net.Conn] }
 
 func openPuddle(conns *connCounter) (pool, error) {
@@ -190,6 +199,10 @@ func (p puddlePool) getPut() error {
 // close waits for puddle's destructors, which it runs on goroutines.
 func (p puddlePool) close() { p.p.Close() }
 
+// waits counts puddle's acquires that found the pool empty and waited for a
+// release (the pool is full, so none waits for a construction).
+func (p puddlePool) waits() uint64 { return uint64(p.p.Stat().EmptyAcquireCount()) }
+
 type naivePool struct{ p *NaivePool }
 
 // openNaive opens the baseline. With more goroutines than connections its
@@ -213,6 +226,8 @@ func (p naivePool) getPut() error {
 }
 
 func (p naivePool) close() { p.p.Close() }
+
+func (p naivePool) waits() uint64 { return 0 }
 
 // connCounter dials fake connections and counts them, so a benchmark can
 // check that its pool closed every one and report the dials it made.
