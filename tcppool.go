@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -100,7 +101,8 @@ func isTimeout(err error) bool {
 // up with an error wrapping the last dial or write error. A connection
 // that has not been written to for [TCPPoolConfig.IdleProbe] is checked
 // with a non-blocking peek before the next write, so data is not handed
-// to a socket the peer has already closed. A connection that fails after
+// to a socket the peer has already closed; Writes that start on it while
+// the check runs wait for its verdict. A connection that fails after
 // part of a Write reached it is closed at once; see
 // [TCPPoolConfig.RetryPartialWrites] for what happens to the Write.
 // Write always returns 0 <= n <= len(b), and n < len(b) only with an
@@ -211,9 +213,15 @@ type liveConn struct {
 	// refs is 1 for the slot while the connection is installed, plus 1 per
 	// Write in progress. Whoever drops it to 0 closes the connection, so
 	// SetPoolSize can remove a connection without cutting a Write short.
-	refs      atomic.Int64
-	closed    atomic.Bool
-	lastWrite atomic.Int64 // ns since TCPPool.epoch
+	refs   atomic.Int64
+	closed atomic.Bool
+
+	// lastWrite is when the latest Write started or probe passed, in ns
+	// since TCPPool.epoch, or else probing or peerGone. The Write whose
+	// CAS puts probing in is the only user of prober until it stores the
+	// verdict: a time, or peerGone for good (see checkIdle).
+	lastWrite atomic.Int64
+	prober    prober
 
 	// For the reader goroutine, set before it starts.
 	rbuf     []byte
@@ -243,6 +251,45 @@ func (lc *liveConn) release() {
 func (lc *liveConn) close() {
 	if lc.closed.CompareAndSwap(false, true) {
 		lc.Conn.Close()
+	}
+}
+
+// States of liveConn.lastWrite other than a time, which is never negative.
+const (
+	probing  = -1 // a Write is probing the connection
+	peerGone = -2 // the probe found the peer had closed it
+)
+
+// checkIdle makes sure a Write that starts at now on lc, where it found
+// lastWrite at last, goes out only after a probe found lc sound; it
+// returns false if the probe found the peer gone. The first Write to find
+// lc idle probes it; those that find the probe running wait for its
+// verdict, as they could otherwise hand their bytes to a socket the probe
+// is about to find dead. They wait by yielding: the probe is one
+// non-blocking system call, over before parking and waking a goroutine
+// would be.
+func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
+	for ; ; last = lc.lastWrite.Load() {
+		switch {
+		case last == peerGone:
+			return false
+		case last == probing:
+			runtime.Gosched()
+			continue
+		case now-last < p.probeIdle:
+			return true // probed, or written to by a Write that needed no probe, since now was read
+		}
+		if !lc.lastWrite.CompareAndSwap(last, probing) {
+			continue
+		}
+		// The claim is ours: no other goroutine touches lc.prober until the
+		// Store below, which hands it on to the next claimer's CAS.
+		if lc.prober.probe(lc.Conn) == errPeerClosed {
+			lc.lastWrite.Store(peerGone)
+			return false
+		}
+		lc.lastWrite.Store(now)
+		return true
 	}
 }
 
@@ -532,10 +579,19 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 		// time.Since on a time with a monotonic reading reads only the
 		// monotonic clock: cheaper than time.Now, and immune to clock steps.
 		now := int64(time.Since(p.epoch))
-		if now-lc.lastWrite.Swap(now) >= p.probeIdle && probe(lc.Conn) == errPeerClosed {
-			lc.release()
-			p.retire(s, lc, errPeerClosed)
-			return 0, true, &opError{op: "write", addr: lc.addr, err: errPeerClosed}
+		last := lc.lastWrite.Load()
+		if last < 0 || now-last >= p.probeIdle {
+			if !p.checkIdle(lc, now, last) {
+				lc.release()
+				p.retire(s, lc, errPeerClosed)
+				return 0, true, &opError{op: "write", addr: lc.addr, err: errPeerClosed}
+			}
+		} else if now > last {
+			// A CAS, not a Store, so as not to undo a probe claimed since
+			// the Load. Losing to another Write is harmless: its time is
+			// at worst a little older, which only brings the next probe
+			// forward.
+			lc.lastWrite.CompareAndSwap(last, now)
 		}
 	}
 	n, err = lc.Conn.Write(b)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/seed-a245f091/connpool"
 )
@@ -72,8 +73,9 @@ func (f *fanOut) Write(b []byte) (int, error) {
 }
 
 // BenchmarkTCPPoolWrite measures 100-byte Writes from 8 goroutines over 4
-// connections: through a TCPPool with each balancer, and through the raw
-// fan-out, in the same run so that the ratio is fair.
+// connections: through a TCPPool with each balancer, through one that
+// probes before every Write (the cost of the idle probe, paid in full),
+// and through the raw fan-out, in the same run so that the ratio is fair.
 func BenchmarkTCPPoolWrite(b *testing.B) {
 	const conns, goroutines = 4, 8
 	msg := bytes.Repeat([]byte("m"), 100)
@@ -91,16 +93,22 @@ func BenchmarkTCPPoolWrite(b *testing.B) {
 			return f
 		},
 	}
-	for name, balancer := range map[string]func() connpool.Balancer{
-		"RoundRobin":  connpool.RoundRobin,
-		"LeastLoaded": connpool.LeastLoaded,
-		"Random":      connpool.Random,
+	type setup struct {
+		balancer  func() connpool.Balancer
+		idleProbe time.Duration
+	}
+	for name, set := range map[string]setup{
+		"Balancer=RoundRobin":               {connpool.RoundRobin, 0},
+		"Balancer=LeastLoaded":              {connpool.LeastLoaded, 0},
+		"Balancer=Random":                   {connpool.Random, 0},
+		"Balancer=RoundRobin/IdleProbe=1ns": {connpool.RoundRobin, time.Nanosecond},
 	} {
-		open["TCPPool/Balancer="+name] = func(b *testing.B, addr string) io.Writer {
+		open["TCPPool/"+name] = func(b *testing.B, addr string) io.Writer {
 			p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{
-				Addrs:    []string{addr},
-				Size:     conns,
-				Balancer: balancer(),
+				Addrs:     []string{addr},
+				Size:      conns,
+				Balancer:  set.balancer(),
+				IdleProbe: set.idleProbe,
 			})
 			if err != nil {
 				b.Fatal(err)
@@ -112,7 +120,13 @@ func BenchmarkTCPPoolWrite(b *testing.B) {
 			return p
 		}
 	}
-	for _, impl := range []string{"RawFanOut", "TCPPool/Balancer=RoundRobin", "TCPPool/Balancer=LeastLoaded", "TCPPool/Balancer=Random"} {
+	for _, impl := range []string{
+		"RawFanOut",
+		"TCPPool/Balancer=RoundRobin",
+		"TCPPool/Balancer=LeastLoaded",
+		"TCPPool/Balancer=Random",
+		"TCPPool/Balancer=RoundRobin/IdleProbe=1ns",
+	} {
 		b.Run("Impl="+impl+"/Conns=4/Goroutines=8", func(b *testing.B) {
 			w := open[impl](b, newDiscardServer(b).ln.Addr().String())
 			procs := runtime.GOMAXPROCS(0)

@@ -99,8 +99,10 @@ type TCPPoolConfig struct {
 	// IdleProbe is how long a connection may go without a write before
 	// the next write on it first checks, with one non-blocking system
 	// call, that the peer has not closed it; if it has, the write goes to
-	// another connection instead of being lost in a dead socket. Zero
-	// means [DefaultIdleProbe]; a negative value turns the check off.
+	// another connection instead of being lost in a dead socket. Writes
+	// that start together share one check, and none goes out before it
+	// is done. Zero means [DefaultIdleProbe]; a negative value turns the
+	// check off.
 	IdleProbe time.Duration
 
 	// RetryPartialWrites chooses what happens when a connection fails

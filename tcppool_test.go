@@ -923,15 +923,7 @@ func TestTCPPoolWriteAfterPeerClosedIdleConnectionArrives(t *testing.T) {
 	mustWrite(t, p, []byte("1"))
 	srv.waitTotal(1)
 	srv.closeConns()
-	// Wait until the FIN has reached the pool's socket: before that, the OS
-	// itself does not know, and the data of a write would be lost.
-	expired := time.Now().Add(tcpWait)
-	for errs := p.ProbeConns(); len(errs) != 1 || errs[0] != connpool.ErrPeerClosed; errs = p.ProbeConns() {
-		if time.Now().After(expired) {
-			t.Fatalf("the pool's socket never saw the close: probe %v", errs)
-		}
-		time.Sleep(time.Millisecond) // no event to wait on: the FIN is in the kernel
-	}
+	waitPeerClosedSeen(t, p)
 	mustWrite(t, p, []byte("2"))
 	srv.waitTotal(2)
 	if got := srv.snapshot()[1]; string(got) != "2" {
@@ -939,6 +931,156 @@ func TestTCPPoolWriteAfterPeerClosedIdleConnectionArrives(t *testing.T) {
 	}
 	if st := p.Stats(); st.Writes != 2 || st.FailedWrites != 0 || st.Reconnects != 1 {
 		t.Fatalf("stats %+v, want 2 writes, none failed, 1 reconnect", st)
+	}
+}
+
+// waitPeerClosedSeen waits until the FIN of a server that closed p's only
+// connection has reached the pool's socket: before that, the OS itself
+// does not know, and the data of a write would be lost whatever the pool
+// did.
+func waitPeerClosedSeen(t *testing.T, p *connpool.TCPPool) {
+	t.Helper()
+	expired := time.Now().Add(tcpWait)
+	for errs := p.ProbeConns(); len(errs) != 1 || errs[0] != connpool.ErrPeerClosed; errs = p.ProbeConns() {
+		if time.Now().After(expired) {
+			t.Fatalf("the pool's socket never saw the close: probe %v", errs)
+		}
+		time.Sleep(time.Millisecond) // no event to wait on: the FIN is in the kernel
+	}
+}
+
+// probeHookConn is a TCP connection that runs hook before each probe of
+// its socket: the probe reaches the socket through SyscallConn.
+type probeHookConn struct {
+	*net.TCPConn
+	hook func()
+}
+
+func (c probeHookConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.TCPConn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return hookRawConn{rc, c.hook}, nil
+}
+
+type hookRawConn struct {
+	syscall.RawConn
+	hook func()
+}
+
+func (rc hookRawConn) Control(f func(fd uintptr)) error {
+	rc.hook()
+	return rc.RawConn.Control(f)
+}
+
+// dialProbeHook dials TCP connections that run hook before each probe.
+func dialProbeHook(hook func()) func(context.Context, string, string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return probeHookConn{c.(*net.TCPConn), hook}, nil
+	}
+}
+
+// Writes that start together on a connection the server closed while it
+// idled all wait for the probe the first of them makes, rather than go
+// into the dead socket while it runs: no Write reports success for a
+// message that never arrived.
+func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T) {
+	const idle, writers, rounds = 20 * time.Millisecond, 16, 5
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:     []string{srv.addr()},
+		IdleProbe: idle, // well above the spread of the writers' start
+		// A probe that takes a millisecond, as one does when its goroutine
+		// loses its processor part way: time enough for every other Write
+		// that started with the prober to reach the socket.
+		Dial:          dialProbeHook(func() { time.Sleep(time.Millisecond) }),
+		MaxRetries:    tcpRetries,
+		RetryInterval: time.Millisecond,
+	})
+	// A marker is written alone after each round, on the connection that
+	// replaced the closed one, so once it is in, everything written on
+	// that connection before it is in too. Round 0 only opens the stream.
+	marker := func(round int) []byte { return frame(writers, round, 12) }
+	mustWrite(t, p, marker(0))
+	srv.waitTotal(len(marker(0)))
+	want := map[[2]int]bool{{writers, 0}: true}
+	for round := 1; round <= rounds; round++ {
+		srv.closeConns()
+		waitPeerClosedSeen(t, p)
+		time.Sleep(idle) // the probe is due
+
+		start := make(chan struct{})
+		ok := make([]bool, writers)
+		var wg sync.WaitGroup
+		for w := range writers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := frame(w, round, 12)
+				<-start
+				n, err := p.Write(b)
+				if n != len(b) || err != nil {
+					t.Errorf("round %d, writer %d: Write = %d, %v", round, w, n, err)
+					return
+				}
+				ok[w] = true
+			}()
+		}
+		close(start)
+		wg.Wait()
+		m := marker(round)
+		mustWrite(t, p, m)
+		srv.waitUntil(fmt.Sprintf("the marker of round %d", round), func() bool {
+			for _, stream := range srv.data {
+				if bytes.HasSuffix(stream, m) {
+					return true
+				}
+			}
+			return false
+		})
+		for w := range writers {
+			if ok[w] {
+				want[[2]int{w, round}] = true
+			}
+		}
+		want[[2]int{writers, round}] = true
+		got := map[[2]int]bool{}
+		for _, stream := range srv.snapshot() {
+			for _, k := range parseFrames(t, stream) {
+				got[k] = true
+			}
+		}
+		for k := range want {
+			if !got[k] {
+				t.Fatalf("round %d: writer %d's message of round %d was reported written but never arrived", round, k[0], k[1])
+			}
+		}
+	}
+}
+
+// A Write that probes its connection first allocates no more than one
+// that does not: nothing.
+func TestTCPPoolWriteThatProbesDoesNotAllocate(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	var probes atomic.Int64
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:     []string{srv.addr()},
+		IdleProbe: time.Nanosecond, // every Write probes
+		Dial:      dialProbeHook(func() { probes.Add(1) }),
+	})
+	msg := []byte("p")
+	const runs = 100
+	allocs := testing.AllocsPerRun(runs, func() { mustWrite(t, p, msg) })
+	if probes.Load() < runs {
+		t.Fatalf("%d probes in %d Writes: the Writes did not all probe", probes.Load(), runs)
+	}
+	if allocs != 0 {
+		t.Fatalf("a Write that probes makes %v allocations, want 0", allocs)
 	}
 }
 

@@ -51,8 +51,12 @@ func checkEchoSums(t *testing.T, s *summary) {
 		}
 	}
 	if v := s.Server; v != nil {
-		if v.Accepted > p.Dials-p.DialErrors {
-			t.Errorf("server accepted %d connections, more than the %d dialled", v.Accepted, p.Dials-p.DialErrors)
+		// Every connection the server accepted came from a dial, but not
+		// every such dial succeeded: one cancelled by the pool's Close at
+		// the end of the run, or cut by a chaos restart, can fail after the
+		// server's accept.
+		if v.Accepted > p.Dials {
+			t.Errorf("server accepted %d connections, more than the %d dials", v.Accepted, p.Dials)
 		}
 		if v.Messages < s.OK {
 			t.Errorf("server saw %d messages, fewer than the %d echoed", v.Messages, s.OK)
