@@ -147,3 +147,10 @@ func SetClock(p Pool, c *FakeClock) {
 	cp.clock = c
 	cp.mu.Unlock()
 }
+
+// Ticking reports whether the maintainer reads the clock for Gets.
+func (p *ConnPool) Ticking() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ticking
+}

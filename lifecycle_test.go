@@ -659,3 +659,30 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 		t.Errorf("the load did not reach every path: %+v", st)
 	}
 }
+
+// While Gets come often, the maintainer reads the clock for them; it leaves
+// once they stop, and Gets read the clock themselves again.
+func TestClockTickerRunsOnlyWhileGetsComeOften(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
+	if p.Maintaining() {
+		t.Fatal("a maintainer runs before any Get")
+	}
+	for i := 0; !p.Ticking(); i++ {
+		if i == 10000 {
+			t.Fatal("Gets back to back never started the ticker")
+		}
+		c := get(t, p)
+		c.Close()
+	}
+	if !p.Maintaining() {
+		t.Fatal("ticking without a maintainer")
+	}
+	p.WaitDials() // it leaves after a run of ticks without a Get
+	if p.Ticking() || p.Maintaining() {
+		t.Fatal("the ticker outlived the Gets")
+	}
+	c := get(t, p)
+	echo(t, c, "after the ticker left")
+	c.Close()
+}

@@ -3,10 +3,11 @@ package connpool
 import "time"
 
 // The maintainer is one goroutine that closes idle connections past their
-// idle timeout or lifetime, keeps MinIdleConns connections ready, and dials
-// for waiting Gets when a dial backoff ends. It runs only while it has
-// something to do, so a pool without those settings, with nothing idle and
-// no dial failing, has no goroutine of its own.
+// idle timeout or lifetime, keeps MinIdleConns connections ready, dials for
+// waiting Gets when a dial backoff ends, and reads the clock for Gets while
+// they come often (see nowLocked). It runs only while it has something to
+// do, so a pool without those settings, with no dial failing and no Gets
+// for a while, has no goroutine of its own.
 
 // maintainLocked starts the maintainer if it has work and is not running.
 // Caller must hold p.mu.
@@ -37,7 +38,7 @@ func (p *ConnPool) maintenanceDueLocked() bool {
 	if p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns {
 		return true
 	}
-	if p.waitingOnBackoffLocked() {
+	if p.waitingOnBackoffLocked() || p.ticking {
 		return true
 	}
 	// Idle timeouts spare the MinIdleConns most recently returned.
@@ -76,9 +77,21 @@ func (p *ConnPool) maintain() {
 		now := p.clock.Now()
 		p.lock()
 		if p.closed {
-			p.maintaining = false
+			p.maintaining, p.ticking = false, false
 			p.mu.Unlock()
 			return
+		}
+		if p.ticking {
+			p.coarseNow = now
+			if now-p.lastTick >= coarseTick {
+				p.lastTick = now
+				if p.busy {
+					p.quiet = 0
+				} else if p.quiet++; p.quiet >= quietTicks {
+					p.ticking = false // Gets read the clock again
+				}
+				p.busy = false
+			}
 		}
 		expired := p.reapLocked(now)
 		short := p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
@@ -101,6 +114,11 @@ func (p *ConnPool) maintain() {
 				p.startDialLocked() // its result wakes us if it fails
 			} else if wake == 0 || p.dialRetryAt < wake {
 				wake = p.dialRetryAt
+			}
+		}
+		if p.ticking {
+			if t := p.lastTick + coarseTick; wake == 0 || t < wake {
+				wake = t
 			}
 		}
 		if !dial && wake == 0 {

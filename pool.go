@@ -13,7 +13,7 @@ import (
 
 // maxYields is how many times a Get that finds every connection out lets
 // other goroutines run before it waits in line.
-const maxYields = 4
+const maxYields = 16
 
 var (
 	// ErrClosed is returned by Get and TryGet on a closed pool, and to every
@@ -76,7 +76,19 @@ type ConnPool struct {
 	maintaining  bool          // the maintainer goroutine is running
 	maintWake    time.Duration // when the maintainer means to wake next
 	maintBackoff bool          // it waits out a backoff after a failed dial
-	lastNow      time.Duration // the clock as the latest Get read it
+	lastNow      time.Duration // the time of the latest Get (see nowLocked)
+	// While Gets come often, the maintainer reads the clock for them (see
+	// nowLocked): ticking says it does, coarseNow is its latest reading,
+	// lastTick when it last counted a tick, quiet how many ticks in a row
+	// saw no Get, and busy whether a Get came since the last tick. lastRead
+	// is when a Get last read the clock itself.
+	coarse    bool // the clock is the real one, which ticking may stand in for
+	ticking   bool
+	coarseNow time.Duration
+	lastTick  time.Duration
+	quiet     int
+	busy      bool
+	lastRead  time.Duration
 	// While dials fail, dialErr is the last one's error, dialFailSince when
 	// the first of them failed, and no new dial starts before dialRetryAt.
 	dialErr       error
@@ -129,6 +141,7 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		conns:      make(map[*conn]struct{}, cfg.MaxConns),
 		drained:    make(chan struct{}),
 	}
+	_, p.coarse = clk.(realClock)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
 	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
@@ -181,9 +194,8 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 	}
 	var now time.Duration
 	for yields := 0; ; {
-		now = p.clock.Now()
 		p.lock()
-		p.lastNow = now
+		now = p.nowLocked()
 		if p.closed {
 			p.stats.gets++
 			p.stats.getsFailed++
@@ -337,8 +349,8 @@ func (p *ConnPool) expired(c *conn, now time.Duration) (CloseReason, bool) {
 // It returns [ErrClosed] on a closed pool.
 func (p *ConnPool) TryGet() (net.Conn, error) {
 	for {
-		now := p.clock.Now()
 		p.lock()
+		now := p.nowLocked()
 		if p.closed {
 			p.stats.gets++
 			p.stats.getsFailed++
@@ -450,6 +462,42 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 		c.nc.Close()
 	}
 	return outstanding, ctx.Err()
+}
+
+// Reading the monotonic clock costs a Get as much as the rest of it. While
+// Gets come more often than coarseTick, the maintainer reads the clock for
+// them once a coarseTick instead, until quietTicks ticks pass without a Get.
+// Times then lag by up to a tick (more if the maintainer is kept from
+// running), which the uses of a Get's time (ProbeAfter, at least hundreds of
+// milliseconds by design; IdleTimeout; MaxLifetime; wait statistics) can
+// bear.
+const (
+	coarseTick = 5 * time.Millisecond
+	quietTicks = 20
+)
+
+// nowLocked returns the time for a Get, from the clock or from the
+// maintainer's latest tick, and records it as p.lastNow. Caller must hold
+// p.mu.
+func (p *ConnPool) nowLocked() time.Duration {
+	if p.ticking {
+		p.busy = true
+		p.lastNow = p.coarseNow
+		return p.coarseNow
+	}
+	now := p.clock.Now()
+	if p.coarse && now-p.lastRead < coarseTick && !p.closed {
+		p.ticking = true
+		p.coarseNow, p.lastTick, p.quiet = now, now, 0
+		if p.maintaining {
+			p.kickMaintainer()
+		} else {
+			p.maintainLocked()
+		}
+	}
+	p.lastRead = now
+	p.lastNow = now
+	return now
 }
 
 // lock takes p.mu, trying a few times without blocking first. The critical
