@@ -97,7 +97,11 @@ type Config struct {
 	// (*net.TCPConn, *net.UnixConn, or a *tls.Conn or other wrapper with a
 	// NetConn method around one) on Linux, macOS or a BSD; elsewhere only
 	// HealthCheck runs. Zero means [DefaultProbeAfter]; a negative value
-	// turns checks off, HealthCheck included.
+	// turns checks off, HealthCheck included. From 100ms up, while Gets come
+	// more often than every 5ms, a Get takes the time from a 5ms tick of the
+	// pool's own rather than the clock (see the package documentation), so
+	// idle times are measured to within about 5ms; below 100ms every Get
+	// reads the clock.
 	ProbeAfter time.Duration
 
 	// HealthCheck, if set, runs after the probe on every connection Get

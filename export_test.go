@@ -1,7 +1,9 @@
 package connpool
 
 import (
+	"crypto/tls"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -154,3 +156,10 @@ func (p *ConnPool) Ticking() bool {
 	defer p.mu.Unlock()
 	return p.ticking
 }
+
+// TLSConfigs returns a TLS 1.3 server config with a fresh self-signed
+// certificate for 127.0.0.1, and a client config that trusts it.
+func TLSConfigs(t testing.TB) (server, client *tls.Config) { return tlsConfigs(t) }
+
+// ProbeSupported says whether this platform has the stale-connection probe.
+const ProbeSupported = probeSupported

@@ -2,15 +2,9 @@ package connpool_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"errors"
 	"io"
-	"math/big"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -34,6 +28,15 @@ func newFakePool(t testing.TB, cfg connpool.Config) (*connpool.ConnPool, *connpo
 		p.WaitDials()
 	})
 	return p, clk
+}
+
+// requireProbe skips a test of the stale-connection probe where the
+// platform has none.
+func requireProbe(t *testing.T) {
+	t.Helper()
+	if !connpool.ProbeSupported {
+		t.Skip("no stale-connection probe on this platform")
+	}
 }
 
 // closes records OnClose calls.
@@ -69,6 +72,7 @@ func (c *closes) wait(t testing.TB, n int, want connpool.CloseReason) {
 }
 
 func TestDeadConnectionIsNotHandedOut(t *testing.T) {
+	requireProbe(t)
 	s := newServer(t)
 	cl := newCloses()
 	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 2, OnClose: cl.hook})
@@ -106,6 +110,7 @@ func TestProbeIsSkippedForRecentlyReturnedConns(t *testing.T) {
 }
 
 func TestUnaskedBytesMakeAConnStale(t *testing.T) {
+	requireProbe(t)
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
 	s.waitOpen(t, 1)
@@ -181,6 +186,7 @@ func TestProbeCanBeTurnedOff(t *testing.T) {
 }
 
 func TestNewChannelPoolProbesByDefault(t *testing.T) {
+	requireProbe(t)
 	s := newServer(t)
 	p, err := connpool.NewChannelPool(1, 1, s.factory())
 	if err != nil {
@@ -200,46 +206,11 @@ func TestNewChannelPoolProbesByDefault(t *testing.T) {
 	c.Close()
 }
 
-// tlsPair returns a TLS server config with a fresh self-signed certificate
-// for 127.0.0.1, and a client config that trusts it.
-func tlsPair(t testing.TB) (server, client *tls.Config) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "connpool test"},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	roots := x509.NewCertPool()
-	roots.AddCert(cert)
-	server = &tls.Config{
-		Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}},
-		MinVersion:   tls.VersionTLS13,
-	}
-	client = &tls.Config{RootCAs: roots, ServerName: "127.0.0.1", MinVersion: tls.VersionTLS13}
-	return server, client
-}
-
 // newTLSServer is newServer behind TLS 1.3. Its dialer completes the
 // handshake, after which the server sends session tickets unasked.
 func newTLSServer(t testing.TB) (*server, func(context.Context) (net.Conn, error)) {
 	t.Helper()
-	serverCfg, clientCfg := tlsPair(t)
+	serverCfg, clientCfg := connpool.TLSConfigs(t)
 	s := newServerWith(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) })
 	dial := func(ctx context.Context) (net.Conn, error) {
 		d := tls.Dialer{Config: clientCfg}
@@ -253,6 +224,7 @@ func newTLSServer(t testing.TB) (*server, func(context.Context) (net.Conn, error
 }
 
 func TestTLSSessionTicketsAreNoAlarm(t *testing.T) {
+	requireProbe(t)
 	s, dial := newTLSServer(t)
 	p, clk := newFakePool(t, connpool.Config{Dial: dial, MaxConns: 1})
 	c := get(t, p)

@@ -141,7 +141,10 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		conns:      make(map[*conn]struct{}, cfg.MaxConns),
 		drained:    make(chan struct{}),
 	}
-	_, p.coarse = clk.(realClock)
+	// The tick's lag would blur a short ProbeAfter, so only a long one, or
+	// none, lets the maintainer read the clock for Gets.
+	_, real := clk.(realClock)
+	p.coarse = real && (cfg.ProbeAfter < 0 || cfg.ProbeAfter >= coarseMinProbeAfter)
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
 	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
@@ -472,8 +475,9 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 // milliseconds by design; IdleTimeout; MaxLifetime; wait statistics) can
 // bear.
 const (
-	coarseTick = 5 * time.Millisecond
-	quietTicks = 20
+	coarseTick          = 5 * time.Millisecond
+	quietTicks          = 20
+	coarseMinProbeAfter = 20 * coarseTick
 )
 
 // nowLocked returns the time for a Get, from the clock or from the

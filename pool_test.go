@@ -248,18 +248,23 @@ func TestWaitersAreServedFirstComeFirstServed(t *testing.T) {
 	wantCounts(t, p, 1, 1)
 }
 
+// slowDialer returns a dial function to s that signals dialing when it
+// starts and then waits until release is closed.
+func slowDialer(s *server) (dial connpool.DialFunc, dialing <-chan struct{}, release chan struct{}) {
+	started := make(chan struct{}, 1)
+	release = make(chan struct{})
+	dial = func(ctx context.Context) (net.Conn, error) {
+		started <- struct{}{}
+		<-release
+		return s.dialer()(ctx)
+	}
+	return dial, started, release
+}
+
 func TestSlowDialOutlivesImpatientCaller(t *testing.T) {
 	s := newServer(t)
-	release := make(chan struct{})
-	dialing := make(chan struct{}, 1)
-	p := newPool(t, connpool.Config{
-		MaxConns: 1,
-		Dial: func(ctx context.Context) (net.Conn, error) {
-			dialing <- struct{}{}
-			<-release
-			return s.dialer()(ctx)
-		},
-	})
+	dial, dialing, release := slowDialer(s)
+	p := newPool(t, connpool.Config{MaxConns: 1, Dial: dial})
 
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
@@ -287,16 +292,8 @@ func TestSlowDialOutlivesImpatientCaller(t *testing.T) {
 
 func TestSlowDialServesNextWaiter(t *testing.T) {
 	s := newServer(t)
-	release := make(chan struct{})
-	dialing := make(chan struct{}, 1)
-	p := newPool(t, connpool.Config{
-		MaxConns: 1,
-		Dial: func(ctx context.Context) (net.Conn, error) {
-			dialing <- struct{}{}
-			<-release
-			return s.dialer()(ctx)
-		},
-	})
+	dial, dialing, release := slowDialer(s)
+	p := newPool(t, connpool.Config{MaxConns: 1, Dial: dial})
 	ctx, cancel := context.WithCancel(context.Background())
 	errc := make(chan error)
 	go func() {

@@ -102,3 +102,6 @@ func unwrap(conn net.Conn) (inner net.Conn, encrypted bool) {
 		return conn, encrypted
 	}
 }
+
+// probeSupported says whether peek can see a closed or reset socket here.
+const probeSupported = true

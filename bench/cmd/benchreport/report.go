@@ -564,9 +564,11 @@ func (r *report) loss() {
 }
 
 // probeRace explains the loss TCPPool's idle probe lets through.
-const probeRace = "Writes that start together on one connection race its idle probe: only the first Write after " +
-	"a rest of IdleProbe (1ms) runs it, and a Write that picks the same connection at that moment skips it and " +
-	"can land in a socket the server has closed before the first retires it."
+const probeRace = "TCPPool checks a connection that has rested for IdleProbe (1ms) before writing on it, and " +
+	"Writes that start together wait for that one check; but a Write that passes the check just before the " +
+	"server's FIN arrives goes into a socket the server is closing, and its bytes are read only if they reach " +
+	"the server within its 2ms of grace, which a writer or server reader kept off the CPU that long misses. " +
+	"No client closes that window without acknowledgements from the server."
 
 // overlap reports whether the ranges of two statistics overlap: a
 // difference between their medians is then within the noise of the run.
