@@ -181,14 +181,7 @@ func TestReturnedConnGoesToWaiter(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
 	held := get(t, p)
-	got := make(chan net.Conn)
-	go func() {
-		c, err := p.Get(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
-		got <- c
-	}()
+	got := getAsync(t, p)
 	waitWaiting(t, p, 1)
 	want := underlying(held)
 	held.Close()
@@ -199,6 +192,19 @@ func TestReturnedConnGoesToWaiter(t *testing.T) {
 	echo(t, c, "after handoff")
 	wantCounts(t, p, 0, 1)
 	c.Close()
+}
+
+// getAsync runs a Get in the background and hands its connection over.
+func getAsync(t testing.TB, p *connpool.ConnPool) <-chan net.Conn {
+	got := make(chan net.Conn, 1)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	return got
 }
 
 // waitWaiting waits until n Gets wait in line.
@@ -301,14 +307,7 @@ func TestSlowDialServesNextWaiter(t *testing.T) {
 		errc <- err
 	}()
 	<-dialing
-	got := make(chan net.Conn)
-	go func() {
-		c, err := p.Get(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
-		got <- c
-	}()
+	got := getAsync(t, p)
 	waitWaiting(t, p, 2)
 	cancel()
 	<-errc
@@ -456,14 +455,7 @@ func TestMarkUnusableFreesSlotForWaiter(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
 	a := get(t, p)
-	got := make(chan net.Conn)
-	go func() {
-		c, err := p.Get(context.Background())
-		if err != nil {
-			t.Error(err)
-		}
-		got <- c
-	}()
+	got := getAsync(t, p)
 	waitWaiting(t, p, 1)
 	old := underlying(a)
 	a.(*connpool.PoolConn).MarkUnusable()
