@@ -502,6 +502,7 @@ func TestDrainWaitsForCheckedOutConns(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, InitialConns: 3})
 	a, b := get(t, p), get(t, p)
+	s.waitOpen(t, 3) // the server may not have accepted them all yet
 	type result struct {
 		n   int
 		err error

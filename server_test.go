@@ -2,74 +2,23 @@ package connpool_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
-	"sync"
 	"testing"
-	"time"
 )
 
-// server is a line-agnostic echo server on 127.0.0.1 that counts the
-// connections it holds open, so tests can see what the pool did to its
-// sockets from the other side.
-type server struct {
-	ln      net.Listener
-	mu      sync.Mutex
-	conns   map[net.Conn]struct{}
-	accepts int
-	changed chan struct{} // closed and replaced on every change
-	wg      sync.WaitGroup
-}
+// server is the echo server the pool's tests talk to: a tcpServer whose
+// connections send back what they get, so tests can also see from the other
+// side what the pool did to its sockets.
+type server = tcpServer
 
 func newServer(t testing.TB) *server { return newServerWith(t, nil) }
 
 // newServerWith is newServer with its listener wrapped by wrap, if not nil.
 func newServerWith(t testing.TB, wrap func(net.Listener) net.Listener) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wrap != nil {
-		ln = wrap(ln)
-	}
-	s := &server{ln: ln, conns: map[net.Conn]struct{}{}, changed: make(chan struct{})}
-	s.wg.Add(1)
-	go s.serve()
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *server) addr() string { return s.ln.Addr().String() }
-
-func (s *server) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.accepts++
-		s.notifyLocked()
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			io.Copy(c, c)
-			c.Close()
-			s.mu.Lock()
-			delete(s.conns, c)
-			s.notifyLocked()
-			s.mu.Unlock()
-		}()
-	}
-}
-
-func (s *server) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
+	return newTCPServerWrapped(t, wrap, (*tcpServer).echo)
 }
 
 // accepted returns the number of connections accepted so far.
@@ -82,31 +31,7 @@ func (s *server) accepted() int {
 // waitOpen waits until the server holds exactly n connections open.
 func (s *server) waitOpen(t testing.TB, n int) {
 	t.Helper()
-	timeout := time.After(10 * time.Second)
-	for {
-		s.mu.Lock()
-		got, changed := len(s.conns), s.changed
-		s.mu.Unlock()
-		if got == n {
-			return
-		}
-		select {
-		case <-changed:
-		case <-timeout:
-			t.Fatalf("server holds %d connections open, want %d", got, n)
-		}
-	}
-}
-
-// close stops the server and closes every connection it holds.
-func (s *server) close() {
-	s.ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.Close()
-	}
-	s.mu.Unlock()
-	s.wg.Wait()
+	s.waitUntil(fmt.Sprintf("%d open connections", n), func() bool { return len(s.conns) == n })
 }
 
 // dialer returns a DialFunc for the server's address.
@@ -122,6 +47,18 @@ func (s *server) factory() func() (net.Conn, error) {
 	return func() (net.Conn, error) { return net.Dial("tcp", s.addr()) }
 }
 
+// push writes msg, unasked, on every connection the server holds.
+func (s *server) push(t testing.TB, msg string) {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.conns {
+		if _, err := io.WriteString(c, msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // echo writes msg on c and reads it back.
 func echo(t testing.TB, c net.Conn, msg string) {
 	t.Helper()
@@ -134,27 +71,5 @@ func echo(t testing.TB, c net.Conn, msg string) {
 	}
 	if string(buf) != msg {
 		t.Fatalf("echo = %q, want %q", buf, msg)
-	}
-}
-
-// closeConns closes the server's side of every connection, as a server
-// restarting or timing out idle clients does.
-func (s *server) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		c.Close()
-	}
-}
-
-// push writes msg, unasked, on every connection the server holds.
-func (s *server) push(t testing.TB, msg string) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for c := range s.conns {
-		if _, err := io.WriteString(c, msg); err != nil {
-			t.Fatal(err)
-		}
 	}
 }

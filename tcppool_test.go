@@ -48,9 +48,19 @@ type tcpServer struct {
 // record everything until EOF.
 func newTCPServer(t testing.TB, handle func(s *tcpServer, id int, c net.Conn)) *tcpServer {
 	t.Helper()
+	return newTCPServerWrapped(t, nil, handle)
+}
+
+// newTCPServerWrapped is newTCPServer with its listener wrapped by wrap, if
+// not nil (in TLS, say).
+func newTCPServerWrapped(t testing.TB, wrap func(net.Listener) net.Listener, handle func(s *tcpServer, id int, c net.Conn)) *tcpServer {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if wrap != nil {
+		ln = wrap(ln)
 	}
 	if handle == nil {
 		handle = (*tcpServer).drain
