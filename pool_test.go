@@ -581,12 +581,15 @@ func TestMaxIdleConnsClosesExtraReturns(t *testing.T) {
 
 func TestTryGetNeverWaits(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	dial, dialing, release := slowDialer(s)
+	p := newPool(t, connpool.Config{Dial: dial, MaxConns: 1})
 	for range 5 {
 		if c, err := p.TryGet(); !errors.Is(err, connpool.ErrNotAvailable) || c != nil {
 			t.Fatalf("TryGet on an empty pool = %v, %v; want ErrNotAvailable", c, err)
 		}
 	}
+	<-dialing // the first TryGet started a dial in the background
+	close(release)
 	p.WaitDials()
 	wantCounts(t, p, 1, 1) // one background dial, not five
 	c, err := p.TryGet()
