@@ -227,6 +227,11 @@ func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
 	}
 	w := p.waiterPool.Get().(*waiter)
 	w.since = now
+	if p.ticking {
+		// A tick's time can lag by 5ms, a lot beside a wait; the wait's end
+		// is read from the clock, so its start must be too.
+		w.since = p.clock.Now()
+	}
 	p.waiters.pushBack(w)
 	p.dialForWaitersLocked()
 	if p.testHookWait != nil {
