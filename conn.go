@@ -76,6 +76,11 @@ func (p *ConnPool) newConn(nc net.Conn, now time.Duration) *conn {
 	return c
 }
 
+// outlived reports whether c is past the end of its lifetime at now.
+func (c *conn) outlived(now time.Duration) bool {
+	return c.expiresAt != 0 && now >= c.expiresAt
+}
+
 // checkOut lends c to a new holder through a handle of its own, held from
 // the start (its zero state). Caller must hold c.pool.mu.
 func (c *conn) checkOut() *PoolConn {

@@ -161,12 +161,12 @@ func (p *ConnPool) reapLocked(now time.Duration) []reaped {
 	// latest, so the idle timeout takes the oldest first.
 	spare := p.idle.len() - p.cfg.MinIdleConns
 	p.idle.filter(func(c *conn) bool {
-		if c.expiresAt != 0 && now >= c.expiresAt {
+		if c.outlived(now) {
 			out = append(out, reaped{c, CloseMaxLifetime})
 			spare--
 			return false
 		}
-		if spare > 0 && p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout {
+		if spare > 0 && p.idledOut(c, now) {
 			out = append(out, reaped{c, CloseIdleTimeout})
 			spare--
 			return false

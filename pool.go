@@ -339,13 +339,19 @@ func (p *ConnPool) check(ctx context.Context, c *conn, health bool) (CloseReason
 // expired reports whether c, idle since c.returnedAt, is past its lifetime
 // or its idle timeout at now, and which.
 func (p *ConnPool) expired(c *conn, now time.Duration) (CloseReason, bool) {
-	if c.expiresAt != 0 && now >= c.expiresAt {
+	if c.outlived(now) {
 		return CloseMaxLifetime, true
 	}
-	if p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout {
+	if p.idledOut(c, now) {
 		return CloseIdleTimeout, true
 	}
 	return 0, false
+}
+
+// idledOut reports whether c, idle since c.returnedAt, has been idle longer
+// than IdleTimeout at now.
+func (p *ConnPool) idledOut(c *conn, now time.Duration) bool {
+	return p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout
 }
 
 // TryGet is the non-blocking twin of Get: it returns an idle connection if
@@ -701,7 +707,7 @@ func (p *ConnPool) put(c *conn, unusable bool) error {
 		reason = ClosePoolClosed
 	case unusable:
 		reason = CloseUnusable
-	case c.expiresAt != 0 && now >= c.expiresAt:
+	case c.outlived(now):
 		reason = CloseMaxLifetime
 	default:
 		discard = false

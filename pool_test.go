@@ -207,6 +207,17 @@ func getAsync(t testing.TB, p *connpool.ConnPool) <-chan net.Conn {
 	return got
 }
 
+// getErrAsync runs a Get with ctx in the background and hands its error
+// over; it expects no connection.
+func getErrAsync(ctx context.Context, p *connpool.ConnPool) <-chan error {
+	errc := make(chan error, 1)
+	go func() {
+		_, err := p.Get(ctx)
+		errc <- err
+	}()
+	return errc
+}
+
 // waitWaiting waits until n Gets wait in line.
 func waitWaiting(t testing.TB, p *connpool.ConnPool, n int) {
 	t.Helper()
@@ -273,11 +284,7 @@ func TestSlowDialOutlivesImpatientCaller(t *testing.T) {
 	p := newPool(t, connpool.Config{MaxConns: 1, Dial: dial})
 
 	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error)
-	go func() {
-		_, err := p.Get(ctx)
-		errc <- err
-	}()
+	errc := getErrAsync(ctx, p)
 	<-dialing
 	cancel()
 	if err := <-errc; !errors.Is(err, context.Canceled) {
@@ -301,11 +308,7 @@ func TestSlowDialServesNextWaiter(t *testing.T) {
 	dial, dialing, release := slowDialer(s)
 	p := newPool(t, connpool.Config{MaxConns: 1, Dial: dial})
 	ctx, cancel := context.WithCancel(context.Background())
-	errc := make(chan error)
-	go func() {
-		_, err := p.Get(ctx)
-		errc <- err
-	}()
+	errc := getErrAsync(ctx, p)
 	<-dialing
 	got := getAsync(t, p)
 	waitWaiting(t, p, 2)
@@ -550,11 +553,7 @@ func TestPoolCloseDuringDialClosesItsConn(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	errc := make(chan error)
-	go func() {
-		_, err := p.Get(context.Background())
-		errc <- err
-	}()
+	errc := getErrAsync(context.Background(), p)
 	<-dialing
 	p.Close()
 	if err := <-errc; !errors.Is(err, connpool.ErrClosed) {
