@@ -2,7 +2,6 @@ package connpool
 
 import (
 	"context"
-	"fmt"
 	"net"
 )
 
@@ -10,8 +9,9 @@ import (
 type Factory func() (net.Conn, error)
 
 // Pool is the interface of the pool [NewChannelPool] returns, kept from
-// fatih/pool and buraksezer/connpool so that code written against them
-// builds unchanged. [*ConnPool] implements it.
+// buraksezer/connpool v0.6.0 so that code written against it builds
+// unchanged. [*ConnPool] implements it. (fatih/pool's Pool, whose Get
+// takes no context, is in the package connpool/fatih.)
 type Pool interface {
 	// Get returns a connection from the pool; closing it gives it back.
 	Get(ctx context.Context) (net.Conn, error)
@@ -28,24 +28,30 @@ type Pool interface {
 
 // NewChannelPool returns a pool that keeps at most maxCap connections open,
 // after opening initialCap of them with factory. It is [New] with
-// Config{Dial: factory, MaxConns: maxCap, InitialConns: initialCap}; use New
-// for the other settings.
+// Config{Dial: factory, MaxConns: maxCap, InitialConns: initialCap} and
+// every other setting at its default (the idle probe included); use New
+// for the others. As in buraksezer/connpool v0.6.0, maxCap is a hard
+// limit: at the limit, Get waits.
 //
 // It returns an error wrapping [ErrInvalidConfig] if factory is nil or the
 // capacities are out of range (0 <= initialCap <= maxCap, maxCap > 0), and an
 // error wrapping the factory's if an initial connection fails.
 func NewChannelPool(initialCap, maxCap int, factory Factory) (Pool, error) {
+	return newChannelPool(initialCap, maxCap, factory, newRealClock())
+}
+
+func newChannelPool(initialCap, maxCap int, factory Factory, clk clock) (Pool, error) {
 	if factory == nil {
-		return nil, fmt.Errorf("%w: factory is nil", ErrInvalidConfig)
+		return nil, invalid("factory is nil")
 	}
 	if initialCap < 0 || maxCap <= 0 || initialCap > maxCap {
-		return nil, fmt.Errorf("%w: capacities initialCap=%d maxCap=%d, want 0 <= initialCap <= maxCap and maxCap > 0", ErrInvalidConfig, initialCap, maxCap)
+		return nil, invalid("capacities initialCap=%d maxCap=%d, want 0 <= initialCap <= maxCap and maxCap > 0", initialCap, maxCap)
 	}
-	p, err := New(Config{
-		Dial:         func(context.Context) (net.Conn, error) { return factory() },
+	p, err := newPool(Config{
+		Dial:         func(context.Context, string, string) (net.Conn, error) { return factory() },
 		MaxConns:     maxCap,
 		InitialConns: initialCap,
-	})
+	}, clk)
 	if err != nil {
 		return nil, err // not p: a nil *ConnPool in a Pool is not nil
 	}

@@ -4,16 +4,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"time"
 )
 
-// DialFunc opens a new connection. The context carries the pool's lifetime
-// and [Config.DialTimeout]: it is not the context of the Get that asked for
-// the connection, because a dial is allowed to finish after that caller has
-// given up (its connection then serves the next caller). A DialFunc must
-// return a non-nil connection or a non-nil error.
-type DialFunc func(ctx context.Context) (net.Conn, error)
+// DialFunc opens a connection to address on network. It has the signature
+// of [net.Dialer.DialContext] and [tls.Dialer.DialContext], so either can
+// be passed as it is. Both pools use it.
+//
+// The context carries the pool's lifetime and its DialTimeout: it is not
+// the context of the Get or Write that asked for the connection, because a
+// dial may finish after that caller has given up (its connection then
+// serves the next one). A DialFunc must return a non-nil connection or a
+// non-nil error, and return soon after ctx is done; it may be called from
+// several goroutines at once.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
 // IdleOrder is the order in which idle connections are reused.
 type IdleOrder int
@@ -28,27 +34,40 @@ const (
 	FIFO
 )
 
-// Defaults for the zero values of [Config] fields.
+// Defaults, shared by both pools where they have the same setting.
 const (
-	DefaultProbeAfter     = 500 * time.Millisecond
-	DefaultDialBackoff    = 10 * time.Millisecond
-	DefaultMaxDialBackoff = time.Second
+	defaultDialTimeout      = 5 * time.Second
+	defaultDialBackoff      = 10 * time.Millisecond
+	defaultMaxDialBackoff   = time.Second
+	defaultProbeAfter       = time.Millisecond
+	defaultHealthCheckAfter = 500 * time.Millisecond
 )
 
-// Config describes a [ConnPool]. The zero value is not usable: Dial and
-// MaxConns are required. [New] validates a Config once and copies it, so
-// changing a Config after New has no effect on the pool. Every default is
-// given on its field.
+// Config describes a [ConnPool]. MaxConns is required, and Addr or Dial;
+// every other field has a default, given on it. [New] validates a Config
+// once and copies it, so changing a Config after New has no effect on the
+// pool.
 type Config struct {
-	// Dial opens a connection. Required.
+	// Name names the pool in its log records and metrics. Empty means
+	// Addr, or, if Addr is empty too, the remote address of the pool's
+	// first connection.
+	Name string
+
+	// Network and Addr are passed to Dial. Empty Network means "tcp".
+	Network, Addr string
+
+	// Dial opens a connection. Nil means a [net.Dialer] dialling Network
+	// and Addr, in which case Addr is required. For TLS, pass
+	// (&tls.Dialer{Config: c}).DialContext.
 	Dial DialFunc
 
-	// DialTimeout bounds each call of Dial. Zero means no bound other than
-	// the pool's lifetime: Close cancels dials in flight.
+	// DialTimeout bounds each dial. Zero means 5s. Close cancels dials in
+	// flight whatever the timeout.
 	DialTimeout time.Duration
 
 	// MaxConns is the hard limit on open connections: idle, checked out and
-	// being dialled, together. Required, at least 1.
+	// being dialled, together. Required, at least 1; any int is accepted,
+	// and the pool's memory grows with the connections actually open.
 	MaxConns int
 
 	// InitialConns connections are dialled by New before it returns. If any
@@ -62,12 +81,10 @@ type Config struct {
 	MaxIdleConns int
 
 	// MinIdleConns idle connections are kept ready: whenever fewer are
-	// idle, and fewer than MaxConns are open, the pool dials more in the
-	// background, one at a time, waiting between failed dials from
-	// DialBackoff up to MaxDialBackoff with jitter, so a server that is down
-	// sees a trickle of attempts rather than a storm. IdleTimeout never
-	// closes a connection that would leave fewer than MinIdleConns idle.
-	// Zero means none; at most MaxIdleConns.
+	// idle or being dialled, and fewer than MaxConns are open, the pool
+	// dials more in the background, one at a time while dials fail (see
+	// DialBackoff). IdleTimeout never closes a connection that would leave
+	// fewer than MinIdleConns idle. Zero means none; at most MaxIdleConns.
 	MinIdleConns int
 
 	// IdleOrder is the order idle connections are reused in. Zero means LIFO.
@@ -80,8 +97,8 @@ type Config struct {
 	// MaxLifetime closes connections this long after they were dialled:
 	// idle ones in the background, checked-out ones when they come back.
 	// Each connection's lifetime is cut short by a random part of
-	// MaxLifetimeJitter, drawn once when it is dialled, so connections dialled
-	// together do not all reconnect together. Zero means no limit.
+	// MaxLifetimeJitter, drawn once when it is dialled, so connections
+	// dialled together do not all reconnect together. Zero means no limit.
 	MaxLifetime time.Duration
 
 	// MaxLifetimeJitter is the most a connection's lifetime is shortened
@@ -89,61 +106,77 @@ type Config struct {
 	MaxLifetimeJitter time.Duration
 
 	// ProbeAfter is how long a connection must have been idle before Get
-	// checks it, before handing it out, for signs that the peer has closed
-	// or reset it, or sent bytes nobody asked for; such a connection is
-	// closed and Get takes another. The check is a non-blocking peek at the
-	// socket, a system call but no round trip, so it is skipped for
-	// connections that came back within ProbeAfter. It needs a socket
-	// (*net.TCPConn, *net.UnixConn, or a *tls.Conn or other wrapper with a
-	// NetConn method around one) on Linux, macOS or a BSD; elsewhere only
-	// HealthCheck runs. Zero means [DefaultProbeAfter]; a negative value
-	// turns checks off, HealthCheck included. From 100ms up, while Gets come
-	// more often than every 5ms, a Get takes the time from a 5ms tick of the
-	// pool's own rather than the clock (see the package documentation), so
-	// idle times are measured to within about 5ms; below 100ms every Get
-	// reads the clock.
+	// peeks at its socket, without blocking, before handing it out: if the
+	// peer has closed or reset it, or sent bytes nobody asked for, the
+	// pool closes it and Get takes another. The peek is a system call but
+	// no round trip. Zero means 1ms; a negative value turns it off.
+	//
+	// On Linux the pool also hears of a peer's close or reset from the
+	// kernel as it happens, whatever the idle time, and closes the
+	// connection in the background (see the package documentation); the
+	// peek then adds the bytes sent unasked, and closes that arrive in the
+	// moment before the pool hears of them.
 	ProbeAfter time.Duration
 
-	// HealthCheck, if set, runs after the probe on every connection Get
-	// checks (see ProbeAfter), with the Get's context: a protocol-level
-	// ping, say. An error closes the connection and Get takes another. Nil
-	// means no check beyond the probe.
+	// HealthCheck, if set, runs before Get hands out a connection that has
+	// been idle at least HealthCheckAfter, after the peek, with the Get's
+	// context: a protocol-level ping, say. An error closes the connection
+	// and Get takes another. Nil means no check beyond the peek.
 	HealthCheck func(ctx context.Context, conn net.Conn) error
 
+	// HealthCheckAfter is how long a connection must have been idle before
+	// HealthCheck runs on it. Zero means 500ms; a negative value means
+	// never.
+	HealthCheckAfter time.Duration
+
 	// DialBackoff and MaxDialBackoff bound the wait before the next dial
-	// while dials fail. Each wait is drawn at random (full jitter) up to half
-	// the time dials have been failing, but no less than DialBackoff and no
-	// more than MaxDialBackoff: a short outage costs a short wait, a long one
-	// a trickle of one attempt per MaxDialBackoff. While dials fail, the
-	// pool dials one at a time, each failure ends the longest wait with the
-	// dial's error, and the other Gets wait for the next attempt (or for a
-	// connection to come back, or their context) instead of dialling each.
-	// The first dial that succeeds ends the backoff. The MinIdleConns top-up
-	// waits the same way. Zero means [DefaultDialBackoff] (10ms) and
-	// [DefaultMaxDialBackoff] (1s).
+	// while dials fail: the n-th wait in a row is drawn at random (full
+	// jitter) between zero and DialBackoff×2ⁿ⁻¹, but at most MaxDialBackoff,
+	// so a short outage costs a short wait and a long one a trickle of one
+	// attempt per MaxDialBackoff. While dials fail, the pool dials one at a
+	// time, each failure ends the longest wait with the dial's error, and
+	// the other Gets wait for the next attempt, a connection coming back,
+	// or their context, instead of dialling each. The first dial that
+	// succeeds ends the backoff. Zero means 10ms and 1s.
 	DialBackoff, MaxDialBackoff time.Duration
 
 	// OnDial, if set, is called after every dial with its connection or
-	// error and how long it took. It runs on the dialling goroutine, without
-	// the pool's lock held, and must not block.
+	// error and how long it took, before the connection is used. It runs
+	// without the pool's lock held and must not block.
 	OnDial func(conn net.Conn, err error, took time.Duration)
 
 	// OnClose, if set, is called after the pool closes a connection, with
 	// the reason. It runs without the pool's lock held and must not block.
 	OnClose func(conn net.Conn, reason CloseReason)
+
+	// Logger, if set, receives the records an operator needs: dials
+	// failing and recovering, the backoff engaged and cleared, stale and
+	// dead connections found, held connections past LeakThreshold, and
+	// drains. Never one per Get. Nil means silent.
+	Logger *slog.Logger
+
+	// LeakThreshold, if more than zero, is how long a connection may stay
+	// checked out before the pool logs a warning, with the stack of the Get
+	// that took it, and counts it in [Stats].Leaks. The stack is captured
+	// at every Get only while LeakThreshold is set. Zero means no leak
+	// detection.
+	LeakThreshold time.Duration
 }
 
-// ErrInvalidConfig is wrapped by every error [New] and [NewChannelPool]
-// return for a setting out of range or missing.
+// ErrInvalidConfig is wrapped by every error [New], [NewChannelPool],
+// [DialPool] and [TCPPool.SetPoolSize] return for a setting out of range or
+// missing.
 var ErrInvalidConfig = errors.New("connpool: invalid config")
+
+// invalid returns an error wrapping ErrInvalidConfig.
+func invalid(format string, args ...any) error {
+	return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
+}
 
 // validate checks c and fills in its defaults. Every default is set here.
 func (c *Config) validate() error {
-	invalid := func(format string, args ...any) error {
-		return fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...)
-	}
-	if c.Dial == nil {
-		return invalid("Dial is nil")
+	if c.Dial == nil && c.Addr == "" {
+		return invalid("Dial is nil and Addr is empty")
 	}
 	if c.MaxConns < 1 {
 		return invalid("MaxConns is %d, want at least 1", c.MaxConns)
@@ -167,12 +200,10 @@ func (c *Config) validate() error {
 		name string
 		v    time.Duration
 	}{
-		{"DialTimeout", c.DialTimeout},
 		{"IdleTimeout", c.IdleTimeout},
 		{"MaxLifetime", c.MaxLifetime},
 		{"MaxLifetimeJitter", c.MaxLifetimeJitter},
-		{"DialBackoff", c.DialBackoff},
-		{"MaxDialBackoff", c.MaxDialBackoff},
+		{"LeakThreshold", c.LeakThreshold},
 	} {
 		if d.v < 0 {
 			return invalid("%s is %v, want 0 or more", d.name, d.v)
@@ -185,16 +216,43 @@ func (c *Config) validate() error {
 		c.MaxLifetimeJitter = c.MaxLifetime / 10
 	}
 	if c.ProbeAfter == 0 {
-		c.ProbeAfter = DefaultProbeAfter
+		c.ProbeAfter = defaultProbeAfter
 	}
-	if c.DialBackoff == 0 {
-		c.DialBackoff = DefaultDialBackoff
+	if c.HealthCheckAfter == 0 {
+		c.HealthCheckAfter = defaultHealthCheckAfter
 	}
-	if c.MaxDialBackoff == 0 {
-		c.MaxDialBackoff = max(DefaultMaxDialBackoff, c.DialBackoff)
+	if c.Name == "" {
+		c.Name = c.Addr
 	}
-	if c.MaxDialBackoff < c.DialBackoff {
-		return invalid("MaxDialBackoff (%v) is less than DialBackoff (%v)", c.MaxDialBackoff, c.DialBackoff)
+	return validateDial(&c.Network, &c.Dial, &c.DialTimeout, &c.DialBackoff, &c.MaxDialBackoff)
+}
+
+// validateDial checks and defaults the settings both pools' configs share.
+func validateDial(network *string, dial *DialFunc, timeout, backoff, maxBackoff *time.Duration) error {
+	if *network == "" {
+		*network = "tcp"
+	}
+	if *dial == nil {
+		*dial = new(net.Dialer).DialContext
+	}
+	for _, d := range []struct {
+		name string
+		v    *time.Duration
+		def  time.Duration
+	}{
+		{"DialTimeout", timeout, defaultDialTimeout},
+		{"DialBackoff", backoff, defaultDialBackoff},
+		{"MaxDialBackoff", maxBackoff, max(defaultMaxDialBackoff, *backoff)},
+	} {
+		switch {
+		case *d.v < 0:
+			return invalid("%s is %v, want 0 or more", d.name, *d.v)
+		case *d.v == 0:
+			*d.v = d.def
+		}
+	}
+	if *maxBackoff < *backoff {
+		return invalid("MaxDialBackoff (%v) is less than DialBackoff (%v)", *maxBackoff, *backoff)
 	}
 	return nil
 }

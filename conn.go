@@ -6,73 +6,50 @@ import (
 	"net"
 	"sync/atomic"
 	"time"
-)
 
-// Checkout states of a PoolConn.
-const (
-	stateHeld     int32 = iota // checked out; the zero value
-	stateReleased              // given back, for good
+	"github.com/seed-a245f091/connpool/internal/sock"
 )
-
-// handleBlock is how many PoolConn handles a socket gets at a time. Every
-// checkout lends the socket through a handle never used before, so that a
-// second Close, or a late one from a deferred call, finds its own handle
-// released and does nothing, however many times the socket has been lent
-// out since. Handles come in blocks so that Get allocates once per
-// handleBlock checkouts of a socket, not on each; a block is garbage once
-// no holder keeps any of its handles. (pgxpool hands out its *Conn the same
-// way.)
-const handleBlock = 64
 
 // errReleased is returned by a PoolConn used after it was given back.
 var errReleased = fmt.Errorf("connpool: connection already returned to the pool: %w", net.ErrClosed)
 
-// PoolConn is a connection checked out of a [ConnPool]. It embeds the
-// underlying net.Conn; its Close gives the connection back to the pool
-// instead of closing it, unless [PoolConn.MarkUnusable] was called.
-//
-// A PoolConn belongs to the holder that got it until that holder calls
-// Close. After that, Close again does nothing, and Read and Write fail; each
-// returns an error wrapping [net.ErrClosed]. A PoolConn is never handed out
-// twice: the next holder of the same socket gets another, so a late Close
-// cannot take the socket from under it.
-//
-// Its methods are safe for concurrent use.
-type PoolConn struct {
-	net.Conn
-
-	c        *conn        // the pooled socket; nil for a PoolConn built by hand
-	state    atomic.Int32 // stateHeld or stateReleased
-	unusable atomic.Bool
-}
-
-// conn is a socket owned by a pool, with the handles it is lent out by.
+// conn is a socket owned by a ConnPool.
 type conn struct {
-	nc        net.Conn
-	pool      *ConnPool
+	nc   net.Conn
+	pool *ConnPool
+	id   uint64 // its key in pool.conns, and its token in the watcher
+	gen  uint64 // pool.gen when its dial started: a Reset since retires it
+	// sock is the socket under nc, for the probe and the watcher. It has
+	// no lock: only the goroutine that has c checked out probes it,
+	// between taking it from the idle list and handing it over, and
+	// pool.mu, taken to move c out of the idle list and back in, orders
+	// each holder's probe after the last one's.
+	sock      sock.Socket
 	expiresAt time.Duration // end of its lifetime on the pool clock, jitter included; 0 for none
-	// prober keeps, from one probe of nc to the next, what makes a probe
-	// free of allocations. It has no lock: only the goroutine that has c
-	// checked out probes it, between taking it from the idle list and
-	// handing it over, and pool.mu, taken to move c out of the idle list
-	// and back in, orders each holder's probe after the last one's.
-	prober prober
+
 	// Guarded by pool.mu:
-	returnedAt time.Duration // when it last joined the idle list
-	handles    []PoolConn    // unused handles, for the next checkouts
+	returnedAt   time.Duration // when it last joined the idle list
+	checkedOutAt time.Duration // when it was last checked out
+	lent         bool          // it has been checked out at least once
+	dead         bool          // the kernel said the peer closed it while it was out
+	leak         *leakInfo     // the checkout's stack, while LeakThreshold is set
 }
 
-// newConn wraps a socket dialled at now. Its lifetime is fixed here, jitter
-// included, once for good: a jitter drawn again at each return would
-// average itself away.
-func (p *ConnPool) newConn(nc net.Conn, now time.Duration) *conn {
-	c := &conn{nc: nc, pool: p}
+// newConn wraps a socket dialled at now, in a dial started at generation
+// gen. Its lifetime is fixed here, jitter included, once for good: a
+// jitter drawn again at each return would average itself away. Caller
+// must hold p.mu.
+func (p *ConnPool) newConnLocked(nc net.Conn, now time.Duration, gen uint64) *conn {
+	p.nextID++
+	c := &conn{nc: nc, pool: p, id: p.nextID, gen: gen}
+	c.sock.Init(nc)
 	if life := p.cfg.MaxLifetime; life > 0 {
 		if j := p.cfg.MaxLifetimeJitter; j > 0 {
 			life -= rand.N(j)
 		}
 		c.expiresAt = now + life
 	}
+	p.conns[c.id] = c
 	return c
 }
 
@@ -81,58 +58,214 @@ func (c *conn) outlived(now time.Duration) bool {
 	return c.expiresAt != 0 && now >= c.expiresAt
 }
 
-// checkOut lends c to a new holder through a handle of its own, held from
-// the start (its zero state). Caller must hold c.pool.mu.
-func (c *conn) checkOut() *PoolConn {
-	if len(c.handles) == 0 {
-		c.handles = make([]PoolConn, handleBlock)
+// handleBlock is how many PoolConn handles a pool allocates at a time.
+// Every checkout lends a socket through a handle never used before (see
+// PoolConn), and handles come from pool-wide blocks so that Get allocates
+// once per handleBlock checkouts, whichever sockets they lend: 32 bytes a
+// checkout, garbage once no holder keeps any handle of the block. (pgxpool
+// hands out its *Conn the same way.)
+const handleBlock = 64
+
+// checkOutLocked lends c to a new holder at now, through a handle of its
+// own, held from the start (its zero state). Caller must hold p.mu.
+func (p *ConnPool) checkOutLocked(c *conn, now time.Duration) *PoolConn {
+	if len(p.handles) == 0 {
+		p.handles = make([]PoolConn, handleBlock)
 	}
-	h := &c.handles[0]
-	c.handles = c.handles[1:]
+	h := &p.handles[0]
+	p.handles = p.handles[1:]
 	h.Conn = c.nc
 	h.c = c
+	c.checkedOutAt = now
+	if !c.lent {
+		c.lent = true
+		p.topUp.reset() // the server keeps what it accepts
+	}
 	return h
 }
 
-// Close gives the connection back to its pool, or closes it if it was marked
-// unusable or the pool is closed.
+// PoolConn is a connection checked out of a [ConnPool]. Its Close gives the
+// connection back to the pool instead of closing it, unless
+// [PoolConn.MarkUnusable] was called. It embeds the underlying net.Conn,
+// as in fatih/pool and buraksezer/connpool, but its own methods are the
+// ones to call: they guard the socket once the PoolConn is given back.
+//
+// A PoolConn belongs to the holder that got it until that holder calls
+// Close, and is never handed out again: the next holder of the same socket
+// gets another PoolConn. So nothing done with a PoolConn after its Close
+// reaches the socket's next holder. Close again returns an error and does
+// nothing; Read, Write and the three deadline setters return an error;
+// each error wraps [net.ErrClosed]. LocalAddr and RemoteAddr keep
+// answering, as they only read. MarkUnusable does nothing. NetConn and
+// the embedded Conn field are, from Close on, a stand-in whose methods
+// fail the same way, so a copy of the field taken before Close is the
+// only way back to the socket; don't keep one.
+//
+// A deadline set through a PoolConn lasts as long as the checkout: the
+// pool clears it when the connection comes back. A Close while a Read,
+// Write or deadline call on the same PoolConn is still in progress (from
+// another goroutine) closes the socket instead of pooling it, since its
+// state is then unknown; to cut blocked I/O short on purpose, call
+// MarkUnusable and then Close.
+//
+// Its methods are safe for concurrent use, but reading or writing the
+// Conn field concurrently with Close is a data race, as for any field.
+type PoolConn struct {
+	net.Conn
+
+	c *conn // the pooled socket; nil for a PoolConn built by hand
+	// state holds the checkout's flags in its high bits and, in its low 32
+	// bits, the number of method calls in progress on the socket. One
+	// atomic word for both makes the race between a call and Close
+	// decidable: a call counts itself in and then checks for released;
+	// Close sets released and then checks the count. Each reads what the
+	// other wrote first, so either the call backs out or Close sees it.
+	state atomic.Uint64
+}
+
+const (
+	callsMask    = 1<<32 - 1
+	flagReleased = 1 << 32 // given back, for good
+	flagUnusable = 1 << 33 // MarkUnusable was called
+	flagDeadline = 1 << 34 // a deadline was set, to clear on return
+)
+
+// enter counts a call in, or returns false if pc was given back.
+func (pc *PoolConn) enter() bool {
+	if pc.state.Add(1)&flagReleased != 0 {
+		pc.state.Add(^uint64(0))
+		return false
+	}
+	return true
+}
+
+// exit counts a call out.
+func (pc *PoolConn) exit() { pc.state.Add(^uint64(0)) }
+
+// Close gives the connection back to its pool, or closes it if it was
+// marked unusable, is past its lifetime, or the pool is closed. It returns
+// the error of closing the socket, if the pool closed it. A second Close
+// returns an error wrapping [net.ErrClosed] and does nothing.
 func (pc *PoolConn) Close() error {
-	if !pc.state.CompareAndSwap(stateHeld, stateReleased) {
-		return errReleased
+	for {
+		s := pc.state.Load()
+		if s&flagReleased != 0 {
+			return errReleased
+		}
+		if !pc.state.CompareAndSwap(s, s|flagReleased) {
+			continue
+		}
+		if pc.c == nil { // built by hand, not by a pool
+			return pc.Conn.Close()
+		}
+		pc.Conn = (*staleConn)(pc)
+		return pc.c.pool.put(pc.c, s)
 	}
-	if pc.c == nil { // built by hand, not by a pool
-		return pc.Conn.Close()
-	}
-	return pc.c.pool.put(pc.c, pc.unusable.Load())
 }
 
 // MarkUnusable makes the next Close close the underlying connection and free
 // its slot in the pool, instead of returning it. Use it when the connection
 // has failed or its state is unknown. It does nothing after Close.
 func (pc *PoolConn) MarkUnusable() {
-	if pc.state.Load() == stateHeld {
-		pc.unusable.Store(true)
+	if pc.state.Load()&flagReleased == 0 {
+		pc.state.Or(flagUnusable)
 	}
 }
 
-// Read reads from the underlying connection, or fails with an error
-// wrapping [net.ErrClosed] after Close.
+// socket returns the connection to call, for a PoolConn held: the pool's
+// socket, or the embedded Conn of one built by hand.
+func (pc *PoolConn) socket() net.Conn {
+	if pc.c == nil {
+		return pc.Conn
+	}
+	return pc.c.nc
+}
+
+// Read reads from the connection, or fails with an error wrapping
+// [net.ErrClosed] after Close.
 func (pc *PoolConn) Read(b []byte) (int, error) {
-	if pc.state.Load() != stateHeld {
+	if !pc.enter() {
 		return 0, errReleased
 	}
-	return pc.Conn.Read(b)
+	n, err := pc.socket().Read(b)
+	pc.exit()
+	return n, err
 }
 
-// Write writes to the underlying connection, or fails with an error
-// wrapping [net.ErrClosed] after Close.
+// Write writes to the connection, or fails with an error wrapping
+// [net.ErrClosed] after Close.
 func (pc *PoolConn) Write(b []byte) (int, error) {
-	if pc.state.Load() != stateHeld {
+	if !pc.enter() {
 		return 0, errReleased
 	}
-	return pc.Conn.Write(b)
+	n, err := pc.socket().Write(b)
+	pc.exit()
+	return n, err
+}
+
+// SetDeadline sets the connection's read and write deadlines until it is
+// given back, or fails with an error wrapping [net.ErrClosed] after Close.
+func (pc *PoolConn) SetDeadline(t time.Time) error {
+	return pc.setDeadline(t, net.Conn.SetDeadline)
+}
+
+// SetReadDeadline sets the connection's read deadline until it is given
+// back, or fails with an error wrapping [net.ErrClosed] after Close.
+func (pc *PoolConn) SetReadDeadline(t time.Time) error {
+	return pc.setDeadline(t, net.Conn.SetReadDeadline)
+}
+
+// SetWriteDeadline sets the connection's write deadline until it is given
+// back, or fails with an error wrapping [net.ErrClosed] after Close.
+func (pc *PoolConn) SetWriteDeadline(t time.Time) error {
+	return pc.setDeadline(t, net.Conn.SetWriteDeadline)
+}
+
+func (pc *PoolConn) setDeadline(t time.Time, set func(net.Conn, time.Time) error) error {
+	if !pc.enter() {
+		return errReleased
+	}
+	pc.state.Or(flagDeadline)
+	err := set(pc.socket(), t)
+	pc.exit()
+	return err
+}
+
+// LocalAddr returns the connection's local address, also after Close.
+func (pc *PoolConn) LocalAddr() net.Addr { return pc.addrs().LocalAddr() }
+
+// RemoteAddr returns the connection's remote address, also after Close.
+func (pc *PoolConn) RemoteAddr() net.Addr { return pc.addrs().RemoteAddr() }
+
+// addrs returns the connection whose addresses pc reports.
+func (pc *PoolConn) addrs() net.Conn {
+	if pc.c == nil {
+		return pc.Conn
+	}
+	return pc.c.nc
 }
 
 // NetConn returns the underlying connection, for code that needs its
-// concrete type (a *net.TCPConn or *tls.Conn, say). The pool still owns it.
-func (pc *PoolConn) NetConn() net.Conn { return pc.Conn }
+// concrete type (a *net.TCPConn or *tls.Conn, say); the pool still owns
+// it. After Close it returns a stand-in whose methods fail with an error
+// wrapping [net.ErrClosed].
+func (pc *PoolConn) NetConn() net.Conn {
+	if pc.state.Load()&flagReleased != 0 {
+		return (*staleConn)(pc)
+	}
+	return pc.socket()
+}
+
+// staleConn is what a PoolConn given back shows in its Conn field and
+// from NetConn: the same memory seen through a type whose methods touch no
+// socket, so that the stand-in costs no allocation.
+type staleConn PoolConn
+
+func (*staleConn) Read([]byte) (int, error)         { return 0, errReleased }
+func (*staleConn) Write([]byte) (int, error)        { return 0, errReleased }
+func (*staleConn) Close() error                     { return errReleased }
+func (*staleConn) SetDeadline(time.Time) error      { return errReleased }
+func (*staleConn) SetReadDeadline(time.Time) error  { return errReleased }
+func (*staleConn) SetWriteDeadline(time.Time) error { return errReleased }
+func (s *staleConn) LocalAddr() net.Addr            { return (*PoolConn)(s).LocalAddr() }
+func (s *staleConn) RemoteAddr() net.Addr           { return (*PoolConn)(s).RemoteAddr() }

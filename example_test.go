@@ -41,7 +41,7 @@ func ExampleNew() {
 	defer stop()
 
 	pool, err := connpool.New(connpool.Config{
-		Dial: func(ctx context.Context) (net.Conn, error) {
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", addr)
 		},
@@ -101,7 +101,7 @@ func ExampleConnPool_TryGet() {
 	defer stop()
 
 	pool, err := connpool.New(connpool.Config{
-		Dial:     func(context.Context) (net.Conn, error) { return net.Dial("tcp", addr) },
+		Dial:     func(context.Context, string, string) (net.Conn, error) { return net.Dial("tcp", addr) },
 		MaxConns: 1,
 	})
 	if err != nil {

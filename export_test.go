@@ -1,21 +1,31 @@
 package connpool
 
 import (
-	"crypto/tls"
+	"context"
 	"sync"
-	"testing"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
 )
 
 // WaitDials blocks until no background work of the pool (dials, and the
-// maintainer) is running.
-func (p *ConnPool) WaitDials() { p.bg.Wait() }
+// maintainer) is running, and, once the pool is closed, until its watcher
+// has stopped too.
+func (p *ConnPool) WaitDials() {
+	p.bg.Wait()
+	p.mu.Lock()
+	closed := p.closed
+	p.mu.Unlock()
+	if closed {
+		p.watchWG.Wait()
+	}
+}
 
 // Waiting returns the number of Gets waiting in line.
 func (p *ConnPool) Waiting() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.waiters.len()
+	return p.waiters.Len()
 }
 
 // Maintaining reports whether the maintainer goroutine is running.
@@ -142,24 +152,18 @@ func (t *fakeTimer) Stop() bool {
 // ExpiresAt returns when pc's socket reaches the end of its lifetime.
 func ExpiresAt(pc *PoolConn) time.Duration { return pc.c.expiresAt }
 
-// SetClock makes p use c. Call it before p is used.
-func SetClock(p Pool, c *FakeClock) {
-	cp := p.(*ConnPool)
-	cp.mu.Lock()
-	cp.clock = c
-	cp.mu.Unlock()
+// NewChannelPoolWithClock is NewChannelPool with a fake clock.
+func NewChannelPoolWithClock(initialCap, maxCap int, factory Factory, c *FakeClock) (Pool, error) {
+	return newChannelPool(initialCap, maxCap, factory, c)
 }
-
-// Ticking reports whether the maintainer reads the clock for Gets.
-func (p *ConnPool) Ticking() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.ticking
-}
-
-// TLSConfigs returns a TLS 1.3 server config with a fresh self-signed
-// certificate for 127.0.0.1, and a client config that trusts it.
-func TLSConfigs(t testing.TB) (server, client *tls.Config) { return tlsConfigs(t) }
 
 // ProbeSupported says whether this platform has the stale-connection probe.
-const ProbeSupported = probeSupported
+const ProbeSupported = sock.Supported
+
+// WatchSupported says whether this platform has the socket watcher.
+const WatchSupported = sock.WatchSupported
+
+// NewTCPPoolWithClock is DialPool with a fake clock.
+func NewTCPPoolWithClock(ctx context.Context, cfg TCPPoolConfig, c *FakeClock) (*TCPPool, error) {
+	return dialPool(ctx, cfg, c)
+}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
 // newFakePool builds a pool on a fake clock and closes it at the end of the
@@ -75,11 +76,11 @@ func TestDeadConnectionIsNotHandedOut(t *testing.T) {
 	requireProbe(t)
 	s := newServer(t)
 	cl := newCloses()
-	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 2, OnClose: cl.hook})
-	s.waitOpen(t, 2)
-	s.closeConns() // the server restarts, or times idle clients out
-	s.waitOpen(t, 0)
-	clk.Advance(connpool.DefaultProbeAfter)
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, InitialConns: 2, OnClose: cl.hook})
+	s.WaitOpen(2)
+	s.CloseConns() // the server restarts, or times idle clients out
+	s.WaitOpen(0)
+	clk.Advance(probeAfter)
 
 	c := get(t, p)
 	echo(t, c, "fresh after a restart")
@@ -91,30 +92,37 @@ func TestDeadConnectionIsNotHandedOut(t *testing.T) {
 	}
 }
 
+// A connection given back less than ProbeAfter ago goes out without a
+// peek: bytes the server sent it meanwhile are still there for the holder.
 func TestProbeIsSkippedForRecentlyReturnedConns(t *testing.T) {
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
-	s.waitOpen(t, 1)
-	s.closeConns()
-	s.waitOpen(t, 0)
-	clk.Advance(connpool.DefaultProbeAfter - time.Millisecond)
-	c := get(t, p) // inside the bypass window: not probed, so the dead one
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1})
+	c := get(t, p)
+	first := underlying(c)
+	c.Close()
+	s.Push("x")
+	waitReadable(t, first)
+	clk.Advance(probeAfter - time.Microsecond)
+	c = get(t, p) // inside the bypass window: not probed
 	defer c.Close()
+	if underlying(c) != first {
+		t.Fatal("a connection returned within ProbeAfter was replaced")
+	}
 	if st := p.Stats(); st.ClosedStale != 0 || st.Dials != 1 {
 		t.Errorf("stats %+v: a recently returned connection was probed", st)
 	}
-	if _, err := io.ReadFull(c, make([]byte, 1)); err == nil {
-		t.Error("read on a connection the server closed succeeded")
+	buf := make([]byte, 1)
+	if _, err := io.ReadFull(c, buf); err != nil || buf[0] != 'x' {
+		t.Errorf("read %q, %v: want the byte the server sent", buf, err)
 	}
-	c.(*connpool.PoolConn).MarkUnusable()
 }
 
 func TestUnaskedBytesMakeAConnStale(t *testing.T) {
 	requireProbe(t)
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
-	s.waitOpen(t, 1)
-	s.push(t, "stray reply")
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1})
+	s.WaitOpen(1)
+	s.Push("stray reply")
 	clk.Advance(time.Hour)
 	c := get(t, p)
 	echo(t, c, "clean stream") // would read "stray reply" on the old one
@@ -126,7 +134,7 @@ func TestUnaskedBytesMakeAConnStale(t *testing.T) {
 
 func TestLeftoverReadDeadlineIsNoFalseAlarm(t *testing.T) {
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	c := get(t, p)
 	first := underlying(c)
 	c.SetReadDeadline(time.Now().Add(-time.Second)) // in the past, left behind
@@ -147,7 +155,7 @@ func TestHealthCheckRunsOnlyOnConnsIdleLongEnough(t *testing.T) {
 	var checks atomic.Int32
 	errPing := errors.New("ping failed")
 	p, clk := newFakePool(t, connpool.Config{
-		Dial: s.dialer(), MaxConns: 1, InitialConns: 1, ProbeAfter: time.Second,
+		Addr: s.Addr(), MaxConns: 1, InitialConns: 1, ProbeAfter: time.Second,
 		HealthCheck: func(ctx context.Context, c net.Conn) error {
 			if checks.Add(1) == 1 {
 				return errPing
@@ -175,8 +183,8 @@ func TestHealthCheckRunsOnlyOnConnsIdleLongEnough(t *testing.T) {
 
 func TestProbeCanBeTurnedOff(t *testing.T) {
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1, ProbeAfter: -1})
-	s.push(t, "x")
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1, ProbeAfter: -1})
+	s.Push("x")
 	clk.Advance(time.Hour)
 	c := get(t, p)
 	c.Close()
@@ -188,33 +196,35 @@ func TestProbeCanBeTurnedOff(t *testing.T) {
 func TestNewChannelPoolProbesByDefault(t *testing.T) {
 	requireProbe(t)
 	s := newServer(t)
-	p, err := connpool.NewChannelPool(1, 1, s.factory())
+	clk := connpool.NewFakeClock()
+	p, err := connpool.NewChannelPoolWithClock(1, 1, factory(s), clk)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	clk := connpool.NewFakeClock()
-	connpool.SetClock(p, clk)
-	// The prefilled connection was returned by the real clock, a second
-	// or so after its origin: move the fake one well past that.
-	clk.Advance(time.Hour)
-	s.waitOpen(t, 1)
-	s.closeConns()
-	s.waitOpen(t, 0)
 	c := get(t, p)
+	socket := underlying(c)
+	c.Close()
+	s.Push("a reply nobody asked for")
+	waitReadable(t, socket)
+	clk.Advance(time.Hour)
+	c = get(t, p)
 	echo(t, c, "a switch from buraksezer/connpool gets this for free")
 	c.Close()
+	if st := p.(*connpool.ConnPool).Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
+	}
 }
 
 // newTLSServer is newServer behind TLS 1.3. Its dialer completes the
 // handshake, after which the server sends session tickets unasked.
-func newTLSServer(t testing.TB) (*server, func(context.Context) (net.Conn, error)) {
+func newTLSServer(t testing.TB) (*server, connpool.DialFunc) {
 	t.Helper()
-	serverCfg, clientCfg := connpool.TLSConfigs(t)
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
 	s := newServerWith(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) })
-	dial := func(ctx context.Context) (net.Conn, error) {
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
 		d := tls.Dialer{Config: clientCfg}
-		c, err := d.DialContext(ctx, "tcp", s.addr())
+		c, err := d.DialContext(ctx, "tcp", s.Addr())
 		if err != nil {
 			return nil, err
 		}
@@ -240,9 +250,9 @@ func TestTLSSessionTicketsAreNoAlarm(t *testing.T) {
 	echo(t, c, "still over tls")
 	c.Close()
 
-	s.waitOpen(t, 1)
-	s.closeConns()
-	s.waitOpen(t, 0)
+	s.WaitOpen(1)
+	s.CloseConns()
+	s.WaitOpen(0)
 	clk.Advance(time.Hour)
 	c = get(t, p)
 	if underlying(c) == first {
@@ -259,7 +269,7 @@ func TestIdleTimeoutClosesIdleConnsInTheBackground(t *testing.T) {
 	s := newServer(t)
 	cl := newCloses()
 	p, clk := newFakePool(t, connpool.Config{
-		Dial: s.dialer(), MaxConns: 3, InitialConns: 3, IdleTimeout: time.Minute, OnClose: cl.hook,
+		Addr: s.Addr(), MaxConns: 3, InitialConns: 3, IdleTimeout: time.Minute, OnClose: cl.hook,
 	})
 	if !p.Maintaining() {
 		t.Fatal("no maintainer with idle connections and an idle timeout")
@@ -270,7 +280,7 @@ func TestIdleTimeoutClosesIdleConnsInTheBackground(t *testing.T) {
 	}
 	clk.Advance(time.Second)
 	cl.wait(t, 3, connpool.CloseIdleTimeout)
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 	p.WaitDials() // the maintainer leaves once nothing is idle
 	wantCounts(t, p, 0, 0)
 	if st := p.Stats(); st.ClosedIdleTimeout != 3 {
@@ -282,14 +292,14 @@ func TestIdleTimeoutSparesMinIdleConns(t *testing.T) {
 	s := newServer(t)
 	cl := newCloses()
 	p, clk := newFakePool(t, connpool.Config{
-		Dial: s.dialer(), MaxConns: 4, InitialConns: 3, MinIdleConns: 1,
+		Addr: s.Addr(), MaxConns: 4, InitialConns: 3, MinIdleConns: 1,
 		IdleTimeout: time.Minute, OnClose: cl.hook,
 	})
 	clk.Advance(time.Hour)
 	cl.wait(t, 2, connpool.CloseIdleTimeout)
 	p.WaitDials()
 	wantCounts(t, p, 1, 1)
-	s.waitOpen(t, 1)
+	s.WaitOpen(1)
 }
 
 func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
@@ -297,17 +307,14 @@ func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
 	cl := newCloses()
 	const life, jitter = 10 * time.Minute, 5 * time.Minute
 	p, clk := newFakePool(t, connpool.Config{
-		Dial: s.dialer(), MaxConns: 8, InitialConns: 8, MaxLifetime: life, MaxLifetimeJitter: jitter,
+		Addr: s.Addr(), MaxConns: 8, InitialConns: 8, MaxLifetime: life, MaxLifetimeJitter: jitter,
 		OnClose: cl.hook,
 	})
 	born := clk.Now()
 	var conns []*connpool.PoolConn
 	seen := map[time.Duration]bool{}
 	for range 8 {
-		c, err := p.Acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
+		c := get(t, p).(*connpool.PoolConn)
 		exp := connpool.ExpiresAt(c)
 		if exp < born+life-jitter || exp > born+life {
 			t.Errorf("expires %v after dial, want %v to %v", exp-born, life-jitter, life)
@@ -322,11 +329,7 @@ func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
 	want := connpool.ExpiresAt(conns[0])
 	for range 5 {
 		conns[0].Close()
-		c, err := p.Acquire(context.Background())
-		if err != nil {
-			t.Fatal(err)
-		}
-		conns[0] = c
+		conns[0] = get(t, p).(*connpool.PoolConn)
 	}
 	if got := connpool.ExpiresAt(conns[0]); got != want {
 		t.Errorf("lifetime moved from %v to %v on reuse", want, got)
@@ -342,13 +345,13 @@ func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
 
 func TestMaxLifetimeClosesCheckedOutConnOnReturn(t *testing.T) {
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, MaxLifetime: time.Minute})
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, MaxLifetime: time.Minute})
 	c := get(t, p)
 	clk.Advance(time.Minute)
 	echo(t, c, "a holder is not interrupted")
 	c.Close()
 	wantCounts(t, p, 0, 0)
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 	if st := p.Stats(); st.ClosedMaxLifetime != 1 {
 		t.Errorf("ClosedMaxLifetime = %d, want 1", st.ClosedMaxLifetime)
 	}
@@ -362,22 +365,22 @@ func TestMinIdleConnsAreToppedUpWithBackoff(t *testing.T) {
 	errDown := errors.New("server down")
 	p, clk := newFakePool(t, connpool.Config{
 		MaxConns: 4, MinIdleConns: 2, DialBackoff: time.Second, MaxDialBackoff: 8 * time.Second,
-		Dial: func(ctx context.Context) (net.Conn, error) {
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			attempts.Add(1)
 			if down.Load() {
 				return nil, errDown
 			}
-			return s.dialer()(ctx)
+			return dialTo(s)(ctx, "", "")
 		},
 	})
-	// While the server is down, each backoff step allows one attempt: the
-	// maintainer makes a timer after every failure and dials again only
-	// when it fires.
+	// The pool first dials both spares at once. Once they have failed,
+	// each backoff step allows one attempt: the maintainer makes a timer
+	// after every failure and dials again only when it fires.
 	const steps = 6
 	for i := 1; i <= steps; i++ {
 		waitTimer(t, clk)
-		if n := attempts.Load(); n != int32(i) {
-			t.Fatalf("after %d backoff steps, %d dial attempts", i-1, n)
+		if n := attempts.Load(); n != int32(i+1) {
+			t.Fatalf("after %d backoff steps, %d dial attempts, want %d", i-1, n, i+1)
 		}
 		if i == steps {
 			down.Store(false) // the server is back for the next attempt
@@ -386,7 +389,7 @@ func TestMinIdleConnsAreToppedUpWithBackoff(t *testing.T) {
 	}
 	p.WaitDials() // tops up, then leaves: no idle timeout, nothing to wait for
 	wantCounts(t, p, 2, 2)
-	s.waitOpen(t, 2)
+	s.WaitOpen(2)
 
 	// Taking one leaves the pool short: the maintainer dials a spare.
 	c := get(t, p)
@@ -413,7 +416,7 @@ func TestIdleOrder(t *testing.T) {
 		want  int // which of the three returned connections comes back first
 	}{{connpool.LIFO, 2}, {connpool.FIFO, 0}} {
 		s := newServer(t)
-		p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, IdleOrder: tc.order})
+		p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 3, IdleOrder: tc.order})
 		var socks []net.Conn
 		var cs []net.Conn
 		for range 3 {
@@ -434,13 +437,13 @@ func TestIdleOrder(t *testing.T) {
 
 func TestNoMaintainerWithoutWork(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 2})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, InitialConns: 2})
 	c := get(t, p)
 	c.Close()
 	if p.Maintaining() {
 		t.Error("a maintainer runs with no idle timeout, lifetime or minimum")
 	}
-	q, _ := newFakePool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, IdleTimeout: time.Minute})
+	q, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, IdleTimeout: time.Minute})
 	if q.Maintaining() {
 		t.Error("a maintainer runs with nothing idle")
 	}
@@ -454,14 +457,14 @@ func TestHooksSeeDialsAndCloses(t *testing.T) {
 	fail := true
 	p, clk := newFakePool(t, connpool.Config{
 		MaxConns: 1,
-		Dial: func(ctx context.Context) (net.Conn, error) {
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			mu.Lock()
 			defer mu.Unlock()
 			if fail {
 				fail = false
 				return nil, errors.New("first dial fails")
 			}
-			return s.dialer()(ctx)
+			return dialTo(s)(ctx, "", "")
 		},
 		OnDial: func(c net.Conn, err error, took time.Duration) {
 			mu.Lock()
@@ -500,9 +503,9 @@ func TestHooksSeeDialsAndCloses(t *testing.T) {
 
 func TestDrainWaitsForCheckedOutConns(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, InitialConns: 3})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 3, InitialConns: 3})
 	a, b := get(t, p), get(t, p)
-	s.waitOpen(t, 3) // the server may not have accepted them all yet
+	s.WaitOpen(3) // the server may not have accepted them all yet
 	type result struct {
 		n   int
 		err error
@@ -512,7 +515,7 @@ func TestDrainWaitsForCheckedOutConns(t *testing.T) {
 		n, err := p.Drain(context.Background())
 		done <- result{n, err}
 	}()
-	s.waitOpen(t, 2) // the idle one is closed at once
+	s.WaitOpen(2) // the idle one is closed at once
 	if _, err := p.Get(context.Background()); !errors.Is(err, connpool.ErrClosed) {
 		t.Errorf("Get while draining = %v, want ErrClosed", err)
 	}
@@ -527,13 +530,13 @@ func TestDrainWaitsForCheckedOutConns(t *testing.T) {
 	if r := <-done; r.n != 0 || r.err != nil {
 		t.Errorf("Drain = %d, %v; want 0, nil", r.n, r.err)
 	}
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 	wantCounts(t, p, 0, 0)
 }
 
 func TestDrainGivesUpWithItsContext(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
 	held := get(t, p)
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
@@ -541,7 +544,7 @@ func TestDrainGivesUpWithItsContext(t *testing.T) {
 	if n != 1 || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Drain = %d, %v; want 1, DeadlineExceeded", n, err)
 	}
-	s.waitOpen(t, 0) // closed under its holder
+	s.WaitOpen(0) // closed under its holder
 	if _, err := held.Write([]byte("x")); err == nil {
 		t.Error("write on a connection closed by Drain succeeded")
 	}
@@ -579,11 +582,11 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 	var dials atomic.Int32
 	p := newPool(t, connpool.Config{
 		MaxConns: 4, MaxIdleConns: 2, ProbeAfter: time.Nanosecond,
-		Dial: func(ctx context.Context) (net.Conn, error) {
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			if dials.Add(1)%5 == 0 {
 				return nil, errors.New("every fifth dial fails")
 			}
-			return s.dialer()(ctx)
+			return dialTo(s)(ctx, "", "")
 		},
 	})
 	var wg sync.WaitGroup
@@ -631,31 +634,4 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 	if st.ClosedUnusable == 0 || st.DialErrors == 0 || st.GetsWaited == 0 {
 		t.Errorf("the load did not reach every path: %+v", st)
 	}
-}
-
-// While Gets come often, the maintainer reads the clock for them; it leaves
-// once they stop, and Gets read the clock themselves again.
-func TestClockTickerRunsOnlyWhileGetsComeOften(t *testing.T) {
-	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 1})
-	if p.Maintaining() {
-		t.Fatal("a maintainer runs before any Get")
-	}
-	for i := 0; !p.Ticking(); i++ {
-		if i == 10000 {
-			t.Fatal("Gets back to back never started the ticker")
-		}
-		c := get(t, p)
-		c.Close()
-	}
-	if !p.Maintaining() {
-		t.Fatal("ticking without a maintainer")
-	}
-	p.WaitDials() // it leaves after a run of ticks without a Get
-	if p.Ticking() || p.Maintaining() {
-		t.Fatal("the ticker outlived the Gets")
-	}
-	c := get(t, p)
-	echo(t, c, "after the ticker left")
-	c.Close()
 }

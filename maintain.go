@@ -4,22 +4,21 @@ import "time"
 
 // The maintainer is one goroutine that closes idle connections past their
 // idle timeout or lifetime, keeps MinIdleConns connections ready, dials for
-// waiting Gets when a dial backoff ends, and reads the clock for Gets while
-// they come often (see nowLocked). It runs only while it has something to
-// do, so a pool without those settings, with no dial failing and no Gets
-// for a while, has no goroutine of its own.
+// waiting Gets when a dial backoff ends, and reports checkouts held past
+// LeakThreshold. It never dials itself, so nothing it waits on can hold it
+// up, and no Get depends on it to learn the time. It runs only while it
+// has something to do, so a pool without those settings and with no dial
+// failing has no goroutine of its own (but the watcher, on Linux).
 
-// maintainLocked starts the maintainer if it has work and is not running.
+// maintainLocked starts the maintainer if it has work and is not running,
+// or wakes it if the pool has fallen short of MinIdleConns and may dial.
 // Caller must hold p.mu.
 func (p *ConnPool) maintainLocked() {
 	if p.closed {
 		return
 	}
 	if p.maintaining {
-		// A connection taken or closed may leave the pool short of
-		// MinIdleConns; unless the maintainer is waiting out a backoff,
-		// tell it now rather than at its next deadline.
-		if !p.maintBackoff && p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns {
+		if p.shortLocked() && p.mayTopUpLocked(p.lastNow) {
 			p.kickMaintainer()
 		}
 		return
@@ -32,24 +31,37 @@ func (p *ConnPool) maintainLocked() {
 	go p.maintain()
 }
 
+// shortLocked reports whether fewer than MinIdleConns connections are idle
+// or being dialled, with room to dial more. Caller must hold p.mu.
+func (p *ConnPool) shortLocked() bool {
+	return p.idle.Len()+p.dialing < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
+}
+
+// mayTopUpLocked reports whether the MinIdleConns top-up may dial at now:
+// as any dial may (mayDialLocked), and not before topUpAt. Caller must hold
+// p.mu.
+func (p *ConnPool) mayTopUpLocked(now time.Duration) bool {
+	return p.mayDialLocked(now) && now >= p.topUpAt
+}
+
 // maintenanceDueLocked reports whether the maintainer has anything to do or
 // to wait for. Caller must hold p.mu.
 func (p *ConnPool) maintenanceDueLocked() bool {
-	if p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns {
+	if p.shortLocked() || p.waitingOnBackoffLocked() {
 		return true
 	}
-	if p.waitingOnBackoffLocked() || p.ticking {
+	if p.cfg.LeakThreshold > 0 && p.open > p.idle.Len()+p.dialing {
 		return true
 	}
 	// Idle timeouts spare the MinIdleConns most recently returned.
-	return (p.cfg.MaxLifetime > 0 && p.idle.len() > 0) ||
-		(p.cfg.IdleTimeout > 0 && p.idle.len() > p.cfg.MinIdleConns)
+	return (p.cfg.MaxLifetime > 0 && p.idle.Len() > 0) ||
+		(p.cfg.IdleTimeout > 0 && p.idle.Len() > p.cfg.MinIdleConns)
 }
 
 // waitingOnBackoffLocked reports whether Gets wait for a dial that the dial
 // backoff holds back. Caller must hold p.mu.
 func (p *ConnPool) waitingOnBackoffLocked() bool {
-	return p.dialErr != nil && p.dialing == 0 && p.waiters.len() > 0 && p.open < p.cfg.MaxConns
+	return p.dialErr != nil && p.dialing == 0 && p.waiters.Len() > 0 && p.open < p.cfg.MaxConns
 }
 
 // kickMaintainer wakes the maintainer to look again.
@@ -75,67 +87,37 @@ func (p *ConnPool) maintain() {
 	defer p.bg.Done()
 	for {
 		now := p.clock.Now()
-		p.lock()
+		p.mu.Lock()
 		if p.closed {
-			p.maintaining, p.ticking = false, false
+			p.maintaining = false
 			p.mu.Unlock()
 			return
 		}
-		if p.ticking {
-			p.coarseNow = now
-			if now-p.lastTick >= coarseTick {
-				p.lastTick = now
-				if p.busy {
-					p.quiet = 0
-				} else if p.quiet++; p.quiet >= quietTicks {
-					p.ticking = false // Gets read the clock again
-				}
-				p.busy = false
-			}
-		}
 		expired := p.reapLocked(now)
-		short := p.idle.len() < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
-		// The pool's dial backoff holds for the maintainer's dials too.
-		retryAt := time.Duration(0)
-		if p.dialErr != nil {
-			retryAt = p.dialRetryAt
+		for p.shortLocked() && p.mayTopUpLocked(now) {
+			p.startDialLocked() // its result kicks us if it fails
 		}
-		dial := short && now >= retryAt
-		if dial {
-			p.open++
-			p.dialing++
+		p.dialForWaitersLocked(now)
+		leaks, wake := p.leaksLocked(now)
+		wake = earliest(wake, p.nextDeadlineLocked())
+		if p.dialErr != nil && p.dialing == 0 && (p.shortLocked() || p.waitingOnBackoffLocked()) {
+			wake = earliest(wake, p.retryAt)
 		}
-		wake := p.nextDeadlineLocked()
-		if short && !dial && (wake == 0 || retryAt < wake) {
-			wake = retryAt
+		if p.shortLocked() && now < p.topUpAt {
+			wake = earliest(wake, p.topUpAt)
 		}
-		if !dial && p.waitingOnBackoffLocked() {
-			if now >= p.dialRetryAt {
-				p.startDialLocked() // its result wakes us if it fails
-			} else if wake == 0 || p.dialRetryAt < wake {
-				wake = p.dialRetryAt
-			}
-		}
-		if p.ticking {
-			if t := p.lastTick + coarseTick; wake == 0 || t < wake {
-				wake = t
-			}
-		}
-		if !dial && wake == 0 {
+		if wake == 0 {
 			p.maintaining = false
 			p.mu.Unlock()
 			p.closeAll(expired)
+			p.reportLeaks(leaks)
 			return
 		}
 		p.maintWake = wake
-		p.maintBackoff = short && !dial
 		p.mu.Unlock()
 		p.closeAll(expired)
+		p.reportLeaks(leaks)
 
-		if dial {
-			p.dialAndDeliver()
-			continue
-		}
 		t := p.clock.NewTimer(wake - now)
 		select {
 		case <-t.C():
@@ -144,6 +126,14 @@ func (p *ConnPool) maintain() {
 		}
 		t.Stop()
 	}
+}
+
+// earliest returns the earlier of two times, zero standing for none.
+func earliest(a, b time.Duration) time.Duration {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
 }
 
 // reaped is an idle connection the maintainer took out, and why.
@@ -156,11 +146,14 @@ type reaped struct {
 // their lifetime, and those idle longer than IdleTimeout as long as
 // MinIdleConns remain. Caller must hold p.mu.
 func (p *ConnPool) reapLocked(now time.Duration) []reaped {
+	if !p.ages {
+		return nil
+	}
 	var out []reaped
 	// The idle list runs from the connection returned longest ago to the
 	// latest, so the idle timeout takes the oldest first.
-	spare := p.idle.len() - p.cfg.MinIdleConns
-	p.idle.filter(func(c *conn) bool {
+	spare := p.idle.Len() - p.cfg.MinIdleConns
+	p.idle.Filter(func(c *conn) bool {
 		if c.outlived(now) {
 			out = append(out, reaped{c, CloseMaxLifetime})
 			spare--
@@ -183,17 +176,12 @@ func (p *ConnPool) reapLocked(now time.Duration) []reaped {
 // will be due for reaping, or zero if none will. Caller must hold p.mu.
 func (p *ConnPool) nextDeadlineLocked() time.Duration {
 	var next time.Duration
-	earlier := func(t time.Duration) {
-		if t != 0 && (next == 0 || t < next) {
-			next = t
-		}
-	}
-	for i := 0; i < p.idle.len(); i++ {
-		earlier(p.idle.at(i).expiresAt)
+	for i := 0; i < p.idle.Len(); i++ {
+		next = earliest(next, p.idle.At(i).expiresAt)
 	}
 	// Only the connections beyond MinIdleConns time out, oldest first.
-	if p.cfg.IdleTimeout > 0 && p.idle.len() > p.cfg.MinIdleConns {
-		earlier(p.idle.at(0).returnedAt + p.cfg.IdleTimeout)
+	if p.cfg.IdleTimeout > 0 && p.idle.Len() > p.cfg.MinIdleConns {
+		next = earliest(next, p.idle.At(0).returnedAt+p.cfg.IdleTimeout)
 	}
 	return next
 }

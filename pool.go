@@ -4,54 +4,75 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math/rand/v2"
+	"log/slog"
 	"net"
-	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
-)
 
-// maxYields is how many times a Get that finds every connection out lets
-// other goroutines run before it waits in line.
-const maxYields = 16
+	"github.com/seed-a245f091/connpool/internal/ring"
+	"github.com/seed-a245f091/connpool/internal/sock"
+)
 
 var (
 	// ErrClosed is returned by Get and TryGet on a closed pool, and to every
-	// Get that is waiting when the pool closes.
+	// Get that is waiting when the pool closes. A closed TCPPool's errors
+	// wrap it too.
 	ErrClosed = errors.New("connpool: pool is closed")
 
 	// ErrNotAvailable is returned by [ConnPool.TryGet] when no idle
 	// connection is ready.
 	ErrNotAvailable = errors.New("connpool: no idle connection available")
-
-	// ErrNilConn is wrapped by the error a Get returns when the dial
-	// function returned neither a connection nor an error.
-	ErrNilConn = errors.New("connpool: dial returned a nil connection and a nil error")
 )
 
-// ConnPool is a pool of network connections with a hard limit on how many are
-// open. Get checks a connection out; closing the returned connection checks it
-// back in. Build one with [New]; the zero value is not usable.
+// starveAfter is how long the longest waiting Get may wait before returned
+// connections are handed to it directly instead of being left for whoever
+// asks first (see ConnPool).
+const starveAfter = time.Millisecond
+
+// ConnPool is a pool of network connections with a hard limit on how many
+// are open. Get checks a connection out; closing the returned connection
+// checks it back in. Build one with [New] or [NewChannelPool]; the zero
+// value is not usable.
 //
-// Gets that find no idle connection and no room to dial wait in line and are
-// served first come, first served: a returned connection goes to the longest
-// waiter, and no connection idles while a Get waits. A dial runs on its own:
-// a Get that gives up during a slow dial returns at once, and the dial's
-// connection goes to the next waiter or to the idle list.
+// A Get takes an idle connection if there is one, dials one if there is
+// room, and otherwise waits in line. A connection given back goes to the
+// idle list and the longest waiting Get is woken to take it; a Get that
+// comes meanwhile, already running, may take it first, and the woken one
+// then waits again at the front of the line. That keeps connections
+// moving when there are many more goroutines than processors: handing each
+// returned connection to a parked goroutine, which holds it until the
+// scheduler gets round to it, would make every Get wait (a convoy). So
+// that no Get waits for long, once the longest waiter has waited
+// starveAfter (1ms), returned connections are handed to the waiters in
+// line, first come first served, until the line has caught up, as
+// sync.Mutex does with its starvation mode. A new connection always goes
+// to the longest waiter.
+//
+// Dials run on their own: a Get that gives up during a slow dial returns at
+// once, and the dial's connection goes to the next waiter or to the idle
+// list.
 //
 // A ConnPool is safe for concurrent use by multiple goroutines.
 type ConnPool struct {
-	cfg        Config // validated; read-only after New
-	clock      clock
-	ages       bool // IdleTimeout or MaxLifetime is set: returns read the clock
-	maintained bool // ages, or MinIdleConns is set: a maintainer may be needed
+	cfg    Config // validated; read-only after New
+	dialer dialer
+	clock  clock
+	ages   bool // IdleTimeout or MaxLifetime is set: a return reads the clock
+	// maintained: IdleTimeout, MaxLifetime, MinIdleConns or LeakThreshold
+	// is set, so the maintainer may have work whenever connections move.
+	maintained bool
+	name       atomic.Pointer[string]
+	obs        observers
+	log        *slog.Logger
 
 	// ctx is the parent of every dial. Close cancels it, so dials that
 	// honour their context end with the pool, and so does the maintainer.
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	bg sync.WaitGroup // background dials and the maintainer
+	bg      sync.WaitGroup // background dials and the maintainer
+	watchWG sync.WaitGroup // the watcher, which runs until Close
 
 	waiterPool sync.Pool // of *waiter; reused so waiting does not allocate
 
@@ -59,53 +80,61 @@ type ConnPool struct {
 	// one pending kick is enough).
 	kick chan struct{}
 
-	// mu guards the fields below. Take it with p.lock. Invariants while
-	// mu is free:
-	//   - idle.len() > 0 implies waiters.len() == 0;
-	//   - open == idle.len() + (connections checked out) + dialing;
+	// mu guards the fields below. No function returns holding it if it was
+	// called without it, or the other way round. Invariants while mu is
+	// free:
+	//   - open == idle.Len() + (connections checked out) + dialing;
 	//   - open <= cfg.MaxConns;
-	//   - every open connection, idle or checked out, is in conns.
-	mu           sync.Mutex
-	closed       bool
-	idle         ring[*conn]   // front returned longest ago, back most recently
-	waiters      ring[*waiter] // front is the longest waiting
-	open         int
-	dialing      int
-	conns        map[*conn]struct{}
-	drained      chan struct{} // closed once the pool is closed and open is 0
-	maintaining  bool          // the maintainer goroutine is running
-	maintWake    time.Duration // when the maintainer means to wake next
-	maintBackoff bool          // it waits out a backoff after a failed dial
-	lastNow      time.Duration // the time of the latest Get (see nowLocked)
-	// While Gets come often, the maintainer reads the clock for them (see
-	// nowLocked): ticking says it does, coarseNow is its latest reading,
-	// lastTick when it last counted a tick, quiet how many ticks in a row
-	// saw no Get, and busy whether a Get came since the last tick. lastRead
-	// is when a Get last read the clock itself.
-	coarse    bool // the clock is the real one, which ticking may stand in for
-	ticking   bool
-	coarseNow time.Duration
-	lastTick  time.Duration
-	quiet     int
-	busy      bool
-	lastRead  time.Duration
-	// While dials fail, dialErr is the last one's error, dialFailSince when
-	// the first of them failed, and no new dial starts before dialRetryAt.
-	dialErr       error
-	dialFailSince time.Duration
-	dialRetryAt   time.Duration
-	stats         counters
+	//   - every open connection that is not being dialled is in conns;
+	//   - idle.Len() > 0 and waiters.Len() > 0 only while woken: a waiter
+	//     has been woken to take an idle connection and has not yet tried.
+	mu       sync.Mutex
+	closed   bool
+	idle     ring.Ring[*conn]   // front returned longest ago, back most recently
+	waiters  ring.Ring[*waiter] // front is the longest waiting
+	woken    bool
+	open     int
+	dialing  int
+	conns    map[uint64]*conn // by conn.id
+	nextID   uint64
+	handles  []PoolConn    // unused handles of the current block
+	gen      uint64        // the number of Resets so far
+	lastNow  time.Duration // the latest time a Get read from the clock
+	drained  chan struct{} // closed once the pool is closed and open is 0
+	watch    *sock.Watcher // nil until the first connection, or if there is none here
+	watchOff bool          // no watcher could be made
+	// The maintainer: running says it is, wake when it means to wake next.
+	maintaining bool
+	maintWake   time.Duration
+	// While dials fail, dialErr is the last one's error, failingSince when
+	// the first of them failed, and no dial starts before retryAt.
+	dialErr      error
+	failingSince time.Duration
+	retryAt      time.Duration
+	bo           backoff
+	// The MinIdleConns top-up also waits until topUpAt while the server
+	// closes what it dials before any use (see peerGone).
+	topUpAt time.Duration
+	topUp   backoff
+	stats   counters
 
 	testHookWait func() // called after a Get joins the line; nil but in tests
 }
 
 // waiter is a Get waiting for a connection. Its channel has room for one
-// handoff, sent under mu by whoever removes the waiter from the queue, so a
-// sender never blocks and a waiter that finds itself gone from the queue
+// handoff, sent under mu by whoever removes the waiter from the line, so a
+// sender never blocks and a waiter that finds itself gone from the line
 // knows a handoff is already in its channel.
 type waiter struct {
 	ch    chan handoff
-	since time.Duration // when it joined the line
+	since time.Duration // when its Get started
+}
+
+// handoff is what a waiter is sent: a connection, an error, or, with both
+// nil, a wake-up to try the idle list again.
+type handoff struct {
+	pc  *PoolConn
+	err error
 }
 
 // waited returns how long w has waited at now. A caller that read the clock
@@ -113,11 +142,6 @@ type waiter struct {
 // wait, so that Stats.WaitTime never goes backwards.
 func waited(w *waiter, now time.Duration) time.Duration {
 	return max(0, now-w.since)
-}
-
-type handoff struct {
-	pc  *PoolConn
-	err error
 }
 
 // New returns a pool described by cfg, after dialling cfg.InitialConns
@@ -134,218 +158,284 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 	}
 	p := &ConnPool{
 		cfg:        cfg,
+		dialer:     dialer{dial: cfg.Dial, network: cfg.Network, timeout: cfg.DialTimeout, clock: clk},
 		clock:      clk,
 		ages:       cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0,
-		maintained: cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0 || cfg.MinIdleConns > 0,
+		maintained: cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0 || cfg.MinIdleConns > 0 || cfg.LeakThreshold > 0,
+		log:        cfg.Logger,
 		kick:       make(chan struct{}, 1),
-		conns:      make(map[*conn]struct{}, cfg.MaxConns),
+		conns:      make(map[uint64]*conn),
 		drained:    make(chan struct{}),
+		bo:         backoff{base: cfg.DialBackoff, max: cfg.MaxDialBackoff},
+		topUp:      backoff{base: cfg.DialBackoff, max: cfg.MaxDialBackoff},
 	}
-	// The tick's lag would blur a short ProbeAfter, so only a long one, or
-	// none, lets the maintainer read the clock for Gets.
-	_, real := clk.(realClock)
-	p.coarse = real && (cfg.ProbeAfter < 0 || cfg.ProbeAfter >= coarseMinProbeAfter)
+	if cfg.Name != "" {
+		p.name.Store(&cfg.Name)
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
-	p.idle.buf = make([]*conn, cfg.MaxIdleConns)
+	// A hook that panics during an initial dial leaves nothing behind.
+	built := false
+	defer func() {
+		if !built {
+			p.Close()
+			p.wait()
+		}
+	}()
 	for i := 0; i < cfg.InitialConns; i++ {
-		p.lock()
+		p.mu.Lock()
 		p.open++
 		p.dialing++
+		gen := p.gen
 		p.mu.Unlock()
-		if err := p.dialAndDeliver(); err != nil {
-			p.Close()
+		if err := p.dialAndDeliver(gen); err != nil {
 			return nil, fmt.Errorf("connpool: dialling initial connection %d of %d: %w", i+1, cfg.InitialConns, err)
 		}
 	}
-	p.lock()
+	p.mu.Lock()
 	p.maintainLocked()
 	p.mu.Unlock()
+	built = true
 	return p, nil
 }
 
-// Get returns a connection from the pool: an idle one if there is one, else
-// a new one if fewer than MaxConns are open, else the next one returned.
-// Closing the returned connection (a [*PoolConn]) gives it back.
-//
-// An idle connection is checked before it is handed out (see
-// [Config.ProbeAfter]); one that fails is closed and Get takes another.
-//
-// Get returns ctx.Err() if ctx ends first (at once if ctx is already done),
-// [ErrClosed] if the pool is or becomes closed, and an error wrapping the
-// dial error if the dial it waited for failed.
-func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
-	pc, err := p.Acquire(ctx)
-	if err != nil {
-		return nil, err // not pc: a nil *PoolConn in a net.Conn is not nil
+// Name returns the pool's name: Config.Name, or Config.Addr, or the remote
+// address of its first connection, or "" before that one is dialled.
+func (p *ConnPool) Name() string {
+	if n := p.name.Load(); n != nil {
+		return *n
 	}
-	return pc, nil
+	return ""
 }
 
-// Acquire is [ConnPool.Get] returning the concrete [*PoolConn].
-func (p *ConnPool) Acquire(ctx context.Context) (*PoolConn, error) {
+// Observe adds o to the observers of the pool's events, from now on. It
+// is safe to call at any time.
+func (p *ConnPool) Observe(o Observer) { p.obs.add(o) }
+
+// Get returns a connection from the pool: an idle one if there is one, else
+// a new one if fewer than MaxConns are open, else the next one given back
+// (see [ConnPool] for the order). Closing the returned connection, a
+// [*PoolConn], gives it back.
+//
+// An idle connection is checked before it is handed out (see
+// [Config.ProbeAfter] and [Config.HealthCheck]); one that fails is closed
+// and Get takes another.
+//
+// Get returns ctx.Err() if ctx ends first (at once if ctx is already
+// done), [ErrClosed] if the pool is or becomes closed, and an error
+// wrapping the dial error if the dial it waited for failed. If
+// Config.HealthCheck panics, the connection it checked is closed and the
+// panic goes on to Get's caller.
+func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 	// Done, not Err: for a cancelable context Done is an atomic load where
 	// Err takes a lock.
 	select {
 	case <-ctx.Done():
-		p.lock()
+		p.mu.Lock()
 		p.stats.gets++
 		p.stats.getsCanceled++
 		p.mu.Unlock()
 		return nil, ctx.Err()
 	default:
 	}
-	var now time.Duration
-	for yields := 0; ; {
-		p.lock()
-		now = p.nowLocked()
+	start := p.clock.Now()
+	now := start
+	var w *waiter // set once this Get has joined the line
+	p.mu.Lock()
+	for {
 		if p.closed {
 			p.stats.gets++
 			p.stats.getsFailed++
+			if w != nil {
+				p.stats.waitTime += waited(w, now)
+			}
 			p.mu.Unlock()
+			p.freeWaiter(w)
 			return nil, ErrClosed
 		}
-		switch pc, got := p.takeIdleLocked(ctx, now, true); got {
-		case idleTaken:
-			return pc, nil
-		case idleClosed:
+		p.lastNow = max(p.lastNow, now)
+		if c := p.popIdleLocked(); c != nil {
+			if w != nil {
+				p.wakeLocked() // a woken Get passes the wake-up on if more sit idle
+			}
+			if reason := p.unfitLocked(c, now); reason != 0 {
+				p.releaseLocked(c, reason)
+				p.mu.Unlock()
+				p.closeConn(c, reason)
+				p.mu.Lock()
+				continue
+			}
+			pc := p.checkOutLocked(c, now)
+			probe, health := p.checksDue(c, now)
+			if !probe && !health {
+				p.countGetLocked(w, now)
+				p.mu.Unlock()
+				return p.got(pc, w, start, now), nil
+			}
+			p.mu.Unlock()
+			if p.check(ctx, pc, health) {
+				p.mu.Lock()
+				p.countGetLocked(w, now)
+				p.mu.Unlock()
+				return p.got(pc, w, start, p.clock.Now()), nil
+			}
+			now = p.clock.Now()
+			p.mu.Lock()
 			continue
 		}
-		// Every connection is out and nobody waits yet. With more
-		// goroutines than processors, the holders are often runnable but
-		// not running, a moment from giving their connections back: let
-		// them run before joining the line, because a connection handed to
-		// a parked waiter stays out until the scheduler gets round to it,
-		// and the line then never drains (a convoy). Once anyone waits,
-		// newcomers join behind them at once.
-		if yields == maxYields || p.waiters.len() > 0 || p.open < p.cfg.MaxConns {
-			break
-		}
-		yields++
-		p.mu.Unlock()
-		runtime.Gosched()
-	}
-	w := p.waiterPool.Get().(*waiter)
-	w.since = now
-	if p.ticking {
-		// A tick's time can lag by 5ms, a lot beside a wait; the wait's end
-		// is read from the clock, so its start must be too.
-		w.since = p.clock.Now()
-	}
-	p.waiters.pushBack(w)
-	p.dialForWaitersLocked()
-	if p.testHookWait != nil {
-		p.testHookWait()
-	}
-	p.mu.Unlock()
 
+		// Nothing idle: wait in line. A waiter woken to try again, who
+		// found the connection taken, goes back to the front.
+		if w == nil {
+			w = p.waiterPool.Get().(*waiter)
+			w.since = now
+			p.waiters.PushBack(w)
+		} else {
+			p.waiters.PushFront(w)
+		}
+		p.dialForWaitersLocked(now)
+		if p.testHookWait != nil {
+			p.testHookWait()
+		}
+		p.mu.Unlock()
+
+		h, err := p.await(ctx, w)
+		if err != nil || h.pc != nil || h.err != nil {
+			p.freeWaiter(w)
+			if err != nil {
+				return nil, err
+			}
+			if h.err != nil {
+				return nil, h.err
+			}
+			return p.got(h.pc, nil, start, p.clock.Now()), nil
+		}
+		// Woken to try the idle list again.
+		now = p.clock.Now()
+		p.mu.Lock()
+		p.woken = false
+	}
+}
+
+// got finishes a Get that has pc: it frees the Get's waiter, if it had
+// one, and reports the wait to the observers.
+func (p *ConnPool) got(pc *PoolConn, w *waiter, start, now time.Duration) *PoolConn {
+	p.freeWaiter(w)
+	if p.cfg.LeakThreshold > 0 {
+		p.noteCheckout(pc)
+	}
+	if obs := p.obs.load(); obs != nil {
+		// An observer that panics must not take the connection with it.
+		done := false
+		defer func() {
+			if !done {
+				pc.Close()
+			}
+		}()
+		observeWait(obs, now-start)
+		done = true
+	}
+	return pc
+}
+
+// countGetLocked counts a Get served from the idle list, after waiting in
+// line (w not nil) or not. Caller must hold p.mu.
+func (p *ConnPool) countGetLocked(w *waiter, now time.Duration) {
+	p.stats.gets++
+	if w == nil {
+		p.stats.getsFromIdle++
+		return
+	}
+	p.stats.getsWaited++
+	p.stats.waitTime += waited(w, now)
+}
+
+// await waits for w's handoff or for ctx to end. It returns the handoff
+// (a connection, an error, or, with both nil, a wake-up to try again), or
+// ctx's error, having taken w out of the line.
+func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
 	select {
 	case h := <-w.ch:
-		p.waiterPool.Put(w)
-		return h.pc, h.err
+		return h, nil
 	case <-ctx.Done():
 	}
-	now = p.clock.Now()
-	p.lock()
-	if p.waiters.remove(w) {
+	now := p.clock.Now()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.waiters.Remove(w) {
 		// Nothing was or will be sent to w. A dial started on w's behalf
 		// goes on and serves the next waiter or the idle list.
 		p.stats.gets++
 		p.stats.getsCanceled++
 		p.stats.waitTime += waited(w, now)
-		p.mu.Unlock()
-		p.waiterPool.Put(w)
-		return nil, ctx.Err()
+		return handoff{}, ctx.Err()
 	}
-	p.mu.Unlock()
-	// The handoff was sent, and counted, before we took mu: the Get was
-	// served before it noticed its context ending, so it keeps the result.
+	// Whoever took w out of the line sent it something under mu.
 	h := <-w.ch
-	p.waiterPool.Put(w)
-	return h.pc, h.err
+	if h.pc != nil || h.err != nil {
+		// The handoff was sent, and counted, before we took mu: the Get
+		// was served before it noticed its context ending, so it keeps
+		// the result.
+		return h, nil
+	}
+	// A wake-up this Get will not use goes to the next waiter.
+	p.woken = false
+	p.wakeLocked()
+	p.stats.gets++
+	p.stats.getsCanceled++
+	p.stats.waitTime += waited(w, now)
+	return handoff{}, ctx.Err()
 }
 
-// Outcomes of takeIdleLocked.
-const (
-	idleNone   = iota // nothing idle; p.mu still held
-	idleTaken         // a connection passed its checks; p.mu released
-	idleClosed        // one failed them and was closed; p.mu released
-)
+func (p *ConnPool) freeWaiter(w *waiter) {
+	if w != nil {
+		p.waiterPool.Put(w)
+	}
+}
 
-// takeIdleLocked tries to serve a Get from the idle list: it takes a
-// connection, closes it if it has expired or fails the checks that
-// [Config.ProbeAfter] calls for (HealthCheck only if health is set), and
-// checks it out otherwise. Caller must hold p.mu; see the outcomes for
-// whether it still does.
-func (p *ConnPool) takeIdleLocked(ctx context.Context, now time.Duration, health bool) (*PoolConn, int) {
+// wakeLocked wakes the longest waiter to try the idle list, if connections
+// sit idle while Gets wait and none has been woken already. It keeps the
+// invariant that idle connections and waiters coexist only while a waiter
+// is woken. Caller must hold p.mu.
+func (p *ConnPool) wakeLocked() {
+	if p.woken || p.idle.Len() == 0 {
+		return
+	}
+	if w, ok := p.waiters.PopFront(); ok {
+		p.woken = true
+		w.ch <- handoff{}
+	}
+}
+
+// popIdleLocked takes the next idle connection in IdleOrder, or returns
+// nil. Caller must hold p.mu.
+func (p *ConnPool) popIdleLocked() *conn {
 	var c *conn
 	var ok bool
 	if p.cfg.IdleOrder == FIFO {
-		c, ok = p.idle.popFront()
+		c, ok = p.idle.PopFront()
 	} else {
-		c, ok = p.idle.popBack()
+		c, ok = p.idle.PopBack()
 	}
 	if !ok {
-		return nil, idleNone
+		return nil
 	}
 	if p.maintained {
 		p.maintainLocked() // the idle list may have shrunk below MinIdleConns
 	}
-	if p.ages {
-		if reason, expired := p.expired(c, now); expired {
-			p.releaseLocked(c, reason)
-			p.mu.Unlock()
-			p.closeConn(c, reason)
-			return nil, idleClosed
-		}
-	}
-	pc := c.checkOut()
-	if p.cfg.ProbeAfter < 0 || now-c.returnedAt < p.cfg.ProbeAfter {
-		p.stats.gets++
-		p.stats.getsFromIdle++
-		p.mu.Unlock()
-		return pc, idleTaken
-	}
-	p.mu.Unlock()
-	reason, err := p.check(ctx, c, health)
-	p.lock()
-	if err != nil {
-		pc.state.Store(stateReleased)
-		p.releaseLocked(c, reason)
-		p.mu.Unlock()
-		p.closeConn(c, reason)
-		return nil, idleClosed
-	}
-	p.stats.gets++
-	p.stats.getsFromIdle++
-	p.mu.Unlock()
-	return pc, idleTaken
+	return c
 }
 
-// check runs the probe and, if health is set, the user's health check on a
-// connection that has been idle a while.
-func (p *ConnPool) check(ctx context.Context, c *conn, health bool) (CloseReason, error) {
-	if err := c.probe(); err != nil {
-		return CloseStale, err
+// unfitLocked returns why the idle connection c must be closed rather than
+// handed out at now, or 0. Caller must hold p.mu.
+func (p *ConnPool) unfitLocked(c *conn, now time.Duration) CloseReason {
+	switch {
+	case c.outlived(now):
+		return CloseMaxLifetime
+	case p.idledOut(c, now):
+		return CloseIdleTimeout
 	}
-	if health && p.cfg.HealthCheck != nil {
-		if err := p.cfg.HealthCheck(ctx, c.nc); err != nil {
-			return CloseHealthCheck, err
-		}
-	}
-	return 0, nil
-}
-
-// expired reports whether c, idle since c.returnedAt, is past its lifetime
-// or its idle timeout at now, and which.
-func (p *ConnPool) expired(c *conn, now time.Duration) (CloseReason, bool) {
-	if c.outlived(now) {
-		return CloseMaxLifetime, true
-	}
-	if p.idledOut(c, now) {
-		return CloseIdleTimeout, true
-	}
-	return 0, false
+	return 0
 }
 
 // idledOut reports whether c, idle since c.returnedAt, has been idle longer
@@ -354,34 +444,100 @@ func (p *ConnPool) idledOut(c *conn, now time.Duration) bool {
 	return p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout
 }
 
+// checksDue reports whether the idle connection c, about to be handed out
+// at now, is due for the probe and for the health check.
+func (p *ConnPool) checksDue(c *conn, now time.Duration) (probe, health bool) {
+	idle := now - c.returnedAt
+	probe = probeDue(p.cfg.ProbeAfter, idle)
+	health = p.cfg.HealthCheck != nil && probeDue(p.cfg.HealthCheckAfter, idle)
+	return probe, health
+}
+
+// check runs the probe and, if health is set, the user's health check on
+// pc's connection, which has been idle a while. If either fails, or the
+// health check panics, it closes the connection and releases its slot, and
+// returns false.
+func (p *ConnPool) check(ctx context.Context, pc *PoolConn, health bool) (ok bool) {
+	c := pc.c
+	reason := CloseStale
+	defer func() {
+		if !ok {
+			pc.state.Store(flagReleased)
+			p.discard(c, reason)
+		}
+	}()
+	if err := c.sock.Probe(); err != nil {
+		p.logger().log(slog.LevelInfo, "stale connection closed before use",
+			slog.String("addr", remoteAddr(c.nc)), slog.String("reason", err.Error()))
+		return false
+	}
+	if health {
+		reason = CloseHealthCheck
+		if err := p.cfg.HealthCheck(ctx, c.nc); err != nil {
+			p.logger().log(slog.LevelInfo, "connection failed its health check",
+				slog.String("addr", remoteAddr(c.nc)), slog.String("err", err.Error()))
+			return false
+		}
+	}
+	return true
+}
+
+// discard closes a connection that is neither idle nor with a holder, and
+// releases its slot.
+func (p *ConnPool) discard(c *conn, reason CloseReason) {
+	p.mu.Lock()
+	p.releaseLocked(c, reason)
+	p.mu.Unlock()
+	p.closeConn(c, reason)
+}
+
 // TryGet is the non-blocking twin of Get: it returns an idle connection if
 // there is one and [ErrNotAvailable] otherwise, never waiting for a dial or
 // a return. An idle connection is probed as Get probes it, but
 // [Config.HealthCheck], which may wait on the network, is not run. When
 // TryGet finds none idle and the pool has room, it starts a dial in the
-// background so that a later TryGet or Get finds a connection.
-// It returns [ErrClosed] on a closed pool.
+// background, unless one is already under way or the dial backoff holds
+// dials back, so that a later TryGet or Get finds a connection: a loop of
+// TryGets dials no more often than Gets would. It returns [ErrClosed] on a
+// closed pool.
 func (p *ConnPool) TryGet() (net.Conn, error) {
+	now := p.clock.Now()
+	p.mu.Lock()
 	for {
-		p.lock()
-		now := p.nowLocked()
 		if p.closed {
 			p.stats.gets++
 			p.stats.getsFailed++
 			p.mu.Unlock()
 			return nil, ErrClosed
 		}
-		pc, got := p.takeIdleLocked(context.Background(), now, false)
-		if got == idleTaken {
-			return pc, nil
-		}
-		if got == idleNone {
+		p.lastNow = max(p.lastNow, now)
+		c := p.popIdleLocked()
+		if c == nil {
 			break
 		}
+		if reason := p.unfitLocked(c, now); reason != 0 {
+			p.releaseLocked(c, reason)
+			p.mu.Unlock()
+			p.closeConn(c, reason)
+			p.mu.Lock()
+			continue
+		}
+		pc := p.checkOutLocked(c, now)
+		probe, _ := p.checksDue(c, now)
+		if probe {
+			p.mu.Unlock()
+			if !p.check(context.Background(), pc, false) {
+				p.mu.Lock()
+				continue
+			}
+			p.mu.Lock()
+		}
+		p.countGetLocked(nil, now)
+		p.mu.Unlock()
+		return p.got(pc, nil, now, now), nil
 	}
-	// One dial beyond those already claimed by waiters, never more, so a
-	// loop of TryGets cannot start a storm of dials.
-	if p.dialing <= p.waiters.len() && p.open < p.cfg.MaxConns {
+	// One dial beyond those already claimed by waiters, never more.
+	if p.dialing <= p.waiters.Len() && p.open < p.cfg.MaxConns && p.mayDialLocked(now) {
 		p.startDialLocked()
 	}
 	p.stats.gets++
@@ -392,18 +548,54 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 
 // Len returns the number of idle connections.
 func (p *ConnPool) Len() int {
-	p.lock()
+	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.idle.len()
+	return p.idle.Len()
 }
 
 // NumberOfConns returns the number of open connections: idle, checked out
 // and being dialled. It is 0 once the pool is closed and every connection
 // has come back.
 func (p *ConnPool) NumberOfConns() int {
-	p.lock()
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.open
+}
+
+// Reset closes every idle connection now and every checked-out one when it
+// comes back, and has dials already under way close what they bring, so
+// that from now on the pool hands out only connections dialled after the
+// call: for a server that failed over or changed its credentials. The pool
+// stays open; MinIdleConns are dialled again. Reset may be called at any
+// time, also after Close, where it does nothing.
+func (p *ConnPool) Reset() {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return
+	}
+	p.gen++
+	idle := p.takeAllIdleLocked(CloseReset)
+	p.mu.Unlock()
+	p.logger().log(slog.LevelInfo, "pool reset", slog.Int("closed_idle", len(idle)))
+	for _, c := range idle {
+		p.closeConn(c, CloseReset)
+	}
+}
+
+// takeAllIdleLocked empties the idle list, releasing each connection for
+// reason, and returns them for the caller to close after unlocking.
+// Caller must hold p.mu.
+func (p *ConnPool) takeAllIdleLocked(reason CloseReason) []*conn {
+	idle := make([]*conn, 0, p.idle.Len())
+	for {
+		c, ok := p.idle.PopFront()
+		if !ok {
+			return idle
+		}
+		idle = append(idle, c)
+		p.releaseLocked(c, reason)
+	}
 }
 
 // Close closes the pool: idle connections at once, checked-out connections
@@ -411,34 +603,31 @@ func (p *ConnPool) NumberOfConns() int {
 // finish. Gets waiting at the time return [ErrClosed]. Close does not wait;
 // see [ConnPool.Drain] for that. It may be called more than once.
 func (p *ConnPool) Close() {
-	p.lock()
+	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
 		return
 	}
 	p.closed = true
-	idle := make([]*conn, 0, p.idle.len())
+	idle := p.takeAllIdleLocked(ClosePoolClosed)
+	now := p.clock.Now()
 	for {
-		c, ok := p.idle.popFront()
-		if !ok {
-			break
-		}
-		idle = append(idle, c)
-		p.releaseLocked(c, ClosePoolClosed)
-	}
-	for {
-		w, ok := p.waiters.popFront()
+		w, ok := p.waiters.PopFront()
 		if !ok {
 			break
 		}
 		p.stats.gets++
 		p.stats.getsFailed++
-		p.stats.waitTime += waited(w, p.clock.Now())
+		p.stats.waitTime += waited(w, now)
 		w.ch <- handoff{err: ErrClosed}
 	}
+	watch := p.watch
 	p.checkDrainedLocked()
 	p.mu.Unlock()
 	p.cancel()
+	if watch != nil {
+		watch.Close()
+	}
 	for _, c := range idle {
 		p.closeConn(c, ClosePoolClosed)
 	}
@@ -446,273 +635,93 @@ func (p *ConnPool) Close() {
 
 // Drain closes the pool gracefully. It stops handing out connections (Gets
 // return [ErrClosed], as after Close), closes the idle ones, and waits until
-// every checked-out connection has come back and every background dial has
-// ended, or until ctx ends. If ctx ends first, Drain closes the sockets still
-// checked out under their holders (whose I/O then fails, and whose Close
-// releases them) and returns how many there were, with ctx.Err(). It returns
-// 0 and nil once everything is closed. Drain may be called more than once,
-// and after Close.
+// every checked-out connection has come back and every background goroutine
+// of the pool has ended, or until ctx ends. If ctx ends first, Drain closes
+// the sockets still checked out under their holders (whose I/O then fails,
+// and whose Close releases them) and returns how many there were, with
+// ctx.Err(). It returns 0 and nil once everything is closed. Drain may be
+// called more than once, and after Close.
 func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	p.Close()
-	p.lock()
+	p.mu.Lock()
 	drained := p.drained
+	out := p.open - p.dialing
 	p.mu.Unlock()
+	p.logger().log(slog.LevelInfo, "draining", slog.Int("checked_out", out))
 	select {
 	case <-drained:
 		// Nothing is open, so no dial is in flight: the background
 		// goroutines are on their way out.
-		p.bg.Wait()
+		p.wait()
 		return 0, nil
 	case <-ctx.Done():
 	}
-	p.lock()
-	out := make([]*conn, 0, len(p.conns))
-	for c := range p.conns {
-		out = append(out, c)
+	p.mu.Lock()
+	held := make([]*conn, 0, len(p.conns))
+	for _, c := range p.conns {
+		held = append(held, c)
 	}
 	outstanding = p.open - p.dialing
 	p.mu.Unlock()
-	for _, c := range out {
+	p.logger().log(slog.LevelWarn, "drain gave up; closing connections under their holders",
+		slog.Int("checked_out", outstanding), slog.String("err", ctx.Err().Error()))
+	for _, c := range held {
 		c.nc.Close()
 	}
 	return outstanding, ctx.Err()
 }
 
-// Reading the monotonic clock costs a Get as much as the rest of it. While
-// Gets come more often than coarseTick, the maintainer reads the clock for
-// them once a coarseTick instead, until quietTicks ticks pass without a Get.
-// Times then lag by up to a tick (more if the maintainer is kept from
-// running), which the uses of a Get's time (ProbeAfter, at least hundreds of
-// milliseconds by design; IdleTimeout; MaxLifetime; wait statistics) can
-// bear.
-const (
-	coarseTick          = 5 * time.Millisecond
-	quietTicks          = 20
-	coarseMinProbeAfter = 20 * coarseTick
-)
-
-// nowLocked returns the time for a Get, from the clock or from the
-// maintainer's latest tick, and records it as p.lastNow. Caller must hold
-// p.mu.
-func (p *ConnPool) nowLocked() time.Duration {
-	if p.ticking {
-		p.busy = true
-		p.lastNow = p.coarseNow
-		return p.coarseNow
-	}
-	now := p.clock.Now()
-	if p.coarse && now-p.lastRead < coarseTick && !p.closed {
-		p.ticking = true
-		p.coarseNow, p.lastTick, p.quiet = now, now, 0
-		if p.maintaining {
-			p.kickMaintainer()
-		} else {
-			p.maintainLocked()
-		}
-	}
-	p.lastRead = now
-	p.lastNow = now
-	return now
+// wait waits for every goroutine of a closed pool to end.
+func (p *ConnPool) wait() {
+	p.bg.Wait()
+	p.watchWG.Wait()
 }
 
-// lock takes p.mu, trying a few times without blocking first. The critical
-// sections under mu are a few dozen instructions, but sync.Mutex parks a
-// goroutine at once, without spinning, whenever its processor has other
-// goroutines to run: with more goroutines than processors, a holder
-// returning a connection would be put to sleep, its connection with it.
-// A short spin keeps it running.
-func (p *ConnPool) lock() {
-	for range 64 {
-		if p.mu.TryLock() {
-			return
+// put takes back the connection of a handle its holder has released, with
+// the handle's state at the time.
+func (p *ConnPool) put(c *conn, state uint64) error {
+	obs := p.obs.load()
+	// The time of return matters to the idle timeout and the lifetime, and
+	// to the observers; otherwise only to whether the next Get probes the
+	// connection, for which the time of the latest Get, which is no later,
+	// errs on the side of probing, and saves a clock read per return.
+	var now time.Duration
+	exact := p.ages || obs != nil || c.leak != nil
+	if exact {
+		now = p.clock.Now()
+	}
+	reason := CloseReason(0)
+	switch {
+	case state&flagUnusable != 0, state&callsMask != 0:
+		reason = CloseUnusable
+	case state&flagDeadline != 0:
+		if err := c.nc.SetDeadline(time.Time{}); err != nil {
+			reason = CloseUnusable
 		}
 	}
 	p.mu.Lock()
-}
-
-// dialForWaitersLocked starts one dial for each waiter not already covered
-// by a dial in flight, as far as MaxConns allows. While dials fail it starts
-// one at a time, and none before the backoff allows. Caller must hold p.mu.
-func (p *ConnPool) dialForWaitersLocked() {
-	if p.waiters.len() <= p.dialing || p.open >= p.cfg.MaxConns {
-		return
-	}
-	if p.dialErr != nil {
-		if p.dialing == 0 && p.clock.Now() >= p.dialRetryAt {
-			p.startDialLocked()
-		} else {
-			p.maintainLocked() // to dial when the backoff ends
-		}
-		return
-	}
-	for p.waiters.len() > p.dialing && p.open < p.cfg.MaxConns {
-		p.startDialLocked()
-	}
-}
-
-// startDialLocked reserves a slot and dials in a new goroutine. Caller must
-// hold p.mu.
-func (p *ConnPool) startDialLocked() {
-	p.open++
-	p.dialing++
-	p.bg.Add(1)
-	go func() {
-		defer p.bg.Done()
-		p.dialAndDeliver()
-	}()
-}
-
-// dialAndDeliver runs a dial whose slot the caller reserved (open and
-// dialing counted) and hands its result on: a connection to the longest
-// waiter or the idle list, an error to the longest waiter. It returns the
-// dial's error.
-func (p *ConnPool) dialAndDeliver() error {
-	ctx := p.ctx
-	if p.cfg.DialTimeout > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.DialTimeout)
-		defer cancel()
-	}
-	start := p.clock.Now()
-	nc, err := p.cfg.Dial(ctx)
-	if err == nil && nc == nil {
-		err = ErrNilConn
-	}
-	if err != nil && nc != nil {
-		nc.Close()
-		nc = nil
-	}
-	now := p.clock.Now()
-	if p.cfg.OnDial != nil {
-		p.cfg.OnDial(nc, err, now-start)
-	}
-
-	p.lock()
-	p.dialing--
-	p.stats.dials++
-	if err != nil {
-		p.stats.dialErrors++
-		if p.dialErr == nil {
-			p.dialFailSince = now
-		}
-		p.dialErr = err
-		p.dialRetryAt = now + p.dialDelay(now-p.dialFailSince)
-		// The error goes to the longest waiter: each waiting Get is owed
-		// one dial, so while the server is down the Gets fail one by one,
-		// a backoff step apart, rather than wait for ever or dial once each.
-		p.failWaiterLocked(fmt.Errorf("connpool: dial: %w", err), now)
-		p.freeSlotLocked()
-		if p.maintaining {
-			p.kickMaintainer() // to dial for the others when the backoff ends
-		} else {
-			p.maintainLocked()
-		}
-		p.mu.Unlock()
-		return err
-	}
-	p.dialErr = nil
-	c := p.newConn(nc, now)
-	p.conns[c] = struct{}{}
-	if p.closed {
-		p.releaseLocked(c, ClosePoolClosed)
-		p.mu.Unlock()
-		p.closeConn(c, ClosePoolClosed)
-		return nil
-	}
-	extra := p.deliverLocked(c, now, true)
-	p.dialForWaitersLocked() // others may have waited while dials failed
-	p.mu.Unlock()
-	if extra != nil {
-		p.closeConn(extra, CloseMaxIdle)
-	}
-	return nil
-}
-
-// dialDelay returns how long to wait before the next dial when dials have
-// been failing for the time given: a random part (full jitter) of half that
-// time, bounded by DialBackoff and MaxDialBackoff. The waits grow
-// geometrically with the attempts, yet the first attempt after a server
-// returns comes within half the outage: a blip costs a blip, and a long
-// outage one attempt per MaxDialBackoff.
-func (p *ConnPool) dialDelay(failing time.Duration) time.Duration {
-	step := min(p.cfg.MaxDialBackoff, max(p.cfg.DialBackoff, failing/2))
-	return rand.N(step) + 1
-}
-
-// failWaiterLocked ends the longest wait, if any, with err. Caller must hold
-// p.mu.
-func (p *ConnPool) failWaiterLocked(err error, now time.Duration) {
-	w, ok := p.waiters.popFront()
-	if !ok {
-		return
-	}
-	p.stats.gets++
-	p.stats.getsFailed++
-	p.stats.waitTime += waited(w, now)
-	w.ch <- handoff{err: err}
-}
-
-// deliverLocked hands a connection that is not checked out to the longest
-// waiter, or else to the idle list. If the idle list is full it releases the
-// connection and returns it, for the caller to close with closeConn (reason
-// CloseMaxIdle) after unlocking. fresh says whether it was just dialled.
-// Caller must hold p.mu, and the pool must be open.
-func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra *conn) {
-	if w, ok := p.waiters.popFront(); ok {
-		p.stats.gets++
-		p.stats.getsWaited++
-		if fresh {
-			p.stats.getsDialed++
-		}
-		p.stats.waitTime += waited(w, p.clock.Now())
-		w.ch <- handoff{pc: c.checkOut()}
-		return nil
-	}
-	if p.idle.len() >= p.cfg.MaxIdleConns {
-		p.releaseLocked(c, CloseMaxIdle)
-		return c
-	}
-	c.returnedAt = now
-	p.idle.pushBack(c)
-	switch {
-	case !p.maintained:
-	case p.maintaining:
-		if d := p.deadline(c); d != 0 && d < p.maintWake {
-			p.kickMaintainer()
-		}
-	default:
-		p.maintainLocked()
-	}
-	return nil
-}
-
-// put takes back a connection its holder has released.
-func (p *ConnPool) put(c *conn, unusable bool) error {
-	// The time of return matters to the idle timeout and the lifetime,
-	// which need the clock. Otherwise it only decides whether the next Get
-	// probes the connection, and the time of the latest Get, which is no
-	// later, errs on the side of probing; reading the clock would double
-	// the cost of a Get and return.
-	var now time.Duration
-	if p.ages {
-		now = p.clock.Now()
-	}
-	p.lock()
-	if !p.ages {
+	if !exact {
 		now = p.lastNow
 	}
-	reason, discard := CloseReason(0), true
+	if obs != nil {
+		defer observeUse(obs, now-c.checkedOutAt)
+	}
+	if info := c.leak; info != nil {
+		c.leak = nil
+		defer p.leakReturned(info, now-c.checkedOutAt)
+	}
 	switch {
+	case reason != 0:
 	case p.closed:
 		reason = ClosePoolClosed
-	case unusable:
-		reason = CloseUnusable
+	case c.dead:
+		reason = CloseStale
+	case c.gen != p.gen:
+		reason = CloseReset
 	case c.outlived(now):
 		reason = CloseMaxLifetime
-	default:
-		discard = false
 	}
-	if discard {
+	if reason != 0 {
 		p.releaseLocked(c, reason)
 		p.mu.Unlock()
 		return p.closeConn(c, reason)
@@ -725,11 +734,50 @@ func (p *ConnPool) put(c *conn, unusable bool) error {
 	return nil
 }
 
+// deliverLocked hands a connection that is not checked out to the longest
+// waiter, if it is new (fresh) or the waiter has waited starveAfter, or
+// else to the idle list, waking the longest waiter to come and take it. If
+// the idle list is full it releases the connection and returns it, for the
+// caller to close with closeConn (reason CloseMaxIdle) after unlocking.
+// Caller must hold p.mu, and the pool must be open.
+func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra *conn) {
+	if w, ok := p.waiters.Front(); ok {
+		if t := p.clock.Now(); fresh || t-w.since >= starveAfter {
+			p.waiters.PopFront()
+			p.stats.gets++
+			p.stats.getsWaited++
+			if fresh {
+				p.stats.getsDialed++
+			}
+			p.stats.waitTime += waited(w, t)
+			w.ch <- handoff{pc: p.checkOutLocked(c, t)}
+			return nil
+		}
+	}
+	if p.idle.Len() >= p.cfg.MaxIdleConns {
+		p.releaseLocked(c, CloseMaxIdle)
+		return c
+	}
+	c.returnedAt = now
+	p.idle.PushBack(c)
+	p.wakeLocked()
+	switch {
+	case !p.maintained:
+	case p.maintaining:
+		if d := p.deadline(c); d != 0 && d < p.maintWake {
+			p.kickMaintainer()
+		}
+	default:
+		p.maintainLocked()
+	}
+	return nil
+}
+
 // releaseLocked removes c, which is neither idle nor in line for a waiter,
 // from the pool's books, so that the caller can close it with closeConn
 // after unlocking. Caller must hold p.mu.
 func (p *ConnPool) releaseLocked(c *conn, reason CloseReason) {
-	delete(p.conns, c)
+	delete(p.conns, c.id)
 	p.stats.closed[reason]++
 	p.freeSlotLocked()
 }
@@ -743,7 +791,7 @@ func (p *ConnPool) freeSlotLocked() {
 		p.checkDrainedLocked()
 		return
 	}
-	p.dialForWaitersLocked()
+	p.dialForWaitersLocked(p.lastNow)
 	if p.maintained {
 		p.maintainLocked()
 	}
@@ -762,11 +810,23 @@ func (p *ConnPool) checkDrainedLocked() {
 }
 
 // closeConn closes a connection released by releaseLocked and reports it to
-// the OnClose hook.
+// the OnClose hook. A hook that panics does so after the books are
+// balanced.
 func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
 	err := c.nc.Close()
 	if p.cfg.OnClose != nil {
 		p.cfg.OnClose(c.nc, reason)
 	}
 	return err
+}
+
+// logger returns the pool's logger, with its name as it stands.
+func (p *ConnPool) logger() logger { return logger{l: p.log, name: p.Name()} }
+
+// remoteAddr returns c's remote address as a string, or "" if it has none.
+func remoteAddr(c net.Conn) string {
+	if a := c.RemoteAddr(); !isNilAddr(a) {
+		return a.String()
+	}
+	return ""
 }

@@ -2,11 +2,18 @@ package connpool_test
 
 import (
 	"context"
+	"net"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seed-a245f091/connpool"
 )
+
+// The side-by-side benchmarks, against other pools and on a server in
+// another process, are in the bench module; these measure the costs of
+// the pool's own options against itself, on real TCP connections to
+// 127.0.0.1.
 
 // BenchmarkGetPutProbe measures checking an idle TCP connection out of a
 // prefilled pool of 8 and back in, with no I/O, under each probe policy:
@@ -29,49 +36,74 @@ func BenchmarkGetPutProbe(b *testing.B) {
 		{"Pool=cold", time.Nanosecond},
 	} {
 		b.Run(policy.name, func(b *testing.B) {
-			b.Run("Goroutines=1", func(b *testing.B) {
-				p := newBenchProbePool(b, policy.probeAfter)
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := getPut(p); err != nil {
-						b.Fatal(err)
-					}
-				}
-				b.StopTimer()
-				checkNoStale(b, p)
-			})
-			b.Run("Goroutines=GOMAXPROCS", func(b *testing.B) {
-				p := newBenchProbePool(b, policy.probeAfter)
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := getPut(p); err != nil {
-							b.Error(err) // not Fatal: this is not the benchmark's goroutine
-							return
-						}
-					}
-				})
-				b.StopTimer()
-				checkNoStale(b, p)
+			benchGetPut(b, func(b *testing.B) *connpool.ConnPool {
+				return newBenchPool(b, connpool.Config{ProbeAfter: policy.probeAfter})
 			})
 		})
 	}
 }
 
-// newBenchProbePool returns a pool of 8 connections to a local server,
-// all dialled before it returns, with the given ProbeAfter. It is closed,
-// and its background work waited for, when the benchmark ends.
-func newBenchProbePool(b *testing.B, probeAfter time.Duration) *connpool.ConnPool {
+// BenchmarkGetPutObserver measures Get and return with no observer and
+// with one that counts what it is told, the cheapest an exporter can be.
+func BenchmarkGetPutObserver(b *testing.B) {
+	b.Run("Observer=none", func(b *testing.B) {
+		benchGetPut(b, func(b *testing.B) *connpool.ConnPool { return newBenchPool(b, connpool.Config{}) })
+	})
+	b.Run("Observer=counting", func(b *testing.B) {
+		benchGetPut(b, func(b *testing.B) *connpool.ConnPool {
+			p := newBenchPool(b, connpool.Config{})
+			p.Observe(new(countingObserver))
+			return p
+		})
+	})
+}
+
+// countingObserver counts the events it is told of.
+type countingObserver struct{ waits, uses, dials atomic.Int64 }
+
+func (o *countingObserver) ObserveWait(time.Duration)        { o.waits.Add(1) }
+func (o *countingObserver) ObserveUse(time.Duration)         { o.uses.Add(1) }
+func (o *countingObserver) ObserveDial(time.Duration, error) { o.dials.Add(1) }
+
+// benchGetPut runs getPut on one goroutine and on GOMAXPROCS goroutines,
+// each on a pool of its own made by open.
+func benchGetPut(b *testing.B, open func(*testing.B) *connpool.ConnPool) {
+	b.Run("Goroutines=1", func(b *testing.B) {
+		p := open(b)
+		b.ReportAllocs()
+		for b.Loop() {
+			if err := getPut(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		checkNoStale(b, p)
+	})
+	b.Run("Goroutines=GOMAXPROCS", func(b *testing.B) {
+		p := open(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := getPut(p); err != nil {
+					b.Error(err) // not Fatal: this is not the benchmark's goroutine
+					return
+				}
+			}
+		})
+		b.StopTimer()
+		checkNoStale(b, p)
+	})
+}
+
+// newBenchPool returns cfg as a pool of 8 connections to a new echo
+// server, prefilled.
+func newBenchPool(b *testing.B, cfg connpool.Config) *connpool.ConnPool {
 	b.Helper()
 	const size = 8
 	s := newServer(b)
-	p, err := connpool.New(connpool.Config{
-		Dial:         s.dialer(),
-		MaxConns:     size,
-		InitialConns: size,
-		ProbeAfter:   probeAfter,
-	})
+	cfg.Addr, cfg.MaxConns, cfg.InitialConns = s.Addr(), size, size
+	p, err := connpool.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -79,18 +111,17 @@ func newBenchProbePool(b *testing.B, probeAfter time.Duration) *connpool.ConnPoo
 		p.Close()
 		p.WaitDials()
 	})
-	s.waitOpen(b, size)
+	s.WaitOpen(size)
 	return p
 }
 
-// getPut checks a connection out and gives it back. It takes the concrete
-// *PoolConn from Acquire so that the figures hold no interface conversion.
+// getPut checks a connection out and gives it back.
 func getPut(p *connpool.ConnPool) error {
-	pc, err := p.Acquire(context.Background())
+	c, err := p.Get(context.Background())
 	if err != nil {
 		return err
 	}
-	return pc.Close()
+	return c.Close()
 }
 
 // checkNoStale fails the benchmark if the probe closed a healthy
@@ -102,3 +133,5 @@ func checkNoStale(b *testing.B, p *connpool.ConnPool) {
 		b.Fatalf("stats %+v, want no connection closed and 8 dials", st)
 	}
 }
+
+var _ net.Conn = (*connpool.PoolConn)(nil)

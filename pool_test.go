@@ -50,21 +50,21 @@ func underlying(c net.Conn) net.Conn { return c.(*connpool.PoolConn).NetConn() }
 
 func TestNewChannelPoolPrefills(t *testing.T) {
 	s := newServer(t)
-	p, err := connpool.NewChannelPool(3, 5, s.factory())
+	p, err := connpool.NewChannelPool(3, 5, factory(s))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer p.Close()
 	wantCounts(t, p, 3, 3)
-	s.waitOpen(t, 3)
+	s.WaitOpen(3)
 
 	c := get(t, p)
 	echo(t, c, "hello")
 	wantCounts(t, p, 2, 3)
 	c.Close()
 	wantCounts(t, p, 3, 3)
-	if s.accepted() != 3 {
-		t.Errorf("server accepted %d connections, want 3: Get should reuse an idle one", s.accepted())
+	if s.Accepts() != 3 {
+		t.Errorf("server accepted %d connections, want 3: Get should reuse an idle one", s.Accepts())
 	}
 }
 
@@ -77,7 +77,7 @@ func TestNewChannelPoolPrefillErrorClosesOpened(t *testing.T) {
 		if calls == 3 {
 			return nil, errDown
 		}
-		return net.Dial("tcp", s.addr())
+		return net.Dial("tcp", s.Addr())
 	}
 	p, err := connpool.NewChannelPool(4, 5, factory)
 	if !errors.Is(err, errDown) {
@@ -86,7 +86,7 @@ func TestNewChannelPoolPrefillErrorClosesOpened(t *testing.T) {
 	if p != nil {
 		t.Errorf("NewChannelPool returned a pool with its error")
 	}
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 }
 
 func TestInvalidSettingsAreErrors(t *testing.T) {
@@ -98,10 +98,10 @@ func TestInvalidSettingsAreErrors(t *testing.T) {
 		wantErrorMention string
 	}{
 		{"nil factory", 0, 1, nil, "factory"},
-		{"zero max", 0, 0, s.factory(), "maxCap"},
-		{"negative max", 0, -1, s.factory(), "maxCap"},
-		{"negative initial", -1, 1, s.factory(), "initialCap"},
-		{"initial over max", 3, 2, s.factory(), "initialCap"},
+		{"zero max", 0, 0, factory(s), "maxCap"},
+		{"negative max", 0, -1, factory(s), "maxCap"},
+		{"negative initial", -1, 1, factory(s), "initialCap"},
+		{"initial over max", 3, 2, factory(s), "initialCap"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := connpool.NewChannelPool(tc.initial, tc.maxCap, tc.factory)
@@ -118,12 +118,12 @@ func TestInvalidSettingsAreErrors(t *testing.T) {
 		cfg  connpool.Config
 	}{
 		{"nil dial", connpool.Config{MaxConns: 1}},
-		{"zero max", connpool.Config{Dial: s.dialer()}},
-		{"initial over max", connpool.Config{Dial: s.dialer(), MaxConns: 1, InitialConns: 2}},
-		{"idle over max", connpool.Config{Dial: s.dialer(), MaxConns: 1, MaxIdleConns: 2}},
-		{"negative idle", connpool.Config{Dial: s.dialer(), MaxConns: 1, MaxIdleConns: -1}},
-		{"initial over idle", connpool.Config{Dial: s.dialer(), MaxConns: 3, MaxIdleConns: 1, InitialConns: 2}},
-		{"negative dial timeout", connpool.Config{Dial: s.dialer(), MaxConns: 1, DialTimeout: -time.Second}},
+		{"zero max", connpool.Config{Addr: s.Addr()}},
+		{"initial over max", connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 2}},
+		{"idle over max", connpool.Config{Addr: s.Addr(), MaxConns: 1, MaxIdleConns: 2}},
+		{"negative idle", connpool.Config{Addr: s.Addr(), MaxConns: 1, MaxIdleConns: -1}},
+		{"initial over idle", connpool.Config{Addr: s.Addr(), MaxConns: 3, MaxIdleConns: 1, InitialConns: 2}},
+		{"negative dial timeout", connpool.Config{Addr: s.Addr(), MaxConns: 1, DialTimeout: -time.Second}},
 	} {
 		t.Run("New/"+tc.name, func(t *testing.T) {
 			p, err := connpool.New(tc.cfg)
@@ -135,14 +135,14 @@ func TestInvalidSettingsAreErrors(t *testing.T) {
 			}
 		})
 	}
-	if s.accepted() != 0 {
-		t.Errorf("an invalid config dialled %d connections", s.accepted())
+	if s.Accepts() != 0 {
+		t.Errorf("an invalid config dialled %d connections", s.Accepts())
 	}
 }
 
 func TestMaxConnsIsAHardLimit(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
 	a, b := get(t, p), get(t, p)
 	defer a.Close()
 	defer b.Close()
@@ -157,14 +157,14 @@ func TestMaxConnsIsAHardLimit(t *testing.T) {
 		t.Errorf("Get returned a connection with its error")
 	}
 	wantCounts(t, p, 0, 2)
-	if s.accepted() != 2 {
-		t.Errorf("server accepted %d connections, want 2", s.accepted())
+	if s.Accepts() != 2 {
+		t.Errorf("server accepted %d connections, want 2", s.Accepts())
 	}
 }
 
 func TestGetWithDoneContextHandsOutNothing(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2, InitialConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, InitialConns: 1})
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	for range 3 {
@@ -179,7 +179,7 @@ func TestGetWithDoneContextHandsOutNothing(t *testing.T) {
 
 func TestReturnedConnGoesToWaiter(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	held := get(t, p)
 	got := getAsync(t, p)
 	waitWaiting(t, p, 1)
@@ -228,7 +228,7 @@ func waitWaiting(t testing.TB, p *connpool.ConnPool, n int) {
 
 func TestWaitersAreServedFirstComeFirstServed(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	held := get(t, p)
 
 	const n = 8
@@ -270,10 +270,10 @@ func TestWaitersAreServedFirstComeFirstServed(t *testing.T) {
 func slowDialer(s *server) (dial connpool.DialFunc, dialing <-chan struct{}, release chan struct{}) {
 	started := make(chan struct{}, 1)
 	release = make(chan struct{})
-	dial = func(ctx context.Context) (net.Conn, error) {
+	dial = func(ctx context.Context, _, _ string) (net.Conn, error) {
 		started <- struct{}{}
 		<-release
-		return s.dialer()(ctx)
+		return dialTo(s)(ctx, "", "")
 	}
 	return dial, started, release
 }
@@ -298,8 +298,8 @@ func TestSlowDialOutlivesImpatientCaller(t *testing.T) {
 	c := get(t, p)
 	echo(t, c, "dialled for someone else")
 	c.Close()
-	if s.accepted() != 1 {
-		t.Errorf("server accepted %d connections, want 1", s.accepted())
+	if s.Accepts() != 1 {
+		t.Errorf("server accepted %d connections, want 1", s.Accepts())
 	}
 }
 
@@ -328,12 +328,12 @@ func TestFailedDialFreesItsSlotAndBacksOff(t *testing.T) {
 	fail.Store(true)
 	p, clk := newFakePool(t, connpool.Config{
 		MaxConns: 2, DialBackoff: time.Second, MaxDialBackoff: 4 * time.Second,
-		Dial: func(ctx context.Context) (net.Conn, error) {
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			dials.Add(1)
 			if fail.Load() {
 				return nil, errRefused
 			}
-			return s.dialer()(ctx)
+			return dialTo(s)(ctx, "", "")
 		},
 	})
 	wantFail := func() {
@@ -412,7 +412,7 @@ func TestNilConnFromFactoryIsAnError(t *testing.T) {
 
 func TestDoubleCloseReturnsConnOnce(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
 	c := get(t, p)
 	if err := c.Close(); err != nil {
 		t.Fatalf("first Close: %v", err)
@@ -433,14 +433,14 @@ func TestDoubleCloseReturnsConnOnce(t *testing.T) {
 
 func TestUnusableConnClosedTwiceFreesOneSlot(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 2})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
 	a, b := get(t, p), get(t, p)
-	s.waitOpen(t, 2)
+	s.WaitOpen(2)
 	a.(*connpool.PoolConn).MarkUnusable()
 	a.Close()
 	a.Close()
 	wantCounts(t, p, 0, 1)
-	s.waitOpen(t, 1)
+	s.WaitOpen(1)
 
 	// The freed slot is exactly one: two more Gets must find one slot.
 	c := get(t, p)
@@ -456,7 +456,7 @@ func TestUnusableConnClosedTwiceFreesOneSlot(t *testing.T) {
 
 func TestMarkUnusableFreesSlotForWaiter(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	a := get(t, p)
 	got := getAsync(t, p)
 	waitWaiting(t, p, 1)
@@ -469,14 +469,14 @@ func TestMarkUnusableFreesSlotForWaiter(t *testing.T) {
 	}
 	echo(t, c, "fresh")
 	c.Close()
-	if s.accepted() != 2 {
-		t.Errorf("server accepted %d, want 2", s.accepted())
+	if s.Accepts() != 2 {
+		t.Errorf("server accepted %d, want 2", s.Accepts())
 	}
 }
 
 func TestUseAfterCloseIsAnError(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	c := get(t, p)
 	c.Close()
 	if n, err := c.Write([]byte("late")); n != 0 || !errors.Is(err, net.ErrClosed) {
@@ -489,20 +489,20 @@ func TestUseAfterCloseIsAnError(t *testing.T) {
 
 func TestPoolCloseClosesIdleNowAndCheckedOutOnReturn(t *testing.T) {
 	s := newServer(t)
-	p, err := connpool.New(connpool.Config{Dial: s.dialer(), MaxConns: 3, InitialConns: 3})
+	p, err := connpool.New(connpool.Config{Addr: s.Addr(), MaxConns: 3, InitialConns: 3})
 	if err != nil {
 		t.Fatal(err)
 	}
 	c := get(t, p)
-	s.waitOpen(t, 3)
+	s.WaitOpen(3)
 	p.Close()
-	s.waitOpen(t, 1)
+	s.WaitOpen(1)
 	wantCounts(t, p, 0, 1)
 	echo(t, c, "still mine until I return it")
 	if err := c.Close(); err != nil {
 		t.Errorf("Close after pool Close: %v", err)
 	}
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 	wantCounts(t, p, 0, 0)
 	p.Close() // twice is harmless
 
@@ -516,7 +516,7 @@ func TestPoolCloseClosesIdleNowAndCheckedOutOnReturn(t *testing.T) {
 
 func TestPoolCloseWakesWaiters(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	held := get(t, p)
 	const n = 5
 	errc := make(chan error, n)
@@ -535,7 +535,7 @@ func TestPoolCloseWakesWaiters(t *testing.T) {
 	}
 	held.Close()
 	wantCounts(t, p, 0, 0)
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 }
 
 func TestPoolCloseDuringDialClosesItsConn(t *testing.T) {
@@ -544,10 +544,10 @@ func TestPoolCloseDuringDialClosesItsConn(t *testing.T) {
 	dialing := make(chan struct{}, 1)
 	p, err := connpool.New(connpool.Config{
 		MaxConns: 1,
-		Dial: func(context.Context) (net.Conn, error) {
+		Dial: func(context.Context, string, string) (net.Conn, error) {
 			dialing <- struct{}{}
 			<-release // ignores its context, as a Factory does
-			return net.Dial("tcp", s.addr())
+			return net.Dial("tcp", s.Addr())
 		},
 	})
 	if err != nil {
@@ -563,19 +563,19 @@ func TestPoolCloseDuringDialClosesItsConn(t *testing.T) {
 	close(release)
 	p.WaitDials()
 	wantCounts(t, p, 0, 0)
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 }
 
 func TestMaxIdleConnsClosesExtraReturns(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 3, MaxIdleConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 3, MaxIdleConns: 1})
 	a, b, c := get(t, p), get(t, p), get(t, p)
-	s.waitOpen(t, 3)
+	s.WaitOpen(3)
 	a.Close()
 	b.Close()
 	c.Close()
 	wantCounts(t, p, 1, 1)
-	s.waitOpen(t, 1)
+	s.WaitOpen(1)
 }
 
 func TestTryGetNeverWaits(t *testing.T) {
@@ -607,7 +607,7 @@ func TestTryGetNeverWaits(t *testing.T) {
 // none leaks, and the count ends at zero.
 func TestHammer(t *testing.T) {
 	s := newServer(t)
-	p, err := connpool.New(connpool.Config{Dial: s.dialer(), MaxConns: 8, InitialConns: 2})
+	p, err := connpool.New(connpool.Config{Addr: s.Addr(), MaxConns: 8, InitialConns: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -660,7 +660,7 @@ func TestHammer(t *testing.T) {
 	wg.Wait()
 	p.WaitDials()
 	wantCounts(t, p, 0, 0)
-	s.waitOpen(t, 0)
+	s.WaitOpen(0)
 }
 
 // A Close from a holder that already gave the connection back, coming after
@@ -668,11 +668,12 @@ func TestHammer(t *testing.T) {
 // one, say), must not take it from the new holder.
 func TestLateCloseDoesNotReturnNextHoldersConn(t *testing.T) {
 	s := newServer(t)
-	p := newPool(t, connpool.Config{Dial: s.dialer(), MaxConns: 1})
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
 	first := get(t, p)
+	socket := underlying(first)
 	first.Close()
 	second := get(t, p)
-	if underlying(second) != underlying(first) {
+	if underlying(second) != socket {
 		t.Fatal("expected the same socket again")
 	}
 	if err := first.Close(); !errors.Is(err, net.ErrClosed) {
@@ -688,5 +689,5 @@ func TestLateCloseDoesNotReturnNextHoldersConn(t *testing.T) {
 	echo(t, second, "still mine")
 	second.Close()
 	wantCounts(t, p, 1, 1)
-	s.waitOpen(t, 1)
+	s.WaitOpen(1)
 }

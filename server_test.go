@@ -2,61 +2,48 @@ package connpool_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"net"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
-// server is the echo server the pool's tests talk to: a tcpServer whose
-// connections send back what they get, so tests can also see from the other
-// side what the pool did to its sockets.
-type server = tcpServer
+// server is the echo server the ConnPool tests talk to: a
+// testserver.Server whose connections send back what they get, so tests
+// can also see from the other side what the pool did to its sockets.
+type server = testserver.Server
 
 func newServer(t testing.TB) *server { return newServerWith(t, nil) }
 
 // newServerWith is newServer with its listener wrapped by wrap, if not nil.
 func newServerWith(t testing.TB, wrap func(net.Listener) net.Listener) *server {
 	t.Helper()
-	return newTCPServerWrapped(t, wrap, (*tcpServer).echo)
+	return testserver.StartWrapped(t, wrap, (*testserver.Server).Echo)
 }
 
-// accepted returns the number of connections accepted so far.
-func (s *server) accepted() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accepts
-}
-
-// waitOpen waits until the server holds exactly n connections open.
-func (s *server) waitOpen(t testing.TB, n int) {
+// newTCPServer starts a server whose connections run handle; nil means
+// record everything until EOF.
+func newTCPServer(t testing.TB, handle testserver.Handler) *server {
 	t.Helper()
-	s.waitUntil(fmt.Sprintf("%d open connections", n), func() bool { return len(s.conns) == n })
+	return testserver.Start(t, handle)
 }
 
-// dialer returns a DialFunc for the server's address.
-func (s *server) dialer() func(ctx context.Context) (net.Conn, error) {
-	return func(ctx context.Context) (net.Conn, error) {
+// dialTo returns a DialFunc for the server's address, whatever address the
+// pool passes.
+func dialTo(s *server) connpool.DialFunc {
+	return func(ctx context.Context, _, _ string) (net.Conn, error) {
 		var d net.Dialer
-		return d.DialContext(ctx, "tcp", s.addr())
+		return d.DialContext(ctx, "tcp", s.Addr())
 	}
 }
 
 // factory returns a Factory for the server's address.
-func (s *server) factory() func() (net.Conn, error) {
-	return func() (net.Conn, error) { return net.Dial("tcp", s.addr()) }
-}
-
-// push writes msg, unasked, on every connection the server holds.
-func (s *server) push(t testing.TB, msg string) {
-	t.Helper()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.conns {
-		if _, err := io.WriteString(c, msg); err != nil {
-			t.Fatal(err)
-		}
-	}
+func factory(s *server) func() (net.Conn, error) {
+	return func() (net.Conn, error) { return net.Dial("tcp", s.Addr()) }
 }
 
 // echo writes msg on c and reads it back.
@@ -71,5 +58,34 @@ func echo(t testing.TB, c net.Conn, msg string) {
 	}
 	if string(buf) != msg {
 		t.Fatalf("echo = %q, want %q", buf, msg)
+	}
+}
+
+// probeAfter is Config.ProbeAfter's default.
+const probeAfter = time.Millisecond
+
+// waitReadable waits, without reading anything, until the kernel has bytes,
+// or the peer's close or reset, waiting on nc, a *net.TCPConn: the
+// runtime's poller calls the check each time it sees the socket readable,
+// so the wait ends on the kernel's event, not on a timer.
+func waitReadable(t testing.TB, nc net.Conn) {
+	t.Helper()
+	rc, err := nc.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	nc.SetReadDeadline(time.Now().Add(testserver.WaitLimit))
+	defer nc.SetReadDeadline(time.Time{})
+	err = rc.Read(func(fd uintptr) bool {
+		var b [1]byte
+		for {
+			_, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			if err != syscall.EINTR {
+				return err != syscall.EAGAIN && err != syscall.EWOULDBLOCK
+			}
+		}
+	})
+	if err != nil {
+		t.Fatalf("waiting for the socket: %v", err)
 	}
 }

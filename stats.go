@@ -2,31 +2,35 @@ package connpool
 
 import "time"
 
-// CloseReason says why the pool closed a connection.
+// CloseReason says why a pool closed a connection. Its zero value is an
+// unknown reason, which the pools never report.
 type CloseReason int
 
 const (
 	// CloseIdleTimeout: idle longer than Config.IdleTimeout.
-	CloseIdleTimeout CloseReason = iota
+	CloseIdleTimeout CloseReason = iota + 1
 	// CloseMaxLifetime: older than its share of Config.MaxLifetime.
 	CloseMaxLifetime
-	// CloseStale: the probe found the peer had closed or reset it, or had
-	// sent bytes nobody asked for.
+	// CloseStale: the peer closed or reset it, or sent bytes nobody asked
+	// for, as the probe or the kernel told the pool.
 	CloseStale
 	// CloseHealthCheck: Config.HealthCheck returned an error.
 	CloseHealthCheck
 	// CloseMaxIdle: returned while MaxIdleConns connections were idle.
 	CloseMaxIdle
-	// CloseUnusable: returned after PoolConn.MarkUnusable.
+	// CloseUnusable: returned after PoolConn.MarkUnusable, or while a Read,
+	// Write or deadline call on it was still in progress.
 	CloseUnusable
 	// ClosePoolClosed: the pool was closed or drained.
 	ClosePoolClosed
+	// CloseReset: dialled before the latest ConnPool.Reset.
+	CloseReset
 
 	numCloseReasons
 )
 
 var closeReasonNames = [numCloseReasons]string{
-	"idle timeout", "max lifetime", "stale", "health check", "over max idle", "unusable", "pool closed",
+	"unknown", "idle timeout", "max lifetime", "stale", "health check", "over max idle", "unusable", "pool closed", "reset",
 }
 
 // String returns a short lower-case name for r, such as "idle timeout".
@@ -37,23 +41,24 @@ func (r CloseReason) String() string {
 	return closeReasonNames[r]
 }
 
-// Stats is a snapshot of a pool's state and of its counters since it was
-// built. Counters never go backwards, and they add up:
+// Stats is a snapshot of a [ConnPool]'s state and of its counters since it
+// was built. Counters never go backwards, and they add up:
 //
 //	Open == Idle + InUse + Dialing
 //	Gets == GetsFromIdle + GetsWaited + GetsCanceled + GetsFailed
 //	Dials - DialErrors - Closed() == Open - Dialing
 //	GetsDialed <= GetsWaited
 type Stats struct {
-	MaxConns int // Config.MaxConns
-	Open     int // idle + in use + dialling
-	Idle     int // in the idle list
-	InUse    int // checked out
-	Dialing  int // dials in flight
-	Waiting  int // Gets waiting in line
+	Name     string // the pool's name (Config.Name)
+	MaxConns int    // Config.MaxConns
+	Open     int    // idle + in use + dialling
+	Idle     int    // in the idle list
+	InUse    int    // checked out
+	Dialing  int    // dials in flight
+	Waiting  int    // Gets waiting in line
 
-	Gets         uint64        // Get, Acquire and TryGet calls that have returned
-	GetsFromIdle uint64        // served at once from the idle list
+	Gets         uint64        // Get and TryGet calls that have returned
+	GetsFromIdle uint64        // served from the idle list without waiting
 	GetsWaited   uint64        // served after waiting in line
 	GetsDialed   uint64        // of GetsWaited, served by a new connection
 	GetsCanceled uint64        // ended by their context, waiting or not
@@ -70,36 +75,41 @@ type Stats struct {
 	ClosedMaxIdle     uint64 // closed for CloseMaxIdle
 	ClosedUnusable    uint64 // closed for CloseUnusable
 	ClosedPoolClosed  uint64 // closed for ClosePoolClosed
+	ClosedReset       uint64 // closed for CloseReset
+
+	Leaks uint64 // checkouts held longer than Config.LeakThreshold
 }
 
 // Closed returns the number of connections the pool has closed, for any
 // reason.
 func (s Stats) Closed() uint64 {
 	return s.ClosedIdleTimeout + s.ClosedMaxLifetime + s.ClosedStale + s.ClosedHealthCheck +
-		s.ClosedMaxIdle + s.ClosedUnusable + s.ClosedPoolClosed
+		s.ClosedMaxIdle + s.ClosedUnusable + s.ClosedPoolClosed + s.ClosedReset
 }
 
-// counters are the pool's cumulative statistics, guarded by ConnPool.mu.
+// counters are a ConnPool's cumulative statistics, guarded by ConnPool.mu.
 type counters struct {
 	gets, getsFromIdle, getsWaited, getsDialed, getsCanceled, getsFailed uint64
 	waitTime                                                             time.Duration
 	dials, dialErrors                                                    uint64
 	closed                                                               [numCloseReasons]uint64
+	leaks                                                                uint64
 }
 
 // Stats returns a snapshot of the pool's state and counters, taken at one
 // instant. It is safe to call at any time, also after Close.
 func (p *ConnPool) Stats() Stats {
-	p.lock()
+	p.mu.Lock()
 	defer p.mu.Unlock()
 	c := &p.stats
 	return Stats{
+		Name:     p.Name(),
 		MaxConns: p.cfg.MaxConns,
 		Open:     p.open,
-		Idle:     p.idle.len(),
-		InUse:    p.open - p.idle.len() - p.dialing,
+		Idle:     p.idle.Len(),
+		InUse:    p.open - p.idle.Len() - p.dialing,
 		Dialing:  p.dialing,
-		Waiting:  p.waiters.len(),
+		Waiting:  p.waiters.Len(),
 
 		Gets:         c.gets,
 		GetsFromIdle: c.getsFromIdle,
@@ -119,5 +129,8 @@ func (p *ConnPool) Stats() Stats {
 		ClosedMaxIdle:     c.closed[CloseMaxIdle],
 		ClosedUnusable:    c.closed[CloseUnusable],
 		ClosedPoolClosed:  c.closed[ClosePoolClosed],
+		ClosedReset:       c.closed[CloseReset],
+
+		Leaks: c.leaks,
 	}
 }

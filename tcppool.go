@@ -4,11 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
+	"log/slog"
 	"net"
 	"os"
 	"reflect"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -95,11 +94,11 @@ func isTimeout(err error) bool {
 // [Balancer] among those that are up; Writes from several goroutines run
 // in parallel on different connections. A Write that finds its connection
 // broken before any byte left moves on to the next connection up, up to
-// MaxRetries more attempts; the broken connection is redialled in the
+// MaxAttempts attempts in all; the broken connection is redialled in the
 // background with exponential backoff and full jitter. When no connection
-// is up, a Write waits for one, up to RetryInterval per attempt, and gives
+// is up, a Write waits for one, up to DialBackoff per attempt, and gives
 // up with an error wrapping the last dial or write error. A connection
-// that has not been written to for [TCPPoolConfig.IdleProbe] is checked
+// that has not been written to for [TCPPoolConfig.ProbeAfter] is checked
 // with a non-blocking peek before the next write, so data is not handed
 // to a socket the peer has already closed; Writes that start on it while
 // the check runs wait for its verdict. A connection that fails after
@@ -112,37 +111,43 @@ func isTimeout(err error) bool {
 //
 // With one connection, a TCPPool is an ordinary net.Conn that reconnects:
 // Read reads from the connection; if the connection fails, Read returns
-// the error (an answer in flight on it is lost), and the next Read, like
-// the next Write, uses its replacement. With several connections, Read
-// returns bytes from whichever connection has some, never from two
-// connections in one call; a connection failing is not reported by Read,
-// only replaced (see [TCPPool.Stats]). The switch to the second mode
-// happens on the first Read made while the pool has more than one
-// connection, and is for good: from then on one goroutine per connection
-// reads ahead (holding at most 16 KiB each until a Read takes it). Reads
-// are served one at a time.
+// the error (io.EOF itself at a clean close, as io.Reader callers expect;
+// an answer in flight on it is lost), and the next Read, like the next
+// Write, uses its replacement. With several connections, Read returns
+// bytes from whichever connection has some, never from two connections in
+// one call; a connection failing is not reported by Read, only replaced
+// (see [TCPPool.Stats]). The switch to the second mode happens on the
+// first Read made while the pool has more than one connection, and is for
+// good: from then on one goroutine per connection reads ahead (holding at
+// most 16 KiB each until a Read takes it). Reads are served one at a time.
 //
 // # Deadlines and Close
 //
 // SetDeadline, SetReadDeadline and SetWriteDeadline apply to every
 // connection, present and future; past a deadline, Read and Write fail at
 // once with an error that satisfies errors.Is(err, os.ErrDeadlineExceeded)
-// and whose Timeout method returns true. A Write waiting for a connection
-// is bounded by the write deadline too. Close closes every connection and
-// stops every goroutine of the pool; afterwards Read and Write return 0 and
-// an error that satisfies errors.Is(err, net.ErrClosed) (and [ErrClosed]).
+// and whose Timeout method returns true; a Write that waited in vain for a
+// connection wraps the last dial error too. A Write waiting for a
+// connection is bounded by the write deadline. Close closes every
+// connection, those that SetPoolSize removed but Writes still use
+// included, which ends every Read and Write in progress, and stops every
+// goroutine of the pool; afterwards Read and Write return 0 and an error
+// that satisfies errors.Is(err, net.ErrClosed) (and [ErrClosed]).
 //
 // A TCPPool is safe for concurrent use by multiple goroutines.
 type TCPPool struct {
-	cfg       TCPPoolConfig // validated; read-only after construction
-	raddr     net.Addr      // RemoteAddr while no connection is up; never nil
-	laddr     net.Addr      // LocalAddr while no connection is up; never nil
-	epoch     time.Time     // origin of liveConn.lastWrite; has a monotonic reading
-	probeIdle int64         // cfg.IdleProbe in ns; negative: never probe
+	cfg      TCPPoolConfig // validated; read-only after construction
+	dialer   dialer
+	clock    clock
+	raddr    net.Addr      // RemoteAddr while no connection is up; never nil
+	laddr    net.Addr      // LocalAddr while no connection is up; never nil
+	probeGap time.Duration // cfg.ProbeAfter; negative: never probe
+	obs      observers
+	log      logger
 
 	// Settings the go-tcp-pool setters change while the pool runs.
-	maxRetries    atomic.Int64
-	retryInterval atomic.Int64 // a time.Duration
+	attempts    atomic.Int64
+	dialBackoff atomic.Int64 // a time.Duration
 
 	// slots is replaced whole, under mu, by SetPoolSize, so a Write works
 	// on a consistent snapshot without a lock.
@@ -161,8 +166,8 @@ type TCPPool struct {
 	// shares hold the counters every successful Write updates, split so
 	// that Writes on different connections do not bounce one cache line
 	// between CPUs; slot i adds to shares[i%len(shares)].
-	shares                                        [8]counterShare
-	failedWrites, retries, reconnects, dialErrors atomic.Uint64
+	shares                                                      [8]counterShare
+	failedWrites, retries, reconnects, dials, dialErrors, stale atomic.Uint64
 
 	// readMu serializes Reads and guards pend and readTimer. It is taken
 	// before mu, never after.
@@ -170,6 +175,12 @@ type TCPPool struct {
 	pend      chunk       // rest of the chunk the last Read did not take
 	readTimer *time.Timer // reused by Reads waiting with a deadline
 	ready     chan chunk  // reader goroutines hand their chunks to Read here
+
+	// liveMu guards live, every connection open, installed or removed by
+	// SetPoolSize but still in use, so that Close can end them all. It is
+	// taken last: nothing else is locked while it is held.
+	liveMu sync.Mutex
+	live   map[*liveConn]struct{}
 
 	mu sync.Mutex
 	// Guarded by mu:
@@ -181,116 +192,17 @@ type TCPPool struct {
 	readers  bool          // reader goroutines are on; written holding readMu too
 }
 
+// TCPClient is the name go-tcp-pool v1 gives each connection of its pool.
+// In this package a reconnecting connection is a TCPPool of size one, so
+// TCPClient is another name for TCPPool, kept so that code naming the type
+// still builds.
+type TCPClient = TCPPool
+
 // counterShare is a share of a pool's Write counters, alone on its cache
 // lines (128 bytes covers the adjacent line that x86 prefetches too).
 type counterShare struct {
 	writes, bytes atomic.Uint64
 	_             [128 - 16]byte
-}
-
-// slot is one of the pool's connections, through all its reconnections.
-type slot struct {
-	home  int                      // index in cfg.Addrs of its first backend
-	share *counterShare            // where Writes on it are counted
-	live  atomic.Pointer[liveConn] // nil while down
-	gone  chan struct{}            // closed when SetPoolSize removes the slot
-
-	// Guarded by TCPPool.mu:
-	removed   bool
-	redialing bool // a redial goroutine runs for it
-	everUp    bool // a connection was installed before: the next is a reconnect
-
-	// Owned by the slot's single redial goroutine (or the first dial).
-	bo   backoff
-	next int // index in cfg.Addrs of its next dial
-}
-
-// liveConn is one connection of a slot, from its dial to its close.
-type liveConn struct {
-	net.Conn
-	addr string
-
-	// refs is 1 for the slot while the connection is installed, plus 1 per
-	// Write in progress. Whoever drops it to 0 closes the connection, so
-	// SetPoolSize can remove a connection without cutting a Write short.
-	refs   atomic.Int64
-	closed atomic.Bool
-
-	// lastWrite is when the latest Write started or probe passed, in ns
-	// since TCPPool.epoch, or else probing or peerGone. The Write whose
-	// CAS puts probing in is the only user of prober until it stores the
-	// verdict: a time, or peerGone for good (see checkIdle).
-	lastWrite atomic.Int64
-	prober    prober
-
-	// For the reader goroutine, set before it starts.
-	rbuf     []byte
-	consumed chan struct{} // capacity 1: Read is done with rbuf
-}
-
-// acquire takes a reference for a Write; it fails once the connection is
-// on its way to being closed.
-func (lc *liveConn) acquire() bool {
-	for {
-		r := lc.refs.Load()
-		if r <= 0 {
-			return false
-		}
-		if lc.refs.CompareAndSwap(r, r+1) {
-			return true
-		}
-	}
-}
-
-func (lc *liveConn) release() {
-	if lc.refs.Add(-1) == 0 {
-		lc.close()
-	}
-}
-
-func (lc *liveConn) close() {
-	if lc.closed.CompareAndSwap(false, true) {
-		lc.Conn.Close()
-	}
-}
-
-// States of liveConn.lastWrite other than a time, which is never negative.
-const (
-	probing  = -1 // a Write is probing the connection
-	peerGone = -2 // the probe found the peer had closed it
-)
-
-// checkIdle makes sure a Write that starts at now on lc, where it found
-// lastWrite at last, goes out only after a probe found lc sound; it
-// returns false if the probe found the peer gone. The first Write to find
-// lc idle probes it; those that find the probe running wait for its
-// verdict, as they could otherwise hand their bytes to a socket the probe
-// is about to find dead. They wait by yielding: the probe is one
-// non-blocking system call, over before parking and waking a goroutine
-// would be.
-func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
-	for ; ; last = lc.lastWrite.Load() {
-		switch {
-		case last == peerGone:
-			return false
-		case last == probing:
-			runtime.Gosched()
-			continue
-		case now-last < p.probeIdle:
-			return true // probed, or written to by a Write that needed no probe, since now was read
-		}
-		if !lc.lastWrite.CompareAndSwap(last, probing) {
-			continue
-		}
-		// The claim is ours: no other goroutine touches lc.prober until the
-		// Store below, which hands it on to the next claimer's CAS.
-		if lc.prober.probe(lc.Conn) == errPeerClosed {
-			lc.lastWrite.Store(peerGone)
-			return false
-		}
-		lc.lastWrite.Store(now)
-		return true
-	}
 }
 
 // Dial returns a TCPPool of one connection to addr, which it resolves
@@ -302,8 +214,8 @@ func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
 // name, so it follows DNS changes. Use [DialPool] to fail when nothing
 // answers.
 //
-// The pool has the defaults of [TCPPoolConfig]: MaxRetries 10,
-// RetryInterval 10ms, round-robin, and so on. Grow it with SetPoolSize.
+// The pool has the defaults of [TCPPoolConfig]: 10 attempts per Write,
+// DialBackoff 10ms, round-robin, and so on. Grow it with SetPoolSize.
 func Dial(network, addr string) (*TCPPool, error) {
 	raddr, err := net.ResolveTCPAddr(network, addr)
 	if err != nil {
@@ -325,7 +237,7 @@ func DialTCP(network string, laddr, raddr *net.TCPAddr) (*TCPPool, error) {
 		return nil, fmt.Errorf("connpool: DialTCP: %w", net.UnknownNetworkError(network))
 	}
 	if raddr == nil {
-		return nil, fmt.Errorf("%w: DialTCP: raddr is nil", ErrInvalidConfig)
+		return nil, invalid("DialTCP: raddr is nil")
 	}
 	d := new(net.Dialer)
 	var local net.Addr
@@ -344,14 +256,13 @@ func dialCompat(cfg TCPPoolConfig, raddr, laddr net.Addr) (*TCPPool, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	p := newTCPPool(cfg, raddr, laddr)
+	p := newTCPPool(cfg, raddr, laddr, newRealClock())
 	s := (*p.slots.Load())[0]
 	addr := cfg.Addrs[0]
 	conn, err := p.dial(p.ctx, addr)
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		p.dialErrors.Add(1)
 		p.lastErr = err
 		p.startRedialLocked(s, true)
 		return p, nil
@@ -367,14 +278,17 @@ func dialCompat(cfg TCPPoolConfig, raddr, laddr net.Addr) (*TCPPool, error) {
 // [ErrInvalidConfig] for a bad setting, and one wrapping the last dial
 // error (and ctx.Err() if ctx ended) if no connection could be opened.
 func DialPool(ctx context.Context, cfg TCPPoolConfig) (*TCPPool, error) {
+	return dialPool(ctx, cfg, newRealClock())
+}
+
+func dialPool(ctx context.Context, cfg TCPPoolConfig, clk clock) (*TCPPool, error) {
 	if ctx == nil {
-		return nil, fmt.Errorf("%w: nil context", ErrInvalidConfig)
+		return nil, invalid("nil context")
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	var raddr net.Addr = poolAddr{cfg.Network, cfg.Addrs[0]}
-	p := newTCPPool(cfg, raddr, nil)
+	p := newTCPPool(cfg, nil, nil, clk)
 	slots := *p.slots.Load()
 	errs := make([]error, len(slots))
 	var next atomic.Int64
@@ -417,7 +331,6 @@ func DialPool(ctx context.Context, cfg TCPPoolConfig) (*TCPPool, error) {
 	p.mu.Lock()
 	for i, err := range errs {
 		if err != nil {
-			p.dialErrors.Add(1)
 			p.lastErr = err
 			slots[i].next = (slots[i].home + 1) % len(cfg.Addrs) // fail over
 			p.startRedialLocked(slots[i], true)
@@ -428,7 +341,7 @@ func DialPool(ctx context.Context, cfg TCPPoolConfig) (*TCPPool, error) {
 }
 
 // newTCPPool returns a pool of cfg.Size connections, all down.
-func newTCPPool(cfg TCPPoolConfig, raddr, laddr net.Addr) *TCPPool {
+func newTCPPool(cfg TCPPoolConfig, raddr, laddr net.Addr, clk clock) *TCPPool {
 	if laddr == nil {
 		laddr = poolAddr{network: cfg.Network}
 		if strings.HasPrefix(cfg.Network, "tcp") {
@@ -439,18 +352,21 @@ func newTCPPool(cfg TCPPoolConfig, raddr, laddr net.Addr) *TCPPool {
 		raddr = poolAddr{cfg.Network, cfg.Addrs[0]}
 	}
 	p := &TCPPool{
-		cfg:       cfg,
-		raddr:     raddr,
-		laddr:     laddr,
-		epoch:     time.Now(),
-		probeIdle: int64(cfg.IdleProbe),
-		done:      make(chan struct{}),
-		ready:     make(chan chunk),
-		wake:      make(chan struct{}),
+		cfg:      cfg,
+		dialer:   dialer{dial: cfg.Dial, network: cfg.Network, timeout: cfg.DialTimeout, clock: clk},
+		clock:    clk,
+		raddr:    raddr,
+		laddr:    laddr,
+		probeGap: cfg.ProbeAfter,
+		log:      logger{l: cfg.Logger, name: cfg.Name},
+		done:     make(chan struct{}),
+		ready:    make(chan chunk),
+		wake:     make(chan struct{}),
+		live:     make(map[*liveConn]struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
-	p.maxRetries.Store(int64(cfg.MaxRetries))
-	p.retryInterval.Store(int64(cfg.RetryInterval))
+	p.attempts.Store(int64(cfg.MaxAttempts))
+	p.dialBackoff.Store(int64(cfg.DialBackoff))
 	slots := make([]*slot, cfg.Size)
 	for i := range slots {
 		slots[i] = p.newSlot(i)
@@ -459,423 +375,19 @@ func newTCPPool(cfg TCPPoolConfig, raddr, laddr net.Addr) *TCPPool {
 	return p
 }
 
-func (p *TCPPool) newSlot(i int) *slot {
-	home := i % len(p.cfg.Addrs)
-	return &slot{home: home, next: home, gone: make(chan struct{}), share: &p.shares[i%len(p.shares)]}
-}
-
 // poolAddr is the address of a backend before any connection to it is up.
 type poolAddr struct{ network, addr string }
 
 func (a poolAddr) Network() string { return a.network }
 func (a poolAddr) String() string  { return a.addr }
 
-// Write writes b whole on one connection, as described on [TCPPool]. It
-// returns 0 <= n <= len(b), and an error if n < len(b): one wrapping
-// [net.ErrClosed] after Close, one satisfying errors.Is(err,
-// os.ErrDeadlineExceeded) past the write deadline, and otherwise one
-// wrapping the last write or dial error once the retries are used up.
-func (p *TCPPool) Write(b []byte) (int, error) {
-	sp := p.slots.Load()
-	if sp == nil {
-		return 0, errNotDialled
-	}
-	if p.closed.Load() {
-		return 0, errTCPPoolClosed
-	}
-	if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-		p.failedWrites.Add(1)
-		return 0, errWriteTimeout
-	}
-	if len(b) == 0 {
-		return 0, nil
-	}
-	n, err := p.write(*sp, b)
-	if err != nil { // a success was counted by writeOn, on its connection's share
-		p.failedWrites.Add(1)
-		if n > 0 {
-			p.shares[0].bytes.Add(uint64(n))
-		}
-	}
-	return n, err
-}
+// Name returns the pool's name: TCPPoolConfig.Name, or the first address.
+func (p *TCPPool) Name() string { return p.cfg.Name }
 
-// write makes the attempts of one Write.
-func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
-	retries := int(p.maxRetries.Load())
-	var lastErr error // of the last attempt, if it was a write
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
-			if p.closed.Load() {
-				return 0, errTCPPoolClosed
-			}
-			if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-				return 0, errWriteTimeout
-			}
-			p.retries.Add(1)
-			slots = *p.slots.Load() // SetPoolSize may have changed them
-		}
-		s, lc := p.pick(slots, len(b))
-		if lc == nil {
-			// Nothing up. Join the sleepers before looking again, so that a
-			// connection coming up between the two looks closes wake.
-			wake := p.sleep()
-			slots = *p.slots.Load()
-			if s, lc = p.pick(slots, len(b)); lc == nil {
-				if attempt >= retries {
-					p.unsleep()
-					return 0, p.giveUp("write", attempt, lastErr)
-				}
-				err := p.pause(wake, &p.wdl)
-				p.unsleep()
-				if err != nil {
-					return 0, err
-				}
-				lastErr = nil
-				continue
-			}
-			p.unsleep()
-		}
-		n, again, err := p.writeOn(s, lc, b)
-		if !again {
-			return n, err
-		}
-		lastErr = err
-		if attempt >= retries {
-			return 0, p.giveUp("write", attempt, lastErr)
-		}
-	}
-}
-
-// pick asks the balancer for a connection and takes a reference on it, or
-// on the next one up after it. It returns nil if none is up.
-func (p *TCPPool) pick(slots []*slot, size int) (*slot, *liveConn) {
-	n := len(slots)
-	i := p.cfg.Balancer.Pick(ConnSet{slots}, size)
-	if i < 0 {
-		return nil, nil
-	}
-	if i >= n {
-		i %= n
-	}
-	for range n {
-		s := slots[i]
-		if lc := s.live.Load(); lc != nil && lc.acquire() {
-			return s, lc
-		}
-		if i++; i == n {
-			i = 0
-		}
-	}
-	return nil, nil
-}
-
-// writeOn writes b on lc, the connection of s, passing on the reference
-// the caller took. again reports that the Write may go on to another
-// connection: nothing of b reached this one, or RetryPartialWrites allows
-// it.
-func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, err error) {
-	if p.probeIdle >= 0 {
-		// time.Since on a time with a monotonic reading reads only the
-		// monotonic clock: cheaper than time.Now, and immune to clock steps.
-		now := int64(time.Since(p.epoch))
-		last := lc.lastWrite.Load()
-		if last < 0 || now-last >= p.probeIdle {
-			if !p.checkIdle(lc, now, last) {
-				lc.release()
-				p.retire(s, lc, errPeerClosed)
-				return 0, true, &opError{op: "write", addr: lc.addr, err: errPeerClosed}
-			}
-		} else if now > last {
-			// A CAS, not a Store, so as not to undo a probe claimed since
-			// the Load. Losing to another Write is harmless: its time is
-			// at worst a little older, which only brings the next probe
-			// forward.
-			lc.lastWrite.CompareAndSwap(last, now)
-		}
-	}
-	n, err = lc.Conn.Write(b)
-	lc.release()
-	n = min(max(n, 0), len(b)) // keep io.Writer's contract whatever the conn does
-	if err == nil {
-		if n == len(b) {
-			s.share.writes.Add(1)
-			s.share.bytes.Add(uint64(n))
-			return n, false, nil
-		}
-		err = errShortWrite
-	}
-	if p.closed.Load() {
-		return n, false, errTCPPoolClosed
-	}
-	timeout := isTimeout(err)
-	if n > 0 || !timeout {
-		// A timeout before the first byte leaves the stream as it was;
-		// anything else leaves it broken or torn, so it must end here.
-		p.retire(s, lc, err)
-	}
-	if errors.Is(err, net.ErrClosed) {
-		// Another goroutine closed it, having found it broken. Do not
-		// pass net.ErrClosed on: the pool is not closed.
-		err = errConnLost
-	}
-	werr := &opError{op: "write", addr: lc.addr, err: err}
-	if timeout {
-		return n, false, werr
-	}
-	if n == 0 || p.cfg.RetryPartialWrites {
-		return 0, true, werr
-	}
-	return n, false, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: err}
-}
-
-// errShortWrite is the cause when a connection wrote less than asked
-// without saying why.
-var errShortWrite = errors.New("connpool: connection wrote less than asked and returned no error")
-
-// giveUp builds the error of a Read or Write out of attempts: the error of
-// its last attempt if that was a write, else the pool's last error.
-func (p *TCPPool) giveUp(op string, attempt int, last error) error {
-	if last == nil {
-		p.mu.Lock()
-		last = p.lastErr
-		p.mu.Unlock()
-	}
-	if last == nil {
-		last = errNoConn
-	}
-	return &opError{op: op, detail: fmt.Sprintf("gave up after %d attempts", attempt+1), err: last}
-}
-
-// sleep registers the caller as waiting for a connection or a deadline
-// change and returns the channel that will tell it. The caller must call
-// unsleep when it stops waiting.
-func (p *TCPPool) sleep() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.sleepers++
-	return p.wake
-}
-
-func (p *TCPPool) unsleep() {
-	p.mu.Lock()
-	p.sleepers--
-	p.mu.Unlock()
-}
-
-// wakeLocked wakes every Read and Write waiting. The channel is replaced
-// only if someone waits, so that a deadline set per request by a busy
-// caller does not allocate. Caller must hold p.mu.
-func (p *TCPPool) wakeLocked() {
-	if p.sleepers > 0 {
-		close(p.wake)
-		p.wake = make(chan struct{})
-	}
-}
-
-// pause waits, after sleep, for wake, for the retry interval, or until the
-// deadline in dl (which the caller then reports). It returns an error only
-// if the pool closes.
-func (p *TCPPool) pause(wake <-chan struct{}, dl *atomic.Int64) error {
-	d := time.Duration(p.retryInterval.Load())
-	if deadline := dl.Load(); deadline != 0 {
-		left := time.Duration(deadline - time.Now().UnixNano())
-		if left <= 0 {
-			return nil
-		}
-		d = min(d, left)
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-wake:
-	case <-t.C:
-	case <-p.done:
-		return errTCPPoolClosed
-	}
-	return nil
-}
-
-// retire takes lc, found broken, out of s, closes it and starts redialling.
-// It does nothing if lc is no longer s's connection.
-func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
-	if !s.live.CompareAndSwap(lc, nil) {
-		return
-	}
-	lc.close() // at once: Writes in progress on it fail and move on
-	lc.release()
-	p.mu.Lock()
-	p.lastErr = cause
-	p.startRedialLocked(s, true)
-	p.mu.Unlock()
-}
-
-// startRedialLocked starts the goroutine that dials for s, unless one runs
-// or s or the pool is gone. failed means s lost a connection (or its first
-// dial failed), so the first attempt waits a backoff delay. Caller must
-// hold p.mu.
-func (p *TCPPool) startRedialLocked(s *slot, failed bool) {
-	if p.closed.Load() || s.removed || s.redialing {
-		return
-	}
-	s.redialing = true
-	p.wg.Add(1)
-	go p.redial(s, failed)
-}
-
-// redial dials for s until a connection is up, s is removed, or the pool
-// closes. After a failed dial it fails over to the next address. The
-// backoff starts over after every successful dial: a server that accepts
-// is worth reconnecting to at once; the backoff is there to spare one that
-// refuses or cannot be reached.
-func (p *TCPPool) redial(s *slot, failed bool) {
-	defer p.wg.Done()
-	var timer *time.Timer
-	for {
-		if failed {
-			interval := time.Duration(p.retryInterval.Load())
-			s.bo.base, s.bo.max = interval, max(p.cfg.MaxBackoff, interval)
-			d := s.bo.next()
-			if timer == nil {
-				timer = time.NewTimer(d)
-			} else {
-				timer.Reset(d)
-			}
-			select {
-			case <-timer.C:
-			case <-p.done:
-				timer.Stop()
-				return
-			case <-s.gone:
-				timer.Stop()
-				return
-			}
-		}
-		failed = true
-		addr := p.cfg.Addrs[s.next]
-		conn, err := p.dial(p.ctx, addr)
-		if err != nil {
-			p.dialErrors.Add(1)
-			s.next = (s.next + 1) % len(p.cfg.Addrs)
-			p.mu.Lock()
-			p.lastErr = err
-			p.mu.Unlock()
-			continue
-		}
-		s.bo.reset()
-		p.mu.Lock()
-		p.installLocked(s, conn, addr)
-		p.mu.Unlock()
-		return
-	}
-}
-
-// dial opens one connection to addr, bounded by ctx and DialTimeout.
-func (p *TCPPool) dial(ctx context.Context, addr string) (net.Conn, error) {
-	ctx, cancel := context.WithTimeout(ctx, p.cfg.DialTimeout)
-	defer cancel()
-	conn, err := p.cfg.Dial(ctx, p.cfg.Network, addr)
-	switch {
-	case err != nil:
-		if conn != nil {
-			conn.Close()
-		}
-		return nil, err
-	case conn == nil:
-		return nil, ErrNilConn
-	}
-	return conn, nil
-}
-
-// installLocked makes conn the connection of s, with the pool's deadlines,
-// and wakes those waiting for one; or closes it if s or the pool is gone.
-// Caller must hold p.mu: deadlines and the reader mode change under it, so
-// a connection cannot miss a change.
-func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
-	s.redialing = false
-	if p.closed.Load() || s.removed {
-		conn.Close()
-		return
-	}
-	lc := &liveConn{Conn: conn, addr: addr}
-	lc.refs.Store(1)
-	lc.lastWrite.Store(int64(time.Since(p.epoch)))
-	if !p.wdlTime.IsZero() {
-		conn.SetWriteDeadline(p.wdlTime)
-	}
-	if p.readers {
-		p.startReaderLocked(s, lc)
-	} else if !p.rdlTime.IsZero() {
-		conn.SetReadDeadline(p.rdlTime)
-	}
-	if s.everUp {
-		p.reconnects.Add(1)
-	}
-	s.everUp = true
-	s.live.Store(lc)
-	p.wakeLocked()
-}
-
-// SetPoolSize changes the number of connections to size. New connections
-// are dialled in the background, and removed ones are closed as soon as
-// the Writes in progress on them finish, so SetPoolSize never waits for a
-// dial or a Write, nor makes a Write wait. It returns an error wrapping
-// [ErrInvalidConfig], and changes nothing, if size is 0 or more than
-// [MaxTCPPoolSize], and one wrapping [net.ErrClosed] after Close.
-func (p *TCPPool) SetPoolSize(size uint) error {
-	if p.slots.Load() == nil {
-		return errNotDialled
-	}
-	if size == 0 || size > MaxTCPPoolSize {
-		return fmt.Errorf("%w: pool size %d, want 1 to %d", ErrInvalidConfig, size, MaxTCPPoolSize)
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return errTCPPoolClosed
-	}
-	old := *p.slots.Load()
-	n := int(size)
-	if n == len(old) {
-		return nil
-	}
-	slots := make([]*slot, n)
-	copy(slots, old)
-	for i := len(old); i < n; i++ {
-		slots[i] = p.newSlot(i)
-		p.startRedialLocked(slots[i], false)
-	}
-	if n < len(old) {
-		for _, s := range old[n:] {
-			s.removed = true
-			close(s.gone)
-			if lc := s.live.Swap(nil); lc != nil {
-				lc.release() // the last Write on it closes it
-			}
-		}
-	}
-	p.slots.Store(&slots)
-	return nil
-}
-
-// SetMaxRetries sets [TCPPoolConfig.MaxRetries] for the Writes that start
-// from now on. Unlike in the config, 0 means no retries (one attempt), as
-// does a negative n.
-func (p *TCPPool) SetMaxRetries(n int) {
-	p.maxRetries.Store(int64(max(n, 0)))
-}
-
-// SetRetryInterval sets [TCPPoolConfig.RetryInterval], for the waits and
-// reconnection delays that start from now on. A d of zero or less is
-// taken as 1ms: waiting Writes wake as soon as a connection comes up, so
-// the interval only paces reconnections and bounds the wait, and a zero
-// would make a dead server be dialled in a tight loop.
-func (p *TCPPool) SetRetryInterval(d time.Duration) {
-	if d <= 0 {
-		d = time.Millisecond
-	}
-	p.retryInterval.Store(int64(d))
-}
+// Observe adds o to the observers of the pool's events, from now on: each
+// dial, and each Write's wait for a connection and its write. It is safe
+// to call at any time.
+func (p *TCPPool) Observe(o Observer) { p.obs.add(o) }
 
 // Close closes every connection and stops every goroutine of the pool,
 // waiting for them; Reads and Writes in progress return an error wrapping
@@ -892,12 +404,20 @@ func (p *TCPPool) Close() error {
 	p.closed.Store(true)
 	close(p.done)
 	p.cancel()
-	slots := *p.slots.Load()
+	for _, s := range *p.slots.Load() {
+		s.live.Store(nil)
+	}
 	p.mu.Unlock()
-	for _, s := range slots {
-		if lc := s.live.Swap(nil); lc != nil {
-			lc.close()
-		}
+	// Every connection, installed or not: a Write blocked on one that
+	// SetPoolSize removed, or a reader goroutine, ends as it closes.
+	p.liveMu.Lock()
+	open := make([]*liveConn, 0, len(p.live))
+	for lc := range p.live {
+		open = append(open, lc)
+	}
+	p.liveMu.Unlock()
+	for _, lc := range open {
+		lc.close()
 	}
 	p.wg.Wait()
 	return nil
@@ -955,91 +475,19 @@ func isNilAddr(a net.Addr) bool {
 	return v.Kind() == reflect.Pointer && v.IsNil()
 }
 
-// SetDeadline sets the read and write deadlines; see SetReadDeadline and
-// SetWriteDeadline.
-func (p *TCPPool) SetDeadline(t time.Time) error {
-	if err := p.SetReadDeadline(t); err != nil {
-		return err
-	}
-	return p.SetWriteDeadline(t)
-}
-
-// SetWriteDeadline sets the deadline of Writes, on every connection now
-// and every connection dialled later; a zero t means none. Writes waiting
-// for a connection see the change at once. It returns an error wrapping
-// [net.ErrClosed] after Close.
-func (p *TCPPool) SetWriteDeadline(t time.Time) error {
-	if p.slots.Load() == nil {
-		return errNotDialled
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return errTCPPoolClosed
-	}
-	p.wdlTime = t
-	p.wdl.Store(unixNano(t))
-	for _, s := range *p.slots.Load() {
-		if lc := s.live.Load(); lc != nil {
-			lc.SetWriteDeadline(t) // an error means it just failed: its replacement gets t
-		}
-	}
-	p.wakeLocked()
-	return nil
-}
-
-// SetReadDeadline sets the deadline of Reads, on every connection now and
-// every connection dialled later (once reader goroutines run, Read itself
-// enforces it); a zero t means none. A Read waiting sees the change at
-// once. It returns an error wrapping [net.ErrClosed] after Close.
-func (p *TCPPool) SetReadDeadline(t time.Time) error {
-	if p.slots.Load() == nil {
-		return errNotDialled
-	}
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.closed.Load() {
-		return errTCPPoolClosed
-	}
-	p.rdlTime = t
-	p.rdl.Store(unixNano(t))
-	if !p.readers {
-		for _, s := range *p.slots.Load() {
-			if lc := s.live.Load(); lc != nil {
-				lc.SetReadDeadline(t)
-			}
-		}
-	}
-	p.wakeLocked()
-	return nil
-}
-
-// unixNano turns a deadline into the pool's atomic form: 0 for none, and
-// never 0 otherwise; a deadline beyond what int64 nanoseconds hold is
-// as good as none but still counts as set.
-func unixNano(t time.Time) int64 {
-	switch {
-	case t.IsZero():
-		return 0
-	case t.Year() >= 2262:
-		return math.MaxInt64
-	case t.Year() < 1678:
-		return math.MinInt64
-	}
-	if ns := t.UnixNano(); ns != 0 {
-		return ns
-	}
-	return 1
-}
-
 // TCPPoolStats are the counters of a [TCPPool], from [TCPPool.Stats].
+// Dials, DialErrors and ClosedStale count what a ConnPool's [Stats] fields
+// of the same names count.
 type TCPPoolStats struct {
+	Name         string // the pool's name (TCPPoolConfig.Name)
 	Writes       uint64 // Writes that returned no error
 	Bytes        uint64 // bytes written, including those of Writes that failed part way
 	FailedWrites uint64 // Writes that returned an error
 	Retries      uint64 // attempts Writes made beyond their first
 	Reconnects   uint64 // connections that replaced one that failed
-	DialErrors   uint64 // dials that failed
+	Dials        uint64 // dial attempts finished
+	DialErrors   uint64 // of Dials, those that failed
+	ClosedStale  uint64 // connections the probe found closed by their peer
 	ConnsUp      int    // connections up now
 	Size         int    // connections the pool keeps, up or not
 }
@@ -1053,10 +501,13 @@ func (p *TCPPool) Stats() TCPPoolStats {
 		return TCPPoolStats{}
 	}
 	st := TCPPoolStats{
+		Name:         p.cfg.Name,
 		FailedWrites: p.failedWrites.Load(),
 		Retries:      p.retries.Load(),
 		Reconnects:   p.reconnects.Load(),
+		Dials:        p.dials.Load(),
 		DialErrors:   p.dialErrors.Load(),
+		ClosedStale:  p.stale.Load(),
 		Size:         len(*sp),
 	}
 	for i := range p.shares {
@@ -1071,4 +522,38 @@ func (p *TCPPool) Stats() TCPPoolStats {
 	return st
 }
 
+// dial opens one connection to addr, bounded by ctx and DialTimeout, and
+// counts and reports it.
+func (p *TCPPool) dial(ctx context.Context, addr string) (net.Conn, error) {
+	conn, took, err := p.dialer.open(ctx, addr)
+	p.dials.Add(1)
+	if err != nil {
+		p.dialErrors.Add(1)
+	}
+	if obs := p.obs.load(); obs != nil {
+		done := false
+		defer func() {
+			if !done && conn != nil {
+				conn.Close() // an observer panicked: leave nothing open
+			}
+		}()
+		observeDial(obs, took, err)
+		done = true
+	}
+	return conn, err
+}
+
 var _ net.Conn = (*TCPPool)(nil)
+
+// logDial logs a connection's dial failing, at Warn the first of a run and
+// at Debug the others, or its coming back after failures.
+func (p *TCPPool) logDial(addr string, err error, failures int) {
+	switch {
+	case err == nil && failures > 0:
+		p.log.log(slog.LevelInfo, "connection back up", slog.String("addr", addr), slog.Int("failures", failures))
+	case err != nil && failures == 1:
+		p.log.log(slog.LevelWarn, "dial failed; backing off", slog.String("addr", addr), slog.String("err", err.Error()))
+	case err != nil:
+		p.log.log(slog.LevelDebug, "dial failed again", slog.String("addr", addr), slog.String("err", err.Error()), slog.Int("failures", failures))
+	}
+}

@@ -105,10 +105,10 @@ func BenchmarkTCPPoolWrite(b *testing.B) {
 	} {
 		open["TCPPool/"+name] = func(b *testing.B, addr string) io.Writer {
 			p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{
-				Addrs:     []string{addr},
-				Size:      conns,
-				Balancer:  set.balancer(),
-				IdleProbe: set.idleProbe,
+				Addrs:      []string{addr},
+				Size:       conns,
+				Balancer:   set.balancer(),
+				ProbeAfter: set.idleProbe,
 			})
 			if err != nil {
 				b.Fatal(err)

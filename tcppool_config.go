@@ -1,49 +1,30 @@
 package connpool
 
 import (
-	"context"
-	"fmt"
-	"net"
+	"log/slog"
 	"time"
 )
 
-// Defaults of a [TCPPoolConfig], also used by [Dial] and [DialTCP].
-const (
-	// DefaultMaxRetries is the default of [TCPPoolConfig.MaxRetries]: the
-	// number go-tcp-pool v1 gives its first connection.
-	DefaultMaxRetries = 10
+// maxTCPPoolSize is the largest size a TCPPool accepts, in
+// TCPPoolConfig.Size and TCPPool.SetPoolSize: more connections than there
+// are ephemeral ports to one address is always a mistake.
+const maxTCPPoolSize = 1 << 16
 
-	// DefaultRetryInterval is the default of
-	// [TCPPoolConfig.RetryInterval]: the interval go-tcp-pool v1 gives its
-	// first connection.
-	DefaultRetryInterval = 10 * time.Millisecond
-
-	// DefaultMaxBackoff is the default of [TCPPoolConfig.MaxBackoff]. It is
-	// short so that a pool is back within a second of its server: dialling
-	// a refusing server twice a second per connection costs it little.
-	DefaultMaxBackoff = 500 * time.Millisecond
-
-	// DefaultDialTimeout is the default of [TCPPoolConfig.DialTimeout].
-	DefaultDialTimeout = 5 * time.Second
-
-	// DefaultIdleProbe is the default of [TCPPoolConfig.IdleProbe]. A
-	// connection written to more often than this is never probed, so the
-	// probe's system call is paid only by connections that were resting
-	// anyway.
-	DefaultIdleProbe = time.Millisecond
-
-	// MaxTCPPoolSize is the largest size a TCPPool accepts, in
-	// [TCPPoolConfig.Size] and [TCPPool.SetPoolSize]: more connections than
-	// there are ephemeral ports to one address is always a mistake.
-	MaxTCPPoolSize = 1 << 16
-)
+// defaultMaxAttempts is the default of TCPPoolConfig.MaxAttempts: the
+// count go-tcp-pool v1 gives its first connection.
+const defaultMaxAttempts = 10
 
 // TCPPoolConfig describes a [TCPPool] for [DialPool]. Addrs is required;
-// every other field has a default, documented on it, that DialPool fills
-// in. DialPool validates the config once and copies it (Addrs too), so
+// every other field has a default, given on it, that DialPool fills in.
+// DialPool validates the config once and copies it (Addrs too), so
 // changing a TCPPoolConfig afterwards has no effect on the pool. A setting
 // out of range makes DialPool return an error wrapping [ErrInvalidConfig].
+// The settings both pools have mean the same in both.
 type TCPPoolConfig struct {
+	// Name names the pool in its log records and metrics. Empty means
+	// Addrs[0].
+	Name string
+
 	// Addrs are the backends, as "host:port" for TCP. Required: at least
 	// one, none empty. Connection i is first dialled to
 	// Addrs[i%len(Addrs)]; when a dial fails, that connection's next
@@ -56,54 +37,51 @@ type TCPPoolConfig struct {
 	Network string
 
 	// Size is the number of connections the pool keeps. Zero means one
-	// per address. At most [MaxTCPPoolSize]. [TCPPool.SetPoolSize]
-	// changes it later.
+	// per address; at most 65536. [TCPPool.SetPoolSize] changes it later.
 	Size int
 
 	// Balancer picks the connection for each Write. Nil means a new
 	// [RoundRobin]. See also [LeastLoaded] and [Random].
 	Balancer Balancer
 
-	// Dial opens a connection to addr on network. The context carries
-	// DialTimeout and the pool's lifetime: Close cancels it and waits for
-	// the dials in flight, so Dial must return soon after ctx is done.
-	// Nil means a net.Dialer. For TLS, pass (&tls.Dialer{Config:
-	// c}).DialContext. Dial must return a non-nil connection or a non-nil
-	// error; it is called from several goroutines at once.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// Dial opens a connection to an address of Addrs. Nil means a
+	// [net.Dialer]. For TLS, pass (&tls.Dialer{Config: c}).DialContext.
+	// Close cancels the context of dials in flight and waits for them.
+	Dial DialFunc
 
-	// DialTimeout bounds each dial. Zero means [DefaultDialTimeout].
+	// DialTimeout bounds each dial. Zero means 5s.
 	DialTimeout time.Duration
 
-	// MaxRetries is how many more attempts a Write makes after one fails:
-	// an attempt is a write on a connection or, when none is up, a wait of
-	// up to RetryInterval for one to come up. A Read on a one-connection
-	// pool waits for its connection the same way. Zero means
-	// [DefaultMaxRetries]; a negative value means none: one attempt.
-	MaxRetries int
+	// MaxAttempts is how many attempts a Write makes in all, the first
+	// included, counted as go-tcp-pool counts its retries: an attempt is a
+	// write on a connection or, when none is up, a wait of up to
+	// DialBackoff for one to come up. A Read on a one-connection pool
+	// waits for its connection the same way. With everything down, a
+	// Write gives up after about MaxAttempts × DialBackoff. Zero means 10.
+	// [TCPPool.SetMaxRetries] changes it later.
+	MaxAttempts int
 
-	// RetryInterval is how long a Write waits for a connection when none
-	// is up before trying again (it wakes at once when one comes up), and
-	// the base of the exponential backoff between a connection's
-	// reconnection attempts. With everything down, a Write so gives up
-	// after about MaxRetries × RetryInterval. Zero means
-	// [DefaultRetryInterval].
-	RetryInterval time.Duration
+	// DialBackoff and MaxDialBackoff bound the wait between the
+	// reconnection attempts of one connection, as for a ConnPool: the n-th
+	// wait in a row is drawn at random (full jitter) between zero and
+	// DialBackoff×2ⁿ⁻¹, at most MaxDialBackoff, and a successful dial
+	// starts over. DialBackoff is also how long a Write waits per attempt
+	// when no connection is up (it wakes at once when one comes up). Zero
+	// means 10ms and 1s. [TCPPool.SetRetryInterval] sets DialBackoff.
+	DialBackoff, MaxDialBackoff time.Duration
 
-	// MaxBackoff caps the delay between reconnection attempts of one
-	// connection; each delay is drawn uniformly between zero and the
-	// exponential step (full jitter). Zero means [DefaultMaxBackoff]; it
-	// is raised to RetryInterval if smaller.
-	MaxBackoff time.Duration
-
-	// IdleProbe is how long a connection may go without a write before
-	// the next write on it first checks, with one non-blocking system
-	// call, that the peer has not closed it; if it has, the write goes to
-	// another connection instead of being lost in a dead socket. Writes
-	// that start together share one check, and none goes out before it
-	// is done. Zero means [DefaultIdleProbe]; a negative value turns the
-	// check off.
-	IdleProbe time.Duration
+	// ProbeAfter is how long a connection may go without a write before
+	// the next write on it first peeks at its socket, with one
+	// non-blocking system call, to see that the peer has not closed it; if
+	// it has, the write goes to another connection instead of being lost in
+	// a dead socket, and the connection is redialled. Writes that start
+	// together share one peek, and none goes out before it is done. Zero
+	// means 1ms; a negative value turns it off.
+	//
+	// A peer that closes its sending side (a half-close) is taken as going
+	// away, since a socket the peer has shut down may be reset at the next
+	// write: its connection is replaced before the next write on it.
+	ProbeAfter time.Duration
 
 	// RetryPartialWrites chooses what happens when a connection fails
 	// after part of a Write reached it. Either way that connection is
@@ -116,60 +94,50 @@ type TCPPoolConfig struct {
 	// the receiver discards a message cut short by the end of its
 	// connection.
 	RetryPartialWrites bool
+
+	// Logger, if set, receives the records an operator needs: dials
+	// failing and recovering, and connections found closed by their peer.
+	// Never one per Write. Nil means silent.
+	Logger *slog.Logger
 }
 
 // validate checks c and fills in its defaults. Every default is set here.
 func (c *TCPPoolConfig) validate() error {
 	if len(c.Addrs) == 0 {
-		return fmt.Errorf("%w: Addrs is empty, want at least one address", ErrInvalidConfig)
+		return invalid("Addrs is empty, want at least one address")
 	}
 	for i, a := range c.Addrs {
 		if a == "" {
-			return fmt.Errorf("%w: Addrs[%d] is empty", ErrInvalidConfig, i)
+			return invalid("Addrs[%d] is empty", i)
 		}
 	}
 	c.Addrs = append([]string(nil), c.Addrs...) // the caller keeps its slice
-	if c.Network == "" {
-		c.Network = "tcp"
-	}
 	switch {
-	case c.Size < 0 || c.Size > MaxTCPPoolSize:
-		return fmt.Errorf("%w: Size is %d, want 0 to %d", ErrInvalidConfig, c.Size, MaxTCPPoolSize)
+	case c.Size < 0 || c.Size > maxTCPPoolSize:
+		return invalid("Size is %d, want 0 to %d", c.Size, maxTCPPoolSize)
 	case c.Size == 0:
-		c.Size = min(len(c.Addrs), MaxTCPPoolSize)
+		c.Size = min(len(c.Addrs), maxTCPPoolSize)
 	}
 	if c.Balancer == nil {
 		c.Balancer = RoundRobin()
 	}
-	if c.Dial == nil {
-		c.Dial = new(net.Dialer).DialContext
-	}
 	switch {
-	case c.DialTimeout < 0:
-		return fmt.Errorf("%w: DialTimeout is %v, want 0 or more", ErrInvalidConfig, c.DialTimeout)
-	case c.DialTimeout == 0:
-		c.DialTimeout = DefaultDialTimeout
+	case c.MaxAttempts < 0:
+		return invalid("MaxAttempts is %d, want 0 or more", c.MaxAttempts)
+	case c.MaxAttempts == 0:
+		c.MaxAttempts = defaultMaxAttempts
 	}
-	switch {
-	case c.MaxRetries < 0:
-		c.MaxRetries = 0
-	case c.MaxRetries == 0:
-		c.MaxRetries = DefaultMaxRetries
+	if c.ProbeAfter == 0 {
+		c.ProbeAfter = defaultProbeAfter
 	}
-	switch {
-	case c.RetryInterval < 0:
-		return fmt.Errorf("%w: RetryInterval is %v, want 0 or more", ErrInvalidConfig, c.RetryInterval)
-	case c.RetryInterval == 0:
-		c.RetryInterval = DefaultRetryInterval
+	if c.Name == "" {
+		c.Name = c.Addrs[0]
 	}
-	switch {
-	case c.MaxBackoff < 0:
-		return fmt.Errorf("%w: MaxBackoff is %v, want 0 or more", ErrInvalidConfig, c.MaxBackoff)
-	case c.MaxBackoff == 0:
-		c.MaxBackoff = DefaultMaxBackoff
-	}
-	if c.IdleProbe == 0 {
-		c.IdleProbe = DefaultIdleProbe
-	}
-	return nil
+	return validateDial(&c.Network, &c.Dial, &c.DialTimeout, &c.DialBackoff, &c.MaxDialBackoff)
+}
+
+// probeDue reports whether a connection idle for idle is due for the probe
+// under the setting after (both pools' ProbeAfter).
+func probeDue(after, idle time.Duration) bool {
+	return after >= 0 && idle >= after
 }

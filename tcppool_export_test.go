@@ -1,16 +1,20 @@
 package connpool
 
-import "time"
+import (
+	"time"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
+)
 
 // ErrPeerClosed is what the probe reports of a connection its peer closed.
-var ErrPeerClosed = errPeerClosed
+var ErrPeerClosed = sock.ErrPeerClosed
 
 // ProbeConns returns what the idle probe says of each connection up now.
 func (p *TCPPool) ProbeConns() []error {
 	var errs []error
 	for _, s := range *p.slots.Load() {
 		if lc := s.live.Load(); lc != nil {
-			errs = append(errs, probe(lc.Conn))
+			errs = append(errs, sock.Probe(lc.Conn))
 		}
 	}
 	return errs

@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"errors"
+	"io"
 	"net"
 	"time"
 )
@@ -22,8 +23,9 @@ type chunk struct {
 // whichever connection has bytes, never from two in one call. It returns an
 // error wrapping [net.ErrClosed] after Close, one satisfying errors.Is(err,
 // os.ErrDeadlineExceeded) past the read deadline, and, with one
-// connection, the error that ended it or, if it cannot be redialled within
-// the retries, one wrapping the last dial error.
+// connection, io.EOF at a clean close, the error that ended it otherwise,
+// or, if it cannot be redialled within MaxAttempts, one wrapping the last
+// dial error.
 func (p *TCPPool) Read(b []byte) (int, error) {
 	if p.slots.Load() == nil {
 		return 0, errNotDialled
@@ -52,14 +54,14 @@ func (p *TCPPool) Read(b []byte) (int, error) {
 // readOne reads from the pool's single connection, waiting for it to come
 // up if it is down. Caller must hold p.readMu.
 func (p *TCPPool) readOne(b []byte) (int, error) {
-	retries := int(p.maxRetries.Load())
-	for attempt := 0; ; attempt++ {
-		if attempt > 0 {
+	attempts := int(p.attempts.Load())
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
 			if p.closed.Load() {
 				return 0, errTCPPoolClosed
 			}
 			if d := p.rdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-				return 0, errReadTimeout
+				return 0, p.timedOut("read", nil)
 			}
 		}
 		s := (*p.slots.Load())[0]
@@ -67,7 +69,7 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		if lc == nil {
 			wake := p.sleep()
 			if lc = s.live.Load(); lc == nil {
-				if attempt >= retries {
+				if attempt >= attempts {
 					p.unsleep()
 					return 0, p.giveUp("read", attempt, nil)
 				}
@@ -94,6 +96,11 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 			return n, &opError{op: "read", addr: lc.addr, err: err}
 		}
 		p.retire(s, lc, err)
+		if err == io.EOF {
+			// A clean close, reported as io.Reader callers expect: as
+			// io.EOF itself, which they compare with ==.
+			return n, io.EOF
+		}
 		if errors.Is(err, net.ErrClosed) {
 			err = errConnLost
 		}

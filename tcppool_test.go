@@ -17,188 +17,17 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
 // tcpWait bounds every wait on a condition in these tests. A passing test
 // never waits this long; a failing one fails instead of hanging.
 const tcpWait = 10 * time.Second
 
-// tcpRetries is MaxRetries for tests where no Write may fail: with a
-// RetryInterval of 1ms, a Write waits up to about tcpWait for a redial.
-const tcpRetries = 10000
+// tcpAttempts is MaxAttempts for tests where no Write may fail: with a
+// DialBackoff of 1ms, a Write waits up to about tcpWait for a redial.
+const tcpAttempts = 10000
 
-// tcpServer is a TCP server on 127.0.0.1 that records the bytes each
-// connection brings, so a test can see from the other side what the pool
-// sent where. What it does with a connection is up to its handler.
-type tcpServer struct {
-	t      testing.TB
-	ln     net.Listener
-	handle func(s *tcpServer, id int, c net.Conn)
-
-	mu      sync.Mutex
-	conns   map[int]net.Conn // open connections, by accept order
-	accepts int
-	data    map[int][]byte // bytes received, by connection
-	total   int
-	changed chan struct{} // closed and replaced on every change
-	wg      sync.WaitGroup
-}
-
-// newTCPServer starts a server whose connections run handle; nil means
-// record everything until EOF.
-func newTCPServer(t testing.TB, handle func(s *tcpServer, id int, c net.Conn)) *tcpServer {
-	t.Helper()
-	return newTCPServerWrapped(t, nil, handle)
-}
-
-// newTCPServerWrapped is newTCPServer with its listener wrapped by wrap, if
-// not nil (in TLS, say).
-func newTCPServerWrapped(t testing.TB, wrap func(net.Listener) net.Listener, handle func(s *tcpServer, id int, c net.Conn)) *tcpServer {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if wrap != nil {
-		ln = wrap(ln)
-	}
-	if handle == nil {
-		handle = (*tcpServer).drain
-	}
-	s := &tcpServer{
-		t: t, ln: ln, handle: handle,
-		conns: map[int]net.Conn{}, data: map[int][]byte{}, changed: make(chan struct{}),
-	}
-	s.wg.Add(1)
-	go s.serve()
-	t.Cleanup(s.close)
-	return s
-}
-
-func (s *tcpServer) addr() string { return s.ln.Addr().String() }
-
-func (s *tcpServer) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		id := s.accepts
-		s.accepts++
-		s.conns[id] = c
-		s.notifyLocked()
-		s.mu.Unlock()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.handle(s, id, c)
-			c.Close()
-			s.mu.Lock()
-			delete(s.conns, id)
-			s.notifyLocked()
-			s.mu.Unlock()
-		}()
-	}
-}
-
-func (s *tcpServer) notifyLocked() {
-	close(s.changed)
-	s.changed = make(chan struct{})
-}
-
-// record notes bytes that connection id brought.
-func (s *tcpServer) record(id int, b []byte) {
-	s.mu.Lock()
-	s.data[id] = append(s.data[id], b...)
-	s.total += len(b)
-	s.notifyLocked()
-	s.mu.Unlock()
-}
-
-// drain is the default handler: it records everything until EOF.
-func (s *tcpServer) drain(id int, c net.Conn) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		s.record(id, buf[:n])
-		if err != nil {
-			return
-		}
-	}
-}
-
-// echo records and sends back everything.
-func (s *tcpServer) echo(id int, c net.Conn) {
-	buf := make([]byte, 4096)
-	for {
-		n, err := c.Read(buf)
-		s.record(id, buf[:n])
-		if n > 0 {
-			if _, err := c.Write(buf[:n]); err != nil {
-				return
-			}
-		}
-		if err != nil {
-			return
-		}
-	}
-}
-
-// waitUntil waits until cond, called with s.mu held, is true.
-func (s *tcpServer) waitUntil(what string, cond func() bool) {
-	s.t.Helper()
-	expired := time.NewTimer(tcpWait)
-	defer expired.Stop()
-	for {
-		s.mu.Lock()
-		ok, ch := cond(), s.changed
-		s.mu.Unlock()
-		if ok {
-			return
-		}
-		select {
-		case <-ch:
-		case <-expired.C:
-			s.t.Fatalf("server: timed out waiting for %s", what)
-		}
-	}
-}
-
-// waitTotal waits until the server has received n bytes in all.
-func (s *tcpServer) waitTotal(n int) {
-	s.t.Helper()
-	s.waitUntil(fmt.Sprintf("%d bytes", n), func() bool { return s.total >= n })
-}
-
-// closeConns closes every connection the server holds, cleanly.
-func (s *tcpServer) closeConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-}
-
-// snapshot returns a copy of the bytes received, by connection.
-func (s *tcpServer) snapshot() map[int][]byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	m := make(map[int][]byte, len(s.data))
-	for id, b := range s.data {
-		m[id] = append([]byte(nil), b...)
-	}
-	return m
-}
-
-func (s *tcpServer) close() {
-	s.ln.Close()
-	s.closeConns()
-	s.wg.Wait()
-}
-
-// deadAddr returns an address on 127.0.0.1 where nothing listens.
 func deadAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -238,7 +67,7 @@ func waitConnsUp(t testing.TB, p *connpool.TCPPool, n int) {
 
 func TestTCPPoolDropInAPIWritesArrive(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p, err := connpool.Dial("tcp", srv.addr())
+	p, err := connpool.Dial("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,9 +82,9 @@ func TestTCPPoolDropInAPIWritesArrive(t *testing.T) {
 	for range 20 {
 		mustWrite(t, conn, msg)
 	}
-	srv.waitTotal(20 * len(msg))
+	srv.WaitTotal(20 * len(msg))
 	var all []byte
-	for _, b := range srv.snapshot() {
+	for _, b := range srv.Data() {
 		all = append(all, b...)
 	}
 	if want := bytes.Repeat(msg, 20); !bytes.Equal(all, want) {
@@ -268,7 +97,7 @@ func TestTCPPoolDropInAPIWritesArrive(t *testing.T) {
 
 func TestTCPPoolDialTCPUsesResolvedAddress(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	raddr, err := net.ResolveTCPAddr("tcp", srv.addr())
+	raddr, err := net.ResolveTCPAddr("tcp", srv.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,9 +107,9 @@ func TestTCPPoolDialTCPUsesResolvedAddress(t *testing.T) {
 	}
 	defer p.Close()
 	mustWrite(t, p, []byte("x"))
-	srv.waitTotal(1)
-	if got := p.RemoteAddr().String(); got != srv.addr() {
-		t.Fatalf("RemoteAddr = %s, want %s", got, srv.addr())
+	srv.WaitTotal(1)
+	if got := p.RemoteAddr().String(); got != srv.Addr() {
+		t.Fatalf("RemoteAddr = %s, want %s", got, srv.Addr())
 	}
 }
 
@@ -335,10 +164,10 @@ func TestTCPPoolDialPoolRejectsBadConfig(t *testing.T) {
 		{"no address", connpool.TCPPoolConfig{}},
 		{"empty address", connpool.TCPPoolConfig{Addrs: []string{addr, ""}}},
 		{"negative size", connpool.TCPPoolConfig{Addrs: []string{addr}, Size: -1}},
-		{"size too big", connpool.TCPPoolConfig{Addrs: []string{addr}, Size: connpool.MaxTCPPoolSize + 1}},
+		{"size too big", connpool.TCPPoolConfig{Addrs: []string{addr}, Size: 65536 + 1}},
 		{"negative dial timeout", connpool.TCPPoolConfig{Addrs: []string{addr}, DialTimeout: -1}},
-		{"negative retry interval", connpool.TCPPoolConfig{Addrs: []string{addr}, RetryInterval: -1}},
-		{"negative max backoff", connpool.TCPPoolConfig{Addrs: []string{addr}, MaxBackoff: -1}},
+		{"negative retry interval", connpool.TCPPoolConfig{Addrs: []string{addr}, DialBackoff: -1}},
+		{"negative max backoff", connpool.TCPPoolConfig{Addrs: []string{addr}, MaxDialBackoff: -1}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := connpool.DialPool(context.Background(), tc.cfg)
@@ -362,7 +191,7 @@ func TestTCPPoolDialPoolFailsWhenNothingAnswers(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	cfg.Addrs = []string{newTCPServer(t, nil).addr()}
+	cfg.Addrs = []string{newTCPServer(t, nil).Addr()}
 	p, err = connpool.DialPool(ctx, cfg)
 	if p != nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("DialPool(canceled) = %v, %v; want an error wrapping context.Canceled", p, err)
@@ -372,24 +201,24 @@ func TestTCPPoolDialPoolFailsWhenNothingAnswers(t *testing.T) {
 func TestTCPPoolFailsOverToNextAddress(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{deadAddr(t), srv.addr()},
-		Size:          2,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{deadAddr(t), srv.Addr()},
+		Size:        2,
+		DialBackoff: time.Millisecond,
 	})
 	waitConnsUp(t, p, 2) // the connection homed on the dead backend moved on
 	for range 10 {
 		mustWrite(t, p, []byte("m"))
 	}
-	srv.waitTotal(10)
+	srv.WaitTotal(10)
 	if st := p.Stats(); st.DialErrors == 0 {
 		t.Fatalf("stats %+v: want the dead backend's dial error counted", st)
 	}
 }
 
 // perConn returns how many bytes each server connection received, sorted.
-func perConn(srv *tcpServer) []int {
+func perConn(srv *testserver.Server) []int {
 	var counts []int
-	for _, b := range srv.snapshot() {
+	for _, b := range srv.Data() {
 		counts = append(counts, len(b))
 	}
 	return counts
@@ -397,11 +226,11 @@ func perConn(srv *tcpServer) []int {
 
 func TestTCPPoolRoundRobinSpreadsWritesEvenly(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 4})
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 4})
 	for range 40 {
 		mustWrite(t, p, []byte("r"))
 	}
-	srv.waitTotal(40)
+	srv.WaitTotal(40)
 	counts := perConn(srv)
 	if !reflect.DeepEqual(counts, []int{10, 10, 10, 10}) {
 		t.Fatalf("bytes per connection %v, want 10 on each of 4", counts)
@@ -412,7 +241,7 @@ func TestTCPPoolUsesCustomBalancer(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	picks := atomic.Int64{}
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs: []string{srv.addr()},
+		Addrs: []string{srv.Addr()},
 		Size:  3,
 		Balancer: connpool.BalancerFunc(func(c connpool.ConnSet, size int) int {
 			picks.Add(1)
@@ -425,7 +254,7 @@ func TestTCPPoolUsesCustomBalancer(t *testing.T) {
 	for range 12 {
 		mustWrite(t, p, []byte("c"))
 	}
-	srv.waitTotal(12)
+	srv.WaitTotal(12)
 	counts := perConn(srv)
 	nonEmpty := 0
 	for _, n := range counts {
@@ -441,10 +270,10 @@ func TestTCPPoolUsesCustomBalancer(t *testing.T) {
 func TestTCPPoolBalancerRefusingEveryConnFailsWrite(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{srv.addr()},
-		MaxRetries:    2,
-		RetryInterval: time.Millisecond,
-		Balancer:      connpool.BalancerFunc(func(connpool.ConnSet, int) int { return -1 }),
+		Addrs:       []string{srv.Addr()},
+		MaxAttempts: 3,
+		DialBackoff: time.Millisecond,
+		Balancer:    connpool.BalancerFunc(func(connpool.ConnSet, int) int { return -1 }),
 	})
 	if n, err := p.Write([]byte("no")); n != 0 || err == nil {
 		t.Fatalf("Write = %d, %v; want 0 and an error", n, err)
@@ -522,10 +351,10 @@ func wantTimeout(t *testing.T, op string, n int, err error) {
 }
 
 func TestTCPPoolPastDeadlineFailsAtOnce(t *testing.T) {
-	srv := newTCPServer(t, (*tcpServer).echo)
+	srv := newTCPServer(t, (*testserver.Server).Echo)
 	for _, size := range []int{1, 3} {
 		t.Run(fmt.Sprintf("Size=%d", size), func(t *testing.T) {
-			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: size})
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: size})
 			past := time.Now().Add(-time.Second)
 			if err := p.SetDeadline(past); err != nil {
 				t.Fatal(err)
@@ -551,7 +380,7 @@ func TestTCPPoolReadDeadlineEndsBlockedRead(t *testing.T) {
 	srv := newTCPServer(t, nil) // never answers
 	for _, size := range []int{1, 3} {
 		t.Run(fmt.Sprintf("Size=%d", size), func(t *testing.T) {
-			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: size})
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: size})
 			if err := p.SetReadDeadline(time.Now().Add(20 * time.Millisecond)); err != nil {
 				t.Fatal(err)
 			}
@@ -563,7 +392,7 @@ func TestTCPPoolReadDeadlineEndsBlockedRead(t *testing.T) {
 
 func TestTCPPoolReadDeadlineMovedEarlierWakesRead(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 2})
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 2})
 	done := make(chan error, 1)
 	go func() {
 		_, err := p.Read(make([]byte, 8))
@@ -620,8 +449,8 @@ func TestTCPPoolDeadlinesApplyToNewConnections(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	dialled := make(chan *deadlineConn, 10)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{srv.addr()},
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{srv.Addr()},
+		DialBackoff: time.Millisecond,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			c, err := new(net.Dialer).DialContext(ctx, network, addr)
 			if err != nil {
@@ -646,8 +475,8 @@ func TestTCPPoolDeadlinesApplyToNewConnections(t *testing.T) {
 	}
 	first.mu.Unlock()
 
-	srv.waitUntil("a connection", func() bool { return srv.accepts == 1 })
-	srv.closeConns()
+	srv.WaitUntil("a connection", func() bool { return srv.Accepts() == 1 })
+	srv.CloseConns()
 	// The Read sees the close and the pool redials.
 	if _, err := p.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
 		t.Fatalf("Read = %v, want EOF", err)
@@ -670,7 +499,7 @@ func wantClosed(t *testing.T, op string, n int, err error) {
 
 func TestTCPPoolCloseIsIdempotentAndFinal(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 3})
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 3})
 	if err := p.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
@@ -694,14 +523,14 @@ func TestTCPPoolCloseIsIdempotentAndFinal(t *testing.T) {
 	if st := p.Stats(); st.ConnsUp != 0 {
 		t.Fatalf("stats after Close %+v, want nothing up", st)
 	}
-	srv.waitUntil("the pool's connections closed", func() bool { return len(srv.conns) == 0 })
+	srv.WaitUntil("the pool's connections closed", func() bool { return srv.OpenConns() == 0 })
 }
 
 func TestTCPPoolCloseEndsBlockedRead(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	for _, size := range []int{1, 3} {
 		t.Run(fmt.Sprintf("Size=%d", size), func(t *testing.T) {
-			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: size})
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: size})
 			done := make(chan error, 1)
 			go func() {
 				n, err := p.Read(make([]byte, 8))
@@ -761,13 +590,13 @@ func TestTCPPoolZeroValueReturnsErrors(t *testing.T) {
 
 func TestTCPPoolAddrsAreNeverNil(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}})
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}})
 	la, ok := p.LocalAddr().(*net.TCPAddr)
 	if !ok || la == nil || !la.IP.IsLoopback() {
 		t.Fatalf("LocalAddr = %#v, want the loopback address of the connection", p.LocalAddr())
 	}
-	if got := p.RemoteAddr().String(); got != srv.addr() {
-		t.Fatalf("RemoteAddr = %s, want %s", got, srv.addr())
+	if got := p.RemoteAddr().String(); got != srv.Addr() {
+		t.Fatalf("RemoteAddr = %s, want %s", got, srv.Addr())
 	}
 
 	dead := deadAddr(t)
@@ -787,11 +616,11 @@ func TestTCPPoolAddrsAreNeverNil(t *testing.T) {
 }
 
 func TestTCPPoolReadOnOneConnectionIsRequestResponse(t *testing.T) {
-	srv := newTCPServer(t, (*tcpServer).echo)
+	srv := newTCPServer(t, (*testserver.Server).Echo)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{srv.addr()},
-		MaxRetries:    tcpRetries, // room for the redial below on a slow machine
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{srv.Addr()},
+		MaxAttempts: tcpAttempts, // room for the redial below on a slow machine
+		DialBackoff: time.Millisecond,
 	})
 	roundTrip := func(msg string) {
 		t.Helper()
@@ -802,7 +631,7 @@ func TestTCPPoolReadOnOneConnectionIsRequestResponse(t *testing.T) {
 		}
 	}
 	roundTrip("ping")
-	srv.closeConns()
+	srv.CloseConns()
 	n, err := p.Read(make([]byte, 4))
 	if n != 0 || !errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Read after the server closed = %d, %v; want 0 and EOF", n, err)
@@ -815,12 +644,12 @@ func TestTCPPoolReadOnOneConnectionIsRequestResponse(t *testing.T) {
 
 // letters answers each byte it receives with 100 copies of a letter of its
 // own, one letter per connection.
-func letters(s *tcpServer, id int, c net.Conn) {
+func letters(s *testserver.Server, id int, c net.Conn) {
 	reply := bytes.Repeat([]byte{byte('a' + id)}, 100)
 	buf := make([]byte, 64)
 	for {
 		n, err := c.Read(buf)
-		s.record(id, buf[:n])
+		s.Record(id, buf[:n])
 		for range n {
 			if _, err := c.Write(reply); err != nil {
 				return
@@ -834,7 +663,7 @@ func letters(s *tcpServer, id int, c net.Conn) {
 
 func TestTCPPoolReadOnSeveralConnectionsNeverMixesThem(t *testing.T) {
 	srv := newTCPServer(t, letters)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 4})
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 4})
 	for range 40 {
 		mustWrite(t, p, []byte("?")) // 10 per connection, round-robin
 	}
@@ -861,8 +690,8 @@ func TestTCPPoolReadOnSeveralConnectionsNeverMixesThem(t *testing.T) {
 
 func TestTCPPoolSetPoolSizeRejectsBadSizes(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 2})
-	for _, size := range []uint{0, connpool.MaxTCPPoolSize + 1} {
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 2})
+	for _, size := range []uint{0, 65536 + 1} {
 		if err := p.SetPoolSize(size); !errors.Is(err, connpool.ErrInvalidConfig) {
 			t.Errorf("SetPoolSize(%d) = %v, want ErrInvalidConfig", size, err)
 		}
@@ -877,7 +706,7 @@ func TestTCPPoolGrowingNeverBlocksWriters(t *testing.T) {
 	release := make(chan struct{})
 	var dials atomic.Int64
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs: []string{srv.addr()},
+		Addrs: []string{srv.Addr()},
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			if dials.Add(1) > 1 { // every dial after the first hangs until released
 				select {
@@ -895,7 +724,7 @@ func TestTCPPoolGrowingNeverBlocksWriters(t *testing.T) {
 	for range 10 {
 		mustWrite(t, p, []byte("w")) // all on the first connection: the rest are dialling
 	}
-	srv.waitTotal(10)
+	srv.WaitTotal(10)
 	if st := p.Stats(); st.Size != 4 || st.ConnsUp != 1 {
 		t.Fatalf("stats %+v, want 4 connections, 1 up", st)
 	}
@@ -905,16 +734,16 @@ func TestTCPPoolGrowingNeverBlocksWriters(t *testing.T) {
 
 func TestTCPPoolShrinkingClosesRemovedConnections(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Size: 4})
-	srv.waitUntil("4 connections", func() bool { return len(srv.conns) == 4 })
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 4})
+	srv.WaitUntil("4 connections", func() bool { return srv.OpenConns() == 4 })
 	if err := p.SetPoolSize(1); err != nil {
 		t.Fatal(err)
 	}
-	srv.waitUntil("3 connections closed", func() bool { return len(srv.conns) == 1 })
+	srv.WaitUntil("3 connections closed", func() bool { return srv.OpenConns() == 1 })
 	for range 5 {
 		mustWrite(t, p, []byte("s"))
 	}
-	srv.waitTotal(5)
+	srv.WaitTotal(5)
 	if st := p.Stats(); st.Size != 1 || st.ConnsUp != 1 {
 		t.Fatalf("stats %+v, want 1 connection up", st)
 	}
@@ -925,18 +754,18 @@ func TestTCPPoolShrinkingClosesRemovedConnections(t *testing.T) {
 func TestTCPPoolWriteAfterPeerClosedIdleConnectionArrives(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{srv.addr()},
-		IdleProbe:     time.Nanosecond, // any pause counts as idle
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{srv.Addr()},
+		ProbeAfter:  time.Nanosecond, // any pause counts as idle
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
 	})
 	mustWrite(t, p, []byte("1"))
-	srv.waitTotal(1)
-	srv.closeConns()
+	srv.WaitTotal(1)
+	srv.CloseConns()
 	waitPeerClosedSeen(t, p)
 	mustWrite(t, p, []byte("2"))
-	srv.waitTotal(2)
-	if got := srv.snapshot()[1]; string(got) != "2" {
+	srv.WaitTotal(2)
+	if got := srv.Data()[1]; string(got) != "2" {
 		t.Fatalf("new connection got %q, want %q", got, "2")
 	}
 	if st := p.Stats(); st.Writes != 2 || st.FailedWrites != 0 || st.Reconnects != 1 {
@@ -1003,24 +832,24 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 	const idle, writers, rounds = 20 * time.Millisecond, 16, 5
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:     []string{srv.addr()},
-		IdleProbe: idle, // well above the spread of the writers' start
+		Addrs:      []string{srv.Addr()},
+		ProbeAfter: idle, // well above the spread of the writers' start
 		// A probe that takes a millisecond, as one does when its goroutine
 		// loses its processor part way: time enough for every other Write
 		// that started with the prober to reach the socket.
-		Dial:          dialProbeHook(func() { time.Sleep(time.Millisecond) }),
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Dial:        dialProbeHook(func() { time.Sleep(time.Millisecond) }),
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
 	})
 	// A marker is written alone after each round, on the connection that
 	// replaced the closed one, so once it is in, everything written on
 	// that connection before it is in too. Round 0 only opens the stream.
 	marker := func(round int) []byte { return frame(writers, round, 12) }
 	mustWrite(t, p, marker(0))
-	srv.waitTotal(len(marker(0)))
+	srv.WaitTotal(len(marker(0)))
 	want := map[[2]int]bool{{writers, 0}: true}
 	for round := 1; round <= rounds; round++ {
-		srv.closeConns()
+		srv.CloseConns()
 		waitPeerClosedSeen(t, p)
 		time.Sleep(idle) // the probe is due
 
@@ -1045,8 +874,8 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 		wg.Wait()
 		m := marker(round)
 		mustWrite(t, p, m)
-		srv.waitUntil(fmt.Sprintf("the marker of round %d", round), func() bool {
-			for _, stream := range srv.data {
+		srv.WaitUntil(fmt.Sprintf("the marker of round %d", round), func() bool {
+			for _, stream := range srv.Data() {
 				if bytes.HasSuffix(stream, m) {
 					return true
 				}
@@ -1060,7 +889,7 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 		}
 		want[[2]int{writers, round}] = true
 		got := map[[2]int]bool{}
-		for _, stream := range srv.snapshot() {
+		for _, stream := range srv.Data() {
 			for _, k := range parseFrames(t, stream) {
 				got[k] = true
 			}
@@ -1079,9 +908,9 @@ func TestTCPPoolWriteThatProbesDoesNotAllocate(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	var probes atomic.Int64
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:     []string{srv.addr()},
-		IdleProbe: time.Nanosecond, // every Write probes
-		Dial:      dialProbeHook(func() { probes.Add(1) }),
+		Addrs:      []string{srv.Addr()},
+		ProbeAfter: time.Nanosecond, // every Write probes
+		Dial:       dialProbeHook(func() { probes.Add(1) }),
 	})
 	msg := []byte("p")
 	const runs = 100
@@ -1130,16 +959,15 @@ func halfThenFail(c net.Conn, b []byte) (int, error) {
 
 func TestTCPPoolPartialWriteIsNotRetriedByDefault(t *testing.T) {
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Dial: faultyDial(halfThenFail)})
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Dial: faultyDial(halfThenFail)})
 	n, err := p.Write([]byte("abcdefgh"))
 	if n != 4 || !errors.Is(err, syscall.EPIPE) {
 		t.Fatalf("Write = %d, %v; want 4 and the EPIPE", n, err)
 	}
 	// The torn connection was closed at once: its peer sees the half
 	// message at the end of the stream.
-	srv.waitUntil("the torn connection closed", func() bool {
-		_, open := srv.conns[0]
-		return !open && string(srv.data[0]) == "abcd"
+	srv.WaitUntil("the torn connection closed", func() bool {
+		return !srv.IsOpen(0) && string(srv.Data()[0]) == "abcd"
 	})
 	if st := p.Stats(); st.FailedWrites != 1 || st.Bytes != 4 || st.Retries != 0 {
 		t.Fatalf("stats %+v, want 1 failed write of 4 bytes, no retry", st)
@@ -1149,15 +977,15 @@ func TestTCPPoolPartialWriteIsNotRetriedByDefault(t *testing.T) {
 func TestTCPPoolPartialWriteIsRetriedWhenChosen(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:              []string{srv.addr()},
+		Addrs:              []string{srv.Addr()},
 		Dial:               faultyDial(halfThenFail),
 		RetryPartialWrites: true,
-		MaxRetries:         tcpRetries,
-		RetryInterval:      time.Millisecond,
+		MaxAttempts:        tcpAttempts,
+		DialBackoff:        time.Millisecond,
 	})
 	mustWrite(t, p, []byte("abcdefgh"))
-	srv.waitTotal(4 + 8)
-	if got := srv.snapshot(); string(got[0]) != "abcd" || string(got[1]) != "abcdefgh" {
+	srv.WaitTotal(4 + 8)
+	if got := srv.Data(); string(got[0]) != "abcd" || string(got[1]) != "abcdefgh" {
 		t.Fatalf("server got %q, want the torn half then the whole message on a new connection", got)
 	}
 }
@@ -1173,7 +1001,7 @@ func TestTCPPoolWriteKeepsIOWriterContract(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			srv := newTCPServer(t, nil)
-			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.addr()}, Dial: faultyDial(tc.fault), MaxRetries: -1})
+			p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Dial: faultyDial(tc.fault), MaxAttempts: 1})
 			b := []byte("contract")
 			n, err := p.Write(b)
 			if n < 0 || n > len(b) || (n < len(b)) != (err != nil) {
@@ -1186,14 +1014,14 @@ func TestTCPPoolWriteKeepsIOWriterContract(t *testing.T) {
 func TestTCPPoolStatsCountReconnects(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{srv.addr()},
-		Size:          2,
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{srv.Addr()},
+		Size:        2,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
 	})
 	mustWrite(t, p, []byte("12345"))
-	srv.waitUntil("2 connections", func() bool { return srv.accepts == 2 })
-	srv.closeConns()
+	srv.WaitUntil("2 connections", func() bool { return srv.Accepts() == 2 })
+	srv.CloseConns()
 	// Writes find the connections closed, through the idle probe or a
 	// write error, and the pool replaces them. (A write that races with
 	// the close may be lost: the OS did not know yet.)
@@ -1253,11 +1081,11 @@ func parseFrames(t testing.TB, stream []byte) [][2]int {
 func TestTCPPoolHammerWritesWhileResizing(t *testing.T) {
 	srv := newTCPServer(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{srv.addr()},
-		Size:          4,
-		Balancer:      connpool.LeastLoaded(),
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{srv.Addr()},
+		Size:        4,
+		Balancer:    connpool.LeastLoaded(),
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
 	})
 	const writers, perWriter = 8, 200
 	var wg sync.WaitGroup
@@ -1297,9 +1125,9 @@ func TestTCPPoolHammerWritesWhileResizing(t *testing.T) {
 	wg.Wait()
 	close(stop)
 	<-resized
-	srv.waitTotal(total)
+	srv.WaitTotal(total)
 	seen := map[[2]int]int{}
-	for _, stream := range srv.snapshot() {
+	for _, stream := range srv.Data() {
 		for _, k := range parseFrames(t, stream) {
 			seen[k]++
 		}

@@ -3,148 +3,37 @@ package faulttest
 import (
 	"context"
 	"encoding/json"
-	"io"
-	"net"
 	"os"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/rs/zerolog"
+	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
 // waitLimit bounds every wait on a condition. A passing test never waits
 // this long; a failing one fails instead of hanging.
-const waitLimit = 10 * time.Second
+const waitLimit = testserver.WaitLimit
 
-// server is a real TCP server on 127.0.0.1:0. Each connection it accepts
-// runs its handler; it tracks the connections it holds so that a test can
-// close them, and signals every change so that a test can wait for a
-// condition without polling.
-type server struct {
-	t      testing.TB
-	ln     net.Listener
-	handle func(s *server, id int, c net.Conn)
-
-	mu      sync.Mutex
-	conns   map[int]net.Conn // open, by accept order
-	accepts int
-	changed chan struct{} // closed and replaced by Notify
-	wg      sync.WaitGroup
-}
+// server is the shared test server: real TCP on 127.0.0.1:0, tracking the
+// connections it holds and signalling every change, so that a test can
+// wait for a condition without polling.
+type server = testserver.Server
 
 // startServer starts a server whose connections run handle, with id the
 // accept order from 0; the server closes the connection when handle
 // returns. It is closed when the test ends.
-func startServer(t testing.TB, handle func(s *server, id int, c net.Conn)) *server {
+func startServer(t testing.TB, handle testserver.Handler) *server {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &server{t: t, ln: ln, handle: handle, conns: map[int]net.Conn{}, changed: make(chan struct{})}
-	s.wg.Add(1)
-	go s.serve()
-	t.Cleanup(s.Close)
-	return s
+	return testserver.Start(t, handle)
 }
 
 // startEchoServer starts a server that sends back whatever it receives.
 func startEchoServer(t testing.TB) *server {
 	t.Helper()
-	return startServer(t, func(_ *server, _ int, c net.Conn) { io.Copy(c, c) })
-}
-
-func (s *server) serve() {
-	defer s.wg.Done()
-	for {
-		c, err := s.ln.Accept()
-		if err != nil {
-			return
-		}
-		s.mu.Lock()
-		id := s.accepts
-		s.accepts++
-		s.conns[id] = c
-		s.mu.Unlock()
-		s.Notify()
-		s.wg.Add(1)
-		go func() {
-			defer s.wg.Done()
-			s.handle(s, id, c)
-			c.Close()
-			s.mu.Lock()
-			delete(s.conns, id)
-			s.mu.Unlock()
-			s.Notify()
-		}()
-	}
-}
-
-// Addr returns the address the server listens on.
-func (s *server) Addr() string { return s.ln.Addr().String() }
-
-// Accepts returns how many connections the server has accepted.
-func (s *server) Accepts() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.accepts
-}
-
-// OpenConns returns how many connections the server holds open.
-func (s *server) OpenConns() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return len(s.conns)
-}
-
-// Notify wakes WaitUntil; handlers call it when their own state changes.
-func (s *server) Notify() {
-	s.mu.Lock()
-	close(s.changed)
-	s.changed = make(chan struct{})
-	s.mu.Unlock()
-}
-
-// WaitUntil waits until cond is true, checking it after every Notify, and
-// fails the test after waitLimit. cond must do its own locking.
-func (s *server) WaitUntil(what string, cond func() bool) {
-	s.t.Helper()
-	expired := time.NewTimer(waitLimit)
-	defer expired.Stop()
-	for {
-		s.mu.Lock()
-		ch := s.changed // before cond: a change after cond closes ch
-		s.mu.Unlock()
-		if cond() {
-			return
-		}
-		select {
-		case <-ch:
-		case <-expired.C:
-			s.t.Fatalf("timed out waiting for %s", what)
-		}
-	}
-}
-
-// CloseConns closes, cleanly, every connection the server holds; the
-// server goes on listening.
-func (s *server) CloseConns() {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.conns {
-		c.Close()
-	}
-}
-
-// Close stops the server and waits for its goroutines.
-func (s *server) Close() {
-	s.ln.Close()
-	s.CloseConns()
-	s.wg.Wait()
+	return testserver.Start(t, (*testserver.Server).Copy)
 }
 
 // proxy is a toxiproxy running in this process between 127.0.0.1:0 and an

@@ -40,15 +40,12 @@ type faultPool struct {
 }
 
 // newFaultPool returns a pool of connections to addr with cfg's settings,
-// but for Dial, ProbeAfter and OnClose, which it sets. It is closed when
+// but for Addr, ProbeAfter and OnClose, which it sets. It is closed when
 // the test ends, if the test has not drained it.
 func newFaultPool(t *testing.T, addr string, cfg connpool.Config) *faultPool {
 	t.Helper()
 	fp := &faultPool{closes: map[connpool.CloseReason]uint64{}}
-	cfg.Dial = func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
-	}
+	cfg.Addr = addr
 	cfg.DialTimeout = waitLimit
 	cfg.ProbeAfter = time.Nanosecond // every idle connection is probed
 	cfg.OnClose = func(_ net.Conn, r connpool.CloseReason) {
@@ -70,11 +67,11 @@ func (fp *faultPool) mustGet(t *testing.T) *connpool.PoolConn {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
-	c, err := fp.Acquire(ctx)
+	c, err := fp.Get(ctx)
 	if err != nil {
 		t.Fatalf("Get: %v (stats %+v)", err, fp.Stats())
 	}
-	return c
+	return c.(*connpool.PoolConn)
 }
 
 // drainAndCheck drains the pool and checks that it left nothing open, and

@@ -20,8 +20,8 @@ import (
 	"github.com/seed-a245f091/connpool"
 )
 
-// tcpRetries is MaxRetries for pools whose Writes must not fail while the
-// server listens: with a RetryInterval of 1ms, a Write waits up to about
+// tcpRetries is MaxAttempts for pools whose Writes must not fail while the
+// server listens: with a DialBackoff of 1ms, a Write waits up to about
 // waitLimit for a connection.
 const tcpRetries = 10000
 
@@ -160,10 +160,10 @@ func TestTCPPoolServerResetsEveryConnection(t *testing.T) {
 	px := startProxy(t, srv.Addr())
 	px.AddToxic("reset", "reset_peer", "upstream", map[string]any{"timeout": 0})
 	p := dialTCPPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{px.Addr()},
-		Size:          4,
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{px.Addr()},
+		Size:        4,
+		MaxAttempts: tcpRetries,
+		DialBackoff: time.Millisecond,
 	})
 	// The resets reach the pool some time after the data that caused
 	// them, so write until every connection was replaced a few times.
@@ -225,11 +225,11 @@ func TestTCPPoolServerClosesIdleConnections(t *testing.T) {
 	srv := startServer(t, sink.handle)
 	px := startProxy(t, srv.Addr())
 	p := dialTCPPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{px.Addr()},
-		Size:          4,
-		IdleProbe:     time.Nanosecond, // any pause counts as idle
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{px.Addr()},
+		Size:        4,
+		ProbeAfter:  time.Nanosecond, // any pause counts as idle
+		MaxAttempts: tcpRetries,
+		DialBackoff: time.Millisecond,
 	})
 	for seq := range 20 {
 		mustWriteFrame(t, p, 0, seq, 100)
@@ -268,10 +268,10 @@ func TestTCPPoolServerDownThenBack(t *testing.T) {
 	srv := startServer(t, sink.handle)
 	px := startProxy(t, srv.Addr())
 	p := dialTCPPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{px.Addr()},
-		Size:          2,
-		MaxRetries:    5,
-		RetryInterval: 10 * time.Millisecond,
+		Addrs:       []string{px.Addr()},
+		Size:        2,
+		MaxAttempts: 5,
+		DialBackoff: 10 * time.Millisecond,
 	})
 	seq := 0
 	for ; seq < 10; seq++ {
@@ -416,9 +416,9 @@ func TestTCPPoolRequestResponseAcrossCut(t *testing.T) {
 	srv := startEchoServer(t)
 	px := startProxy(t, srv.Addr())
 	p := dialTCPPool(t, connpool.TCPPoolConfig{
-		Addrs:         []string{px.Addr()},
-		MaxRetries:    tcpRetries,
-		RetryInterval: time.Millisecond,
+		Addrs:       []string{px.Addr()},
+		MaxAttempts: tcpRetries,
+		DialBackoff: time.Millisecond,
 	})
 	roundTrip := func(msg string) {
 		t.Helper()

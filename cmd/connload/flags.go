@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 // config is what the command line asks for, validated.
@@ -71,7 +69,7 @@ var errReported = errors.New("bad flags, already reported")
 // errReported for a syntax error the flag package has printed to stderr
 // with the usage, and a usageError for a value out of range.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	cfg := config{probeAfter: connpool.DefaultProbeAfter}
+	cfg := config{probeAfter: time.Millisecond}
 	fs := flag.NewFlagSet("connload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -129,8 +127,8 @@ func (cfg *config) validate(set map[string]bool) error {
 	switch {
 	case cfg.clients < 1 || cfg.clients > maxClients:
 		return bad("-clients is %d, want 1 to %d", cfg.clients, maxClients)
-	case cfg.conns < 1 || cfg.conns > connpool.MaxTCPPoolSize:
-		return bad("-conns is %d, want 1 to %d", cfg.conns, connpool.MaxTCPPoolSize)
+	case cfg.conns < 1 || cfg.conns > 65536:
+		return bad("-conns is %d, want 1 to %d", cfg.conns, 65536)
 	case cfg.size < 1 || cfg.size > maxSize:
 		return bad("-size is %d, want 1 to %d", cfg.size, maxSize)
 	case cfg.duration <= 0:

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 func TestParseFlagsDefaults(t *testing.T) {
@@ -22,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		size:        64,
 		timeout:     time.Second,
 		errorPause:  10 * time.Millisecond,
-		probeAfter:  connpool.DefaultProbeAfter,
+		probeAfter:  time.Millisecond,
 		dialTimeout: 5 * time.Second,
 		chaosEvery:  100 * time.Millisecond,
 		chaosOutage: 50 * time.Millisecond,

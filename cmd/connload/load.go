@@ -239,10 +239,7 @@ func openEcho(cfg config, addr string) (*echoTarget, error) {
 		probe = time.Nanosecond
 	}
 	pool, err := connpool.New(connpool.Config{
-		Dial: func(ctx context.Context) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		},
+		Addr:        addr,
 		DialTimeout: cfg.dialTimeout,
 		MaxConns:    cfg.conns,
 		// One connection before the clients start, so that a wrong
@@ -266,9 +263,9 @@ func (e *echoTarget) client(ctx context.Context, id int, t tallier) {
 	for seq := uint64(id) << 40; ctx.Err() == nil; seq++ {
 		stamp(msg, seq)
 		start := time.Now()
-		conn, err := e.pool.Acquire(ctx)
+		c, err := e.pool.Get(ctx)
 		if err != nil {
-			// Acquire returns ctx.Err() itself when the run ends while it
+			// Get returns ctx.Err() itself when the run ends while it
 			// waits: that Get was no request. Anything else (a dial error)
 			// failed one.
 			if cerr := ctx.Err(); cerr != nil && err == cerr {
@@ -278,6 +275,7 @@ func (e *echoTarget) client(ctx context.Context, id int, t tallier) {
 			pause(ctx, e.errorPause)
 			continue
 		}
+		conn := c.(*connpool.PoolConn)
 		err = exchange(conn, msg, reply, e.timeout)
 		if err != nil {
 			// The stream is in an unknown state: a reply may still come.

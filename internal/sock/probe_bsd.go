@@ -1,6 +1,6 @@
 //go:build darwin || freebsd || netbsd || openbsd || dragonfly
 
-package connpool
+package sock
 
 // finReceived cannot tell a close behind waiting bytes on this platform
 // without reading them.

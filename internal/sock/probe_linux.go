@@ -1,4 +1,4 @@
-package connpool
+package sock
 
 import (
 	"encoding/binary"

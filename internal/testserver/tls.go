@@ -1,4 +1,4 @@
-package connpool
+package testserver
 
 import (
 	"crypto/ecdsa"
@@ -13,9 +13,9 @@ import (
 	"time"
 )
 
-// tlsConfigs returns a TLS 1.3 server config with a fresh self-signed
+// TLSConfigs returns a TLS 1.3 server config with a fresh self-signed
 // certificate for 127.0.0.1, and a client config that trusts it.
-func tlsConfigs(t testing.TB) (server, client *tls.Config) {
+func TLSConfigs(t testing.TB) (server, client *tls.Config) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -23,7 +23,7 @@ func tlsConfigs(t testing.TB) (server, client *tls.Config) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(1),
-		Subject:      pkix.Name{CommonName: "connpool probe test"},
+		Subject:      pkix.Name{CommonName: "connpool test server"},
 		NotBefore:    time.Now().Add(-time.Hour),
 		NotAfter:     time.Now().Add(time.Hour),
 		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},

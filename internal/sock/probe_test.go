@@ -1,6 +1,6 @@
 //go:build linux || darwin || freebsd || netbsd || openbsd || dragonfly
 
-package connpool
+package sock
 
 import (
 	"crypto/tls"
@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
 // The probe is tested here, inside the package, against real sockets on
@@ -46,7 +48,7 @@ func tcpPair(t *testing.T) (client, server net.Conn) {
 func tlsPair(t *testing.T) (client *tls.Conn, rawClient net.Conn, server *tls.Conn) {
 	t.Helper()
 	rawClient, rawServer := tcpPair(t)
-	serverCfg, clientCfg := tlsConfigs(t)
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
 	client, server = tls.Client(rawClient, clientCfg), tls.Server(rawServer, serverCfg)
 	handshake := make(chan error, 1)
 	go func() { handshake <- server.Handshake() }()
@@ -88,20 +90,28 @@ func readable(fd uintptr) bool {
 	}
 }
 
-// checkProbe probes nc with the one-shot probe, then twice as a pooled
-// socket (the second time with what the first found out), and fails the
+// checkProbe probes nc with the one-shot Probe, then twice through a
+// Socket (the second time with what the first found out), and fails the
 // test unless each says want.
 func checkProbe(t *testing.T, nc net.Conn, want error) {
 	t.Helper()
-	if err := probe(nc); err != want {
-		t.Errorf("probe = %v, want %v", err, want)
+	if err := Probe(nc); err != want {
+		t.Errorf("Probe = %v, want %v", err, want)
 	}
-	c := &conn{nc: nc}
+	var s Socket
+	s.Init(nc)
 	for i := range 2 {
-		if err := c.probe(); err != want {
-			t.Errorf("probe %d of a pooled socket = %v, want %v", i+1, err, want)
+		if err := s.Probe(); err != want {
+			t.Errorf("probe %d through a Socket = %v, want %v", i+1, err, want)
 		}
 	}
+}
+
+// socketOf returns a Socket for nc.
+func socketOf(nc net.Conn) *Socket {
+	s := new(Socket)
+	s.Init(nc)
+	return s
 }
 
 func TestProbeHealthyConn(t *testing.T) {
@@ -113,7 +123,7 @@ func TestProbePeerClosed(t *testing.T) {
 	client, server := tcpPair(t)
 	server.Close()
 	waitSocket(t, client, readable)
-	checkProbe(t, client, errPeerClosed)
+	checkProbe(t, client, ErrPeerClosed)
 }
 
 func TestProbePeerReset(t *testing.T) {
@@ -121,7 +131,7 @@ func TestProbePeerReset(t *testing.T) {
 	server.(*net.TCPConn).SetLinger(0) // close with a RST
 	server.Close()
 	waitSocket(t, client, readable)
-	checkProbe(t, client, errPeerClosed)
+	checkProbe(t, client, ErrPeerClosed)
 }
 
 func TestProbeUnreadData(t *testing.T) {
@@ -130,18 +140,18 @@ func TestProbeUnreadData(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitSocket(t, client, readable)
-	checkProbe(t, client, errUnreadData)
+	checkProbe(t, client, ErrUnreadData)
 
 	// Once the stray byte is read, the connection is healthy again: a
 	// pooled socket's prober does not hold on to an earlier verdict.
-	c := &conn{nc: client}
-	if err := c.probe(); err != errUnreadData {
-		t.Fatalf("probe = %v, want %v", err, errUnreadData)
+	c := socketOf(client)
+	if err := c.Probe(); err != ErrUnreadData {
+		t.Fatalf("probe = %v, want %v", err, ErrUnreadData)
 	}
 	if _, err := io.ReadFull(client, make([]byte, 1)); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.probe(); err != nil {
+	if err := c.Probe(); err != nil {
 		t.Errorf("probe after the stray byte was read = %v, want nil", err)
 	}
 }
@@ -156,7 +166,7 @@ func TestProbeIgnoresLeftoverReadDeadline(t *testing.T) {
 	server.Close()
 	waitSocket(t, client, readable) // clears the deadline while it waits
 	client.SetReadDeadline(time.Now().Add(-time.Second))
-	checkProbe(t, client, errPeerClosed)
+	checkProbe(t, client, ErrPeerClosed)
 }
 
 // TLS servers send records unasked (TLS 1.3 session tickets, here with
@@ -190,7 +200,7 @@ func TestProbeTLSPeerClosed(t *testing.T) {
 		}
 		server.NetConn().Close() // no close_notify: a crash, or a reset middlebox
 		waitSocket(t, rawClient, readable)
-		checkProbe(t, client, errPeerClosed)
+		checkProbe(t, client, ErrPeerClosed)
 	})
 	t.Run("BehindUnreadRecords", func(t *testing.T) {
 		if runtime.GOOS != "linux" {
@@ -201,7 +211,7 @@ func TestProbeTLSPeerClosed(t *testing.T) {
 		// front of the FIN.
 		server.Close()
 		waitSocket(t, rawClient, finReceived)
-		checkProbe(t, client, errPeerClosed)
+		checkProbe(t, client, ErrPeerClosed)
 	})
 }
 
@@ -221,8 +231,8 @@ func TestProbeLooksThroughNetConnWrappers(t *testing.T) {
 	}
 	waitSocket(t, client, readable)
 	// Neither wrapper is a syscall.Conn: only unwrapping finds the byte.
-	checkProbe(t, netConnWrapper{Conn: client, inner: client}, errUnreadData)
-	checkProbe(t, &PoolConn{Conn: client}, errUnreadData)
+	checkProbe(t, netConnWrapper{Conn: client, inner: client}, ErrUnreadData)
+	checkProbe(t, &netConnWrapper{Conn: netConnWrapper{Conn: client, inner: client}, inner: netConnWrapper{Conn: client, inner: client}}, ErrUnreadData)
 	// Unwrapping stops at a wrapper that exposes nothing or itself.
 	checkProbe(t, netConnWrapper{Conn: client}, nil)
 	self := &netConnWrapper{Conn: client}
@@ -241,20 +251,20 @@ func TestProbeWithoutSocketIsNil(t *testing.T) {
 // whether or not an earlier probe kept its RawConn.
 func TestProbeClosedConn(t *testing.T) {
 	client, _ := tcpPair(t)
-	c := &conn{nc: client}
-	if err := c.probe(); err != nil {
+	c := socketOf(client)
+	if err := c.Probe(); err != nil {
 		t.Fatalf("probe = %v, want nil", err)
 	}
 	client.Close()
-	if err := c.probe(); err != errPeerClosed {
-		t.Errorf("probe of a pooled socket after Close = %v, want %v", err, errPeerClosed)
+	if err := c.Probe(); err != ErrPeerClosed {
+		t.Errorf("probe through a Socket after Close = %v, want %v", err, ErrPeerClosed)
 	}
-	if err := probe(client); err != errPeerClosed {
-		t.Errorf("probe after Close = %v, want %v", err, errPeerClosed)
+	if err := Probe(client); err != ErrPeerClosed {
+		t.Errorf("probe after Close = %v, want %v", err, ErrPeerClosed)
 	}
 }
 
-// Probing a pooled socket again costs a system call and nothing else.
+// Probing a Socket again costs a system call and nothing else.
 func TestProbeOfPooledSocketDoesNotAllocate(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -264,9 +274,9 @@ func TestProbeOfPooledSocketDoesNotAllocate(t *testing.T) {
 		{"TLS", func(t *testing.T) net.Conn { c, _, _ := tlsPair(t); return c }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			c := &conn{nc: tc.nc(t)}
+			c := socketOf(tc.nc(t))
 			var err error
-			allocs := testing.AllocsPerRun(100, func() { err = c.probe() })
+			allocs := testing.AllocsPerRun(100, func() { err = c.Probe() })
 			if err != nil || allocs != 0 {
 				t.Errorf("probe = %v with %v allocations, want nil with none", err, allocs)
 			}

@@ -1,0 +1,94 @@
+package connpool
+
+import (
+	"log/slog"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// leakInfo is what a checkout keeps while Config.LeakThreshold is set: the
+// stack of the Get that took the connection, and whether it has been
+// reported.
+type leakInfo struct {
+	stack    []uintptr
+	reported bool // guarded by ConnPool.mu
+}
+
+// noteCheckout records the caller's stack for pc's checkout, for a leak
+// report. The stack starts at Get or TryGet.
+func (p *ConnPool) noteCheckout(pc *PoolConn) {
+	pcs := make([]uintptr, 32)
+	n := runtime.Callers(3, pcs) // runtime.Callers, noteCheckout, got
+	info := &leakInfo{stack: pcs[:n]}
+	p.mu.Lock()
+	pc.c.leak = info
+	p.mu.Unlock()
+}
+
+// leaked is a checkout found held past LeakThreshold.
+type leaked struct {
+	info *leakInfo
+	addr string
+	held time.Duration
+}
+
+// leaksLocked returns the checkouts held past LeakThreshold at now that
+// have not been reported yet, counting them, and the time the next one
+// will be due, or zero. Caller must hold p.mu.
+func (p *ConnPool) leaksLocked(now time.Duration) (found []leaked, next time.Duration) {
+	if p.cfg.LeakThreshold <= 0 {
+		return nil, 0
+	}
+	for _, c := range p.conns {
+		if c.leak == nil || c.leak.reported {
+			continue
+		}
+		due := c.checkedOutAt + p.cfg.LeakThreshold
+		if now < due {
+			if next == 0 || due < next {
+				next = due
+			}
+			continue
+		}
+		c.leak.reported = true
+		p.stats.leaks++
+		found = append(found, leaked{info: c.leak, addr: remoteAddr(c.nc), held: now - c.checkedOutAt})
+	}
+	return found, next
+}
+
+// reportLeaks logs the leaks leaksLocked found.
+func (p *ConnPool) reportLeaks(ls []leaked) {
+	for _, l := range ls {
+		p.logger().log(slog.LevelWarn, "connection held longer than LeakThreshold; possible leak",
+			slog.String("addr", l.addr), slog.Duration("held", l.held),
+			slog.Duration("threshold", p.cfg.LeakThreshold), slog.String("stack", formatStack(l.info.stack)))
+	}
+}
+
+// leakReturned logs the return of a checkout reported as a leak.
+func (p *ConnPool) leakReturned(info *leakInfo, held time.Duration) {
+	if info.reported {
+		p.logger().log(slog.LevelInfo, "connection reported as a possible leak came back", slog.Duration("held", held))
+	}
+}
+
+// formatStack renders a stack as "function file:line" lines.
+func formatStack(pcs []uintptr) string {
+	var b strings.Builder
+	frames := runtime.CallersFrames(pcs)
+	for {
+		f, more := frames.Next()
+		b.WriteString(f.Function)
+		b.WriteString("\n\t")
+		b.WriteString(f.File)
+		b.WriteByte(':')
+		b.WriteString(strconv.Itoa(f.Line))
+		b.WriteByte('\n')
+		if !more {
+			return b.String()
+		}
+	}
+}

@@ -1,0 +1,254 @@
+package connpool
+
+import (
+	"net"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
+)
+
+// slot is one of a TCPPool's connections, through all its reconnections.
+type slot struct {
+	home  int                      // index in cfg.Addrs of its first backend
+	share *counterShare            // where Writes on it are counted
+	live  atomic.Pointer[liveConn] // nil while down
+	gone  chan struct{}            // closed when SetPoolSize removes the slot
+
+	// Guarded by TCPPool.mu:
+	removed   bool
+	redialing bool // a redial goroutine runs for it
+	everUp    bool // a connection was installed before: the next is a reconnect
+
+	// Owned by the slot's single redial goroutine (or the first dial).
+	bo   backoff
+	next int // index in cfg.Addrs of its next dial
+}
+
+func (p *TCPPool) newSlot(i int) *slot {
+	home := i % len(p.cfg.Addrs)
+	return &slot{home: home, next: home, gone: make(chan struct{}), share: &p.shares[i%len(p.shares)]}
+}
+
+// liveConn is one connection of a slot, from its dial to its close.
+type liveConn struct {
+	net.Conn
+	pool *TCPPool
+	addr string
+
+	// refs is 1 for the slot while the connection is installed, plus 1 per
+	// Write in progress. Whoever drops it to 0 closes the connection, so
+	// SetPoolSize can remove a connection without cutting a Write short.
+	refs   atomic.Int64
+	closed atomic.Bool
+
+	// lastWrite is when the latest Write started or probe passed, on the
+	// pool's clock, or else probing or peerGone. The Write whose CAS puts
+	// probing in is the only user of sock until it stores the verdict: a
+	// time, or peerGone for good (see checkIdle).
+	lastWrite atomic.Int64
+	sock      sock.Socket
+
+	// For the reader goroutine, set before it starts.
+	rbuf     []byte
+	consumed chan struct{} // capacity 1: Read is done with rbuf
+}
+
+// acquire takes a reference for a Write; it fails once the connection is
+// on its way to being closed.
+func (lc *liveConn) acquire() bool {
+	for {
+		r := lc.refs.Load()
+		if r <= 0 {
+			return false
+		}
+		if lc.refs.CompareAndSwap(r, r+1) {
+			return true
+		}
+	}
+}
+
+func (lc *liveConn) release() {
+	if lc.refs.Add(-1) == 0 {
+		lc.close()
+	}
+}
+
+// close closes the connection, once, and takes it off the pool's list of
+// open connections.
+func (lc *liveConn) close() {
+	if lc.closed.CompareAndSwap(false, true) {
+		lc.Conn.Close()
+		p := lc.pool
+		p.liveMu.Lock()
+		delete(p.live, lc)
+		p.liveMu.Unlock()
+	}
+}
+
+// retire takes lc, found broken, out of s, closes it and starts redialling.
+// It does nothing if lc is no longer s's connection.
+func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
+	if !s.live.CompareAndSwap(lc, nil) {
+		return
+	}
+	lc.close() // at once: Writes in progress on it fail and move on
+	lc.release()
+	p.mu.Lock()
+	p.lastErr = cause
+	p.startRedialLocked(s, true)
+	p.mu.Unlock()
+}
+
+// startRedialLocked starts the goroutine that dials for s, unless one runs
+// or s or the pool is gone. failed means s lost a connection (or its first
+// dial failed), so the first attempt waits a backoff delay. Caller must
+// hold p.mu.
+func (p *TCPPool) startRedialLocked(s *slot, failed bool) {
+	if p.closed.Load() || s.removed || s.redialing {
+		return
+	}
+	s.redialing = true
+	p.wg.Add(1)
+	go p.redial(s, failed)
+}
+
+// redial dials for s until a connection is up, s is removed, or the pool
+// closes. After a failed dial it fails over to the next address. The
+// backoff starts over after every successful dial: a server that accepts
+// is worth reconnecting to at once; the backoff is there to spare one that
+// refuses or cannot be reached.
+func (p *TCPPool) redial(s *slot, failed bool) {
+	defer p.wg.Done()
+	for {
+		if failed {
+			base := time.Duration(p.dialBackoff.Load())
+			s.bo.base, s.bo.max = base, max(p.cfg.MaxDialBackoff, base)
+			t := p.clock.NewTimer(s.bo.next())
+			select {
+			case <-t.C():
+			case <-p.done:
+				t.Stop()
+				return
+			case <-s.gone:
+				t.Stop()
+				return
+			}
+		}
+		failed = true
+		addr := p.cfg.Addrs[s.next]
+		conn, err := p.dial(p.ctx, addr)
+		if err != nil {
+			if p.closed.Load() {
+				return
+			}
+			s.next = (s.next + 1) % len(p.cfg.Addrs)
+			p.mu.Lock()
+			p.lastErr = err
+			p.mu.Unlock()
+			p.logDial(addr, err, s.bo.attempt+1)
+			continue
+		}
+		p.logDial(addr, nil, s.bo.attempt)
+		s.bo.reset()
+		p.mu.Lock()
+		p.installLocked(s, conn, addr)
+		p.mu.Unlock()
+		return
+	}
+}
+
+// installLocked makes conn the connection of s, with the pool's deadlines,
+// and wakes those waiting for one; or closes it if s or the pool is gone.
+// Caller must hold p.mu: deadlines and the reader mode change under it, so
+// a connection cannot miss a change.
+func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
+	s.redialing = false
+	if p.closed.Load() || s.removed {
+		conn.Close()
+		return
+	}
+	lc := &liveConn{Conn: conn, pool: p, addr: addr}
+	lc.sock.Init(conn)
+	lc.refs.Store(1)
+	lc.lastWrite.Store(int64(p.clock.Now()))
+	p.liveMu.Lock()
+	p.live[lc] = struct{}{}
+	p.liveMu.Unlock()
+	if !p.wdlTime.IsZero() {
+		conn.SetWriteDeadline(p.wdlTime)
+	}
+	if p.readers {
+		p.startReaderLocked(s, lc)
+	} else if !p.rdlTime.IsZero() {
+		conn.SetReadDeadline(p.rdlTime)
+	}
+	if s.everUp {
+		p.reconnects.Add(1)
+	}
+	s.everUp = true
+	s.live.Store(lc)
+	p.wakeLocked()
+}
+
+// SetPoolSize changes the number of connections to size. New connections
+// are dialled in the background, and removed ones are closed as soon as
+// the Writes in progress on them finish (or at Close), so SetPoolSize never
+// waits for a dial or a Write, nor makes a Write wait. It returns an error
+// wrapping [ErrInvalidConfig], and changes nothing, if size is 0 or more
+// than 65536, and one wrapping [net.ErrClosed] after Close.
+func (p *TCPPool) SetPoolSize(size uint) error {
+	if p.slots.Load() == nil {
+		return errNotDialled
+	}
+	if size == 0 || size > maxTCPPoolSize {
+		return invalid("pool size %d, want 1 to %d", size, maxTCPPoolSize)
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed.Load() {
+		return errTCPPoolClosed
+	}
+	old := *p.slots.Load()
+	n := int(size)
+	if n == len(old) {
+		return nil
+	}
+	slots := make([]*slot, n)
+	copy(slots, old)
+	for i := len(old); i < n; i++ {
+		slots[i] = p.newSlot(i)
+		p.startRedialLocked(slots[i], false)
+	}
+	if n < len(old) {
+		for _, s := range old[n:] {
+			s.removed = true
+			close(s.gone)
+			if lc := s.live.Swap(nil); lc != nil {
+				lc.release() // the last Write on it closes it
+			}
+		}
+	}
+	p.slots.Store(&slots)
+	return nil
+}
+
+// SetMaxRetries sets [TCPPoolConfig.MaxAttempts] to n for the Writes that
+// start from now on. Like go-tcp-pool, it counts attempts in all, the
+// first included: n writes at most. An n of 0 or less, with which
+// go-tcp-pool would fail every Write, means one attempt.
+func (p *TCPPool) SetMaxRetries(n int) {
+	p.attempts.Store(int64(max(n, 1)))
+}
+
+// SetRetryInterval sets [TCPPoolConfig.DialBackoff], for the waits and
+// reconnection delays that start from now on. A d of zero or less is
+// taken as 1ms: waiting Writes wake as soon as a connection comes up, so
+// the interval only paces reconnections and bounds the wait, and a zero
+// would make a dead server be dialled in a tight loop.
+func (p *TCPPool) SetRetryInterval(d time.Duration) {
+	if d <= 0 {
+		d = time.Millisecond
+	}
+	p.dialBackoff.Store(int64(d))
+}

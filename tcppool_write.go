@@ -1,0 +1,321 @@
+package connpool
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
+)
+
+// errShortWrite is the cause when a connection wrote less than asked
+// without saying why.
+var errShortWrite = errors.New("connpool: connection wrote less than asked and returned no error")
+
+// Write writes b whole on one connection, as described on [TCPPool]. It
+// returns 0 <= n <= len(b), and an error if n < len(b): one wrapping
+// [net.ErrClosed] after Close, one satisfying errors.Is(err,
+// os.ErrDeadlineExceeded) past the write deadline, and otherwise one
+// wrapping the last write or dial error once the attempts are used up.
+func (p *TCPPool) Write(b []byte) (int, error) {
+	sp := p.slots.Load()
+	if sp == nil {
+		return 0, errNotDialled
+	}
+	if p.closed.Load() {
+		return 0, errTCPPoolClosed
+	}
+	if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
+		p.failedWrites.Add(1)
+		return 0, errWriteTimeout
+	}
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, err := p.write(*sp, b)
+	if err != nil { // a success was counted by writeOn, on its connection's share
+		p.failedWrites.Add(1)
+		if n > 0 {
+			p.shares[0].bytes.Add(uint64(n))
+		}
+	}
+	return n, err
+}
+
+// write makes the attempts of one Write.
+func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
+	attempts := int(p.attempts.Load())
+	obs := p.obs.load()
+	var start time.Duration
+	if obs != nil {
+		start = p.clock.Now()
+	}
+	var lastErr error // of the last attempt, if it was a write
+	for attempt := 1; ; attempt++ {
+		if attempt > 1 {
+			if p.closed.Load() {
+				return 0, errTCPPoolClosed
+			}
+			if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
+				return 0, p.timedOut("write", lastErr)
+			}
+			p.retries.Add(1)
+			slots = *p.slots.Load() // SetPoolSize may have changed them
+		}
+		s, lc := p.pick(slots, len(b))
+		if lc == nil {
+			// Nothing up. Join the sleepers before looking again, so that a
+			// connection coming up between the two looks closes wake.
+			wake := p.sleep()
+			slots = *p.slots.Load()
+			if s, lc = p.pick(slots, len(b)); lc == nil {
+				if attempt >= attempts {
+					p.unsleep()
+					return 0, p.giveUp("write", attempt, lastErr)
+				}
+				err := p.pause(wake, &p.wdl)
+				p.unsleep()
+				if err != nil {
+					return 0, err
+				}
+				lastErr = nil
+				continue
+			}
+			p.unsleep()
+		}
+		var picked time.Duration
+		if obs != nil {
+			picked = p.clock.Now()
+		}
+		n, again, err := p.writeOn(s, lc, b)
+		if obs != nil {
+			observeWait(obs, picked-start)
+			observeUse(obs, p.clock.Now()-picked)
+		}
+		if !again {
+			return n, err
+		}
+		lastErr = err
+		if attempt >= attempts {
+			return 0, p.giveUp("write", attempt, lastErr)
+		}
+	}
+}
+
+// pick asks the balancer for a connection and takes a reference on it, or
+// on the next one up after it. It returns nil if none is up.
+func (p *TCPPool) pick(slots []*slot, size int) (*slot, *liveConn) {
+	n := len(slots)
+	i := p.cfg.Balancer.Pick(ConnSet{slots}, size)
+	if i < 0 {
+		return nil, nil
+	}
+	if i >= n {
+		i %= n
+	}
+	for range n {
+		s := slots[i]
+		if lc := s.live.Load(); lc != nil && lc.acquire() {
+			return s, lc
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+	return nil, nil
+}
+
+// writeOn writes b on lc, the connection of s, passing on the reference
+// the caller took. again reports that the Write may go on to another
+// connection: nothing of b reached this one, or RetryPartialWrites allows
+// it.
+func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, err error) {
+	if p.probeGap >= 0 {
+		now := int64(p.clock.Now())
+		last := lc.lastWrite.Load()
+		if last < 0 || probeDue(p.probeGap, time.Duration(now-last)) {
+			if !p.checkIdle(lc, now, last) {
+				lc.release()
+				p.retire(s, lc, sock.ErrPeerClosed)
+				return 0, true, &opError{op: "write", addr: lc.addr, err: sock.ErrPeerClosed}
+			}
+		} else if now > last {
+			// A CAS, not a Store, so as not to undo a probe claimed since
+			// the Load. Losing to another Write is harmless: its time is
+			// at worst a little older, which only brings the next probe
+			// forward.
+			lc.lastWrite.CompareAndSwap(last, now)
+		}
+	}
+	n, err = lc.Conn.Write(b)
+	lc.release()
+	n = min(max(n, 0), len(b)) // keep io.Writer's contract whatever the conn does
+	if err == nil {
+		if n == len(b) {
+			s.share.writes.Add(1)
+			s.share.bytes.Add(uint64(n))
+			return n, false, nil
+		}
+		err = errShortWrite
+	}
+	if p.closed.Load() {
+		return n, false, errTCPPoolClosed
+	}
+	timeout := isTimeout(err)
+	if n > 0 || !timeout {
+		// A timeout before the first byte leaves the stream as it was;
+		// anything else leaves it broken or torn, so it must end here.
+		p.retire(s, lc, err)
+	}
+	if errors.Is(err, net.ErrClosed) {
+		// Another goroutine closed it, having found it broken. Do not
+		// pass net.ErrClosed on: the pool is not closed.
+		err = errConnLost
+	}
+	werr := &opError{op: "write", addr: lc.addr, err: err}
+	if timeout {
+		return n, false, werr
+	}
+	if n == 0 || p.cfg.RetryPartialWrites {
+		return 0, true, werr
+	}
+	return n, false, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: err}
+}
+
+// States of liveConn.lastWrite other than a time, which is never negative.
+const (
+	probing  = -1 // a Write is probing the connection
+	peerGone = -2 // the probe found the peer had closed it
+)
+
+// checkIdle makes sure a Write that starts at now on lc, where it found
+// lastWrite at last, goes out only after a probe found lc sound; it
+// returns false if the probe found the peer gone. The first Write to find
+// lc idle probes it; those that find the probe running wait for its
+// verdict, as they could otherwise hand their bytes to a socket the probe
+// is about to find dead. They wait by yielding: the probe is one
+// non-blocking system call, over before parking and waking a goroutine
+// would be.
+func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
+	for ; ; last = lc.lastWrite.Load() {
+		switch {
+		case last == peerGone:
+			return false
+		case last == probing:
+			runtime.Gosched()
+			continue
+		case !probeDue(p.probeGap, time.Duration(now-last)):
+			return true // probed, or written to by a Write that needed no probe, since now was read
+		}
+		if !lc.lastWrite.CompareAndSwap(last, probing) {
+			continue
+		}
+		// The claim is ours: no other goroutine touches lc.sock until the
+		// Store below, which hands it on to the next claimer's CAS.
+		if lc.sock.Probe() == sock.ErrPeerClosed {
+			lc.lastWrite.Store(peerGone)
+			p.stale.Add(1)
+			p.log.log(slog.LevelInfo, "peer closed an idle connection; replacing it before the write", slog.String("addr", lc.addr))
+			return false
+		}
+		lc.lastWrite.Store(now)
+		return true
+	}
+}
+
+// giveUp builds the error of a Read or Write out of attempts: the error of
+// its last attempt if that was a write, else the pool's last error.
+func (p *TCPPool) giveUp(op string, attempts int, last error) error {
+	if last == nil {
+		last = p.lastError()
+	}
+	return &opError{op: op, detail: fmt.Sprintf("gave up after %d attempts", attempts), err: last}
+}
+
+// timedOut builds the error of a Read or Write that reached its deadline
+// after waiting for a connection: a timeout that wraps the last write or
+// dial error too, so that errors.Is finds both.
+func (p *TCPPool) timedOut(op string, last error) error {
+	if last == nil {
+		p.mu.Lock()
+		last = p.lastErr
+		p.mu.Unlock()
+	}
+	if last == nil {
+		if op == "write" {
+			return errWriteTimeout
+		}
+		return errReadTimeout
+	}
+	return &opError{op: op, err: fmt.Errorf("%w; last error: %w", os.ErrDeadlineExceeded, last)}
+}
+
+// lastError returns the pool's last dial or connection error, or
+// errNoConn if nothing has failed yet.
+func (p *TCPPool) lastError() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lastErr == nil {
+		return errNoConn
+	}
+	return p.lastErr
+}
+
+// sleep registers the caller as waiting for a connection or a deadline
+// change and returns the channel that will tell it. The caller must call
+// unsleep when it stops waiting.
+func (p *TCPPool) sleep() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.sleepers++
+	return p.wake
+}
+
+func (p *TCPPool) unsleep() {
+	p.mu.Lock()
+	p.sleepers--
+	p.mu.Unlock()
+}
+
+// wakeLocked wakes every Read and Write waiting. The channel is replaced
+// only if someone waits, so that a deadline set per request by a busy
+// caller does not allocate. Caller must hold p.mu.
+func (p *TCPPool) wakeLocked() {
+	if p.sleepers > 0 {
+		close(p.wake)
+		p.wake = make(chan struct{})
+	}
+}
+
+// pause waits, after sleep, for wake, for DialBackoff, or until the
+// deadline in dl (which the caller then reports). It returns an error only
+// if the pool closes.
+func (p *TCPPool) pause(wake <-chan struct{}, dl *atomic.Int64) error {
+	d := time.Duration(p.dialBackoff.Load())
+	var expired <-chan time.Time
+	if deadline := dl.Load(); deadline != 0 {
+		left := time.Duration(deadline - time.Now().UnixNano())
+		if left <= 0 {
+			return nil
+		}
+		// The deadline is on the wall clock, as net.Conn's are.
+		dt := time.NewTimer(left)
+		defer dt.Stop()
+		expired = dt.C
+	}
+	t := p.clock.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-wake:
+	case <-t.C():
+	case <-expired:
+	case <-p.done:
+		return errTCPPoolClosed
+	}
+	return nil
+}

@@ -1,0 +1,76 @@
+package connpool
+
+import (
+	"log/slog"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
+)
+
+// On Linux each pooled socket is added, once, to an epoll set of the
+// pool's own (see sock.Watcher), and the watcher goroutine hears of a
+// peer's FIN or RST as the kernel does, at any idle age, at no cost to Get
+// or to the connection's traffic: an idle connection is closed at once
+// (and MinIdleConns dials its replacement before anyone asks), one checked
+// out is closed when it comes back. Elsewhere the probe alone finds them.
+
+// watcherLocked returns the pool's watcher, starting it with the first
+// connection, or nil if there is none on this platform or it could not be
+// made. Caller must hold p.mu.
+func (p *ConnPool) watcherLocked() *sock.Watcher {
+	if p.watch != nil || p.watchOff || p.closed {
+		return p.watch
+	}
+	w, err := sock.NewWatcher()
+	if err != nil {
+		p.watchOff = true
+		if sock.WatchSupported {
+			// Logged under mu, once in the pool's life.
+			p.logger().log(slog.LevelWarn, "no socket watcher; stale connections are found by the probe alone",
+				slog.String("err", err.Error()))
+		}
+		return nil
+	}
+	p.watch = w
+	p.watchWG.Add(1)
+	go func() {
+		defer p.watchWG.Done()
+		w.Wait(p.peerGone)
+	}()
+	return w
+}
+
+// peerGone is told by the watcher that the peer of connection id closed or
+// reset it.
+func (p *ConnPool) peerGone(id uint64) {
+	now := p.clock.Now()
+	p.mu.Lock()
+	c, ok := p.conns[id]
+	if !ok || p.closed {
+		p.mu.Unlock()
+		return
+	}
+	if !p.idle.Remove(c) {
+		c.dead = true // checked out: closed when it comes back
+		p.mu.Unlock()
+		return
+	}
+	// A server that closes connections before their first use (one at its
+	// connection limit, say) would have the MinIdleConns top-up dial and
+	// lose them in a tight loop: the top-up backs off instead, as from a
+	// failed dial, until a connection is used again. Gets are not held
+	// back: a connection dialled for a Get is used at once.
+	unused := !c.lent
+	first := false
+	if unused {
+		first = !p.topUp.failing()
+		p.topUpAt = now + p.topUp.next()
+	}
+	p.releaseLocked(c, CloseStale)
+	wait := p.topUpAt - now
+	p.mu.Unlock()
+	p.logger().log(slog.LevelInfo, "peer closed an idle connection", slog.String("addr", remoteAddr(c.nc)))
+	if unused {
+		p.logDialFailure(errClosedUnused, first, wait)
+	}
+	p.closeConn(c, CloseStale)
+}
