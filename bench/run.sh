@@ -1,45 +1,51 @@
 #!/usr/bin/env bash
-# Runs every benchmark scenario of issue 5 side by side, in one go test run,
-# into bench/results.txt, then writes BENCHMARKS.md and bench/benchmarks.png
-# from that output. Run it on a quiet machine; it takes about 7 minutes.
+# Runs every benchmark scenario, every pool beside connpool, each row that
+# might hang in a test process of its own with a time limit
+# (bench/cmd/benchrun), into bench/results.txt and bench/series.txt; then
+# writes BENCHMARKS.md, bench/benchmarks.png and bench/timeseries.png from
+# them (bench/cmd/benchreport). The full run takes about 12 minutes on a
+# machine of 2 CPUs; run it on a quiet one.
 #
-#   bench/run.sh                       # the full run: -count 5, -benchtime 1s
-#   COUNT=1 BENCHTIME=100ms bench/run.sh   # a quick check of the pipeline
+#   bench/run.sh            # the full run
+#   QUICK=1 bench/run.sh    # a short run that checks the whole pipeline (CI),
+#                           # into a temporary directory: nothing committed changes
+#   REPORT=1 bench/run.sh   # only rewrite the report from the last full run's results
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
-count=${COUNT:-5}
-benchtime=${BENCHTIME:-1s}
-cmd=(go -C bench test -run '^$'
-	-bench '^Benchmark(GetPutScaling|RoundTrip|StreamWrite|Recovery|Loss)$'
-	-cpu 1,2 -count "$count" -benchtime "$benchtime" -timeout 30m .)
+quick=${QUICK:-}
+out=$root
+flags=()
+if [[ -n $quick ]]; then
+	out=$(mktemp -d)
+	mkdir -p "$out/bench"
+	flags=(-quick)
+fi
+bin=$(mktemp -d)/bench.test
+trap 'rm -rf "$(dirname "$bin")"; if [[ -n $quick ]]; then rm -rf "$out"; fi' EXIT
 
-# quote prints its argument as the shell would need it typed.
-quote() {
-	case $1 in
-	*[!A-Za-z0-9_./,:=+-]*) printf "'%s'" "$1" ;;
-	*) printf '%s' "$1" ;;
-	esac
-}
-shown=""
-for arg in "${cmd[@]}"; do
-	shown+="$(quote "$arg") "
-done
-shown+="> bench/results.txt"
-echo "$shown" >&2
-"${cmd[@]}" | tee bench/results.txt
+if [[ -z ${REPORT:-} ]]; then
+	go -C bench test -c -o "$bin" .
+	go -C bench run ./cmd/benchrun "${flags[@]}" -test "$bin" \
+		-out "$out/bench/results.txt" -series "$out/bench/series.txt"
+fi
 
-# The report quotes how it was made, from the repository's root.
-env=""
-[[ $count != 5 ]] && env+="COUNT=$count "
-[[ $benchtime != 1s ]] && env+="BENCHTIME=$benchtime "
-how="${env}bench/run.sh   # which runs:
-$shown
-go -C bench run ./cmd/benchreport -md BENCHMARKS.md -png bench/benchmarks.png bench/results.txt"
+# The report quotes how it was made, from the repository's root; paths
+# after go -C bench are relative to bench/.
+how="${quick:+QUICK=1 }bench/run.sh   # which runs:
+go -C bench test -c -o bench.test .
+go -C bench run ./cmd/benchrun ${flags[*]:+${flags[*]} }-test bench.test -out results.txt -series series.txt
+go -C bench run ./cmd/benchreport -series series.txt -gomod go.mod -md ../BENCHMARKS.md \\
+	-chart benchmarks.png -series-chart timeseries.png results.txt"
 
-go -C bench run ./cmd/benchreport \
-	-md "$root/BENCHMARKS.md" -png "$root/bench/benchmarks.png" \
-	-cmd "$how" "$root/bench/results.txt"
-echo "wrote BENCHMARKS.md and bench/benchmarks.png" >&2
+go -C bench run ./cmd/benchreport -series "$out/bench/series.txt" -gomod "$root/bench/go.mod" \
+	-md "$out/BENCHMARKS.md" -chart "$out/bench/benchmarks.png" -series-chart "$out/bench/timeseries.png" \
+	-cmd "$how" "$out/bench/results.txt"
+if [[ -n $quick ]]; then
+	grep -q '^## Targets' "$out/BENCHMARKS.md"
+	echo "quick run: the pipeline works (BENCHMARKS.md not replaced)" >&2
+else
+	echo "wrote BENCHMARKS.md, bench/results.txt, bench/series.txt, bench/benchmarks.png and bench/timeseries.png" >&2
+fi

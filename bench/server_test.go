@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -26,7 +25,6 @@ type server struct {
 	conns map[net.Conn]struct{} // guarded by mu
 	order []net.Conn            // guarded by mu; conns, oldest first
 	told  map[net.Conn]bool     // guarded by mu; conns closeOldest is closing
-	peak  int                   // guarded by mu; most conns open at once
 	// accepts counts the connections accepted since the last start or
 	// resetAccepts, kept or not. Guarded by mu.
 	accepts int64
@@ -68,7 +66,6 @@ func (s *server) serve(ln net.Listener) {
 			}
 			s.conns[c] = struct{}{}
 			s.order = append(s.order, c)
-			s.peak = max(s.peak, len(s.conns))
 			s.wg.Add(1)
 			s.mu.Unlock()
 			go func() {
@@ -131,16 +128,6 @@ func (s *server) start() (time.Time, error) {
 		time.Sleep(time.Millisecond)
 	}
 	return time.Time{}, fmt.Errorf("listening again on %s: %w", s.addr, err)
-}
-
-// peakConns returns the most connections that were open at once since the
-// last call.
-func (s *server) peakConns() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	peak := s.peak
-	s.peak = len(s.conns)
-	return peak
 }
 
 // resetAccepts starts counting accepted connections afresh, for waitDone.
@@ -230,14 +217,6 @@ func frames(got func(seq uint64)) func(net.Conn) {
 			}
 			got(binary.BigEndian.Uint64(buf[:]))
 		}
-	}
-}
-
-// dialer returns a DialFunc for addr.
-func dialer(addr string) func(context.Context) (net.Conn, error) {
-	return func(ctx context.Context) (net.Conn, error) {
-		var d net.Dialer
-		return d.DialContext(ctx, "tcp", addr)
 	}
 }
 

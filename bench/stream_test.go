@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 // streamConns and streamWriters are the shape of the stream scenarios: 8
@@ -18,15 +16,15 @@ import (
 const streamConns, streamWriters = 4, 8
 
 // BenchmarkStreamWrite measures 100-byte Writes from 8 goroutines over 4
-// connections to a server that reads and discards: through a TCPPool, through
-// a raw fan-out over 4 sockets with no lock of its own (the floor), and
-// through a go-tcp-pool-style round-robin.
+// connections to a server in the server process that reads and discards:
+// through a TCPPool, through a raw fan-out over 4 sockets with no lock of
+// its own (the floor), and through a go-tcp-pool-style round-robin.
 func BenchmarkStreamWrite(b *testing.B) {
 	msg := newFrame(0)
+	addrs := helperServer(b)
 	for _, impl := range streamImpls {
 		b.Run(fmt.Sprintf("Pool=%s/Conns=%d/Goroutines=%d", impl.name, streamConns, streamWriters), func(b *testing.B) {
-			srv := newServer(b, func(c net.Conn) { io.Copy(io.Discard, c) })
-			w, err := impl.open(srv.addr, streamOptions{})
+			w, err := impl.open(addrs.discard, streamOptions{})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -86,25 +84,6 @@ func (o streamOptions) conns() int {
 		return streamConns
 	}
 	return o.size
-}
-
-// openTCPPool opens a TCPPool with its defaults, but for what opt sets:
-// round-robin, 10 retries 10ms apart, idle probe after 1ms.
-func openTCPPool(addr string, opt streamOptions) (io.WriteCloser, error) {
-	p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{
-		Addrs:     []string{addr},
-		Size:      opt.conns(),
-		IdleProbe: opt.idleProbe,
-		Dial:      opt.dial,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if st := p.Stats(); st.ConnsUp != opt.conns() {
-		p.Close()
-		return nil, fmt.Errorf("TCPPool has %d connections up, want %d", st.ConnsUp, opt.conns())
-	}
-	return p, nil
 }
 
 // openNaiveRR opens the go-tcp-pool-style baseline with go-tcp-pool's

@@ -2,8 +2,10 @@ package main
 
 import (
 	"fmt"
+	"image/color"
 	"io"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -28,24 +30,37 @@ type panel struct {
 	series      []series
 }
 
-// WriteChart draws every scenario of s as a PNG, one panel per scenario
-// and metric, and writes it to w.
-func WriteChart(w io.Writer, s *Summary) error {
-	panels := chartPanels(s)
-	const cols = 4
-	rows := (len(panels) + cols - 1) / cols
-	plots := make([][]*plot.Plot, rows)
-	for i := range plots {
-		plots[i] = make([]*plot.Plot, cols)
-	}
-	for i, pn := range panels {
+// WriteChart draws the medians of every scenario as a PNG, one panel per
+// scenario and metric, and writes it to w.
+func WriteChart(w io.Writer, d *Data) error {
+	var plots []*plot.Plot
+	for _, pn := range chartPanels(d) {
 		p, err := pn.plot()
 		if err != nil {
 			return fmt.Errorf("%s: %w", pn.title, err)
 		}
+		plots = append(plots, p)
+	}
+	return drawGrid(w, plots, 4)
+}
+
+// drawGrid draws plots in a grid of cols columns as a PNG.
+func drawGrid(w io.Writer, flat []*plot.Plot, cols int) error {
+	if len(flat) == 0 {
+		p := plot.New()
+		p.Title.Text = "not in this run"
+		flat = []*plot.Plot{p}
+	}
+	cols = min(cols, len(flat))
+	rows := (len(flat) + cols - 1) / cols
+	plots := make([][]*plot.Plot, rows)
+	for i := range plots {
+		plots[i] = make([]*plot.Plot, cols)
+	}
+	for i, p := range flat {
 		plots[i/cols][i%cols] = p
 	}
-	img := vgimg.NewWith(vgimg.UseWH(cols*4.5*vg.Inch, vg.Length(rows)*3.6*vg.Inch), vgimg.UseDPI(96))
+	img := vgimg.NewWith(vgimg.UseWH(vg.Length(cols)*4.5*vg.Inch, vg.Length(rows)*3.6*vg.Inch), vgimg.UseDPI(96))
 	dc := draw.New(img)
 	tiles := draw.Tiles{Rows: rows, Cols: cols, PadX: vg.Millimeter * 4, PadY: vg.Millimeter * 4,
 		PadTop: vg.Millimeter * 2, PadBottom: vg.Millimeter * 2, PadLeft: vg.Millimeter * 2, PadRight: vg.Millimeter * 2}
@@ -59,6 +74,108 @@ func WriteChart(w io.Writer, s *Summary) error {
 	}
 	_, err := vgimg.PngCanvas{Canvas: img}.WriteTo(w)
 	return err
+}
+
+// WriteSeriesChart draws the time series of the contended Get+return rows
+// with a pool of 8: a panel of ns/op per window for each GOMAXPROCS and
+// goroutine count, a line per pool, and below them the same for waits/op.
+func WriteSeriesChart(w io.Writer, d *Data) error {
+	var nsPlots, waitPlots []*plot.Plot
+	for _, p := range d.procs {
+		for _, per := range d.Values(benchGetPut, "PerCPU") {
+			var n int
+			fmt.Sscan(per, &n)
+			if n*p <= 8 {
+				continue // not contended: as many goroutines as connections or fewer
+			}
+			title := fmt.Sprintf("GOMAXPROCS %d, %d goroutines, pool of 8", p, n*p)
+			ns, waits := plot.New(), plot.New()
+			ns.Title.Text, ns.Y.Label.Text, ns.X.Label.Text = title, "ns/op per 100ms window", "s"
+			waits.Title.Text, waits.Y.Label.Text, waits.X.Label.Text = title, "waits/op per 100ms window", "s"
+			drawn, drawnWaits, stalled := 0, 0, 0
+			for i, pool := range checkoutPools {
+				e := d.Get(benchGetPut, p, "Pool="+pool, "PerCPU="+per, "Conns=8")
+				if e == nil || len(e.windows) == 0 {
+					continue
+				}
+				var pts, wpts plotter.XYs
+				for _, win := range e.windows {
+					if win.stalled {
+						stalled++ // no op in the window: left out, or it would flatten the rest
+						continue
+					}
+					pts = append(pts, plotter.XY{X: win.atMS / 1e3, Y: win.nsPerOp})
+					if win.hasWaits && !win.stalled {
+						wpts = append(wpts, plotter.XY{X: win.atMS / 1e3, Y: win.waitsPerOp})
+					}
+				}
+				if err := addLine(ns, labels[pool], pts, i); err != nil {
+					return err
+				}
+				drawn++
+				if len(wpts) > 0 {
+					if err := addLine(waits, labels[pool], wpts, i); err != nil {
+						return err
+					}
+					drawnWaits++
+				}
+			}
+			if drawn == 0 {
+				continue
+			}
+			if stalled > 0 {
+				ns.Title.Text += fmt.Sprintf(" (%d windows without an op left out)", stalled)
+			}
+			for _, pl := range []*plot.Plot{ns, waits} {
+				pl.Y.Min = 0
+				pl.Y.Tick.Marker = shortTicks{}
+				pl.Legend.Top = true
+				pl.Legend.TextStyle.Font.Size = vg.Points(8)
+				pl.Y.Max *= 1.35 // room for the legend
+			}
+			nsPlots = append(nsPlots, ns)
+			if drawnWaits > 0 {
+				waitPlots = append(waitPlots, waits)
+			}
+		}
+	}
+	cols := max(1, len(nsPlots)/2)
+	if len(nsPlots) <= 3 {
+		cols = len(nsPlots)
+	}
+	// Fill the ns/op rows before the waits/op ones start.
+	for len(nsPlots)%max(cols, 1) != 0 {
+		nsPlots = append(nsPlots, nil)
+	}
+	all := append(nsPlots, waitPlots...)
+	for i, p := range all {
+		if p == nil {
+			all[i] = blankPlot()
+		}
+	}
+	return drawGrid(w, all, max(cols, 1))
+}
+
+func blankPlot() *plot.Plot {
+	p := plot.New()
+	p.HideAxes()
+	return p
+}
+
+func addLine(p *plot.Plot, name string, pts plotter.XYs, i int) error {
+	l, err := plotter.NewLine(pts)
+	if err != nil {
+		return err
+	}
+	l.Color = plotutil.Color(i)
+	l.Width = vg.Points(1.2)
+	if i == 0 { // connpool: the line the report is about
+		l.Color = color.Black
+		l.Width = vg.Points(2)
+	}
+	p.Add(l)
+	p.Legend.Add(name, l)
+	return nil
 }
 
 func (pn panel) plot() (*plot.Plot, error) {
@@ -95,97 +212,89 @@ func (pn panel) plot() (*plot.Plot, error) {
 	return p, nil
 }
 
-// chartPanels lays out the figure: the metric each scenario is judged by.
-func chartPanels(s *Summary) []panel {
-	procs := s.Procs()
-	var out []panel
-
-	// 1. Get+return: a group per GOMAXPROCS and goroutine count.
-	pn := panel{title: "1. Get+return, no I/O (lower is better)", unit: "ns/op"}
-	pers := s.Values(benchGetPut, "PerCPU")
-	for _, pr := range procs {
-		for _, per := range pers {
-			if _, ok := s.Get(benchGetPut, pr, "ns/op", "Pool=connpool", "PerCPU="+per); ok {
-				var n int
-				fmt.Sscan(per, &n)
-				pn.groups = append(pn.groups, fmt.Sprintf("P%d g%d", pr, n*pr))
-			}
+// chartPanels lays out the overview: the metric each scenario is judged by.
+func chartPanels(d *Data) []panel {
+	median := func(e *entry, unit string, scale float64) float64 {
+		s, ok := e.stat(unit)
+		if !ok {
+			return 0
 		}
+		return s.Center / scale
 	}
-	for _, pool := range checkoutPools {
-		sr := series{name: poolLabels[pool]}
-		for _, pr := range procs {
-			for _, per := range pers {
-				if _, ok := s.Get(benchGetPut, pr, "ns/op", "Pool=connpool", "PerCPU="+per); ok {
-					v, _ := s.Get(benchGetPut, pr, "ns/op", "Pool="+pool, "PerCPU="+per)
-					sr.values = append(sr.values, v.Median)
+	var out []panel
+	for _, size := range d.Values(benchGetPut, "Conns") {
+		pn := panel{title: fmt.Sprintf("1. Get+return, pool of %s (lower is better)", size), unit: "ns/op"}
+		type cell struct {
+			p   int
+			per string
+		}
+		var cells []cell
+		for _, p := range d.procs {
+			for _, per := range d.Values(benchGetPut, "PerCPU") {
+				if d.Get(benchGetPut, p, "Pool=connpool", "PerCPU="+per, "Conns="+size) != nil {
+					var n int
+					fmt.Sscan(per, &n)
+					cells = append(cells, cell{p, per})
+					pn.groups = append(pn.groups, fmt.Sprintf("P%d g%d", p, n*p))
 				}
 			}
 		}
-		pn.series = append(pn.series, sr)
-	}
-	out = append(out, pn)
-
-	// 2 and 3. Round trip: throughput and p99, a group per GOMAXPROCS.
-	perProcs := func(title, unit, bench, metric string, scale float64, pools []string, kv ...string) panel {
-		pn := panel{title: title, unit: unit}
-		var have []int
-		for _, pr := range procs {
-			if _, ok := s.Get(bench, pr, metric, append(kv, "Pool="+pools[0])...); ok {
-				have = append(have, pr)
-				pn.groups = append(pn.groups, fmt.Sprintf("GOMAXPROCS %d", pr))
-			}
-		}
-		for _, pool := range pools {
-			sr := series{name: poolLabels[pool]}
-			for _, pr := range have {
-				v, _ := s.Get(bench, pr, metric, append(kv, "Pool="+pool)...)
-				sr.values = append(sr.values, v.Median/scale)
+		for _, pool := range checkoutPools {
+			sr := series{name: labels[pool]}
+			for _, c := range cells {
+				sr.values = append(sr.values, median(d.Get(benchGetPut, c.p, "Pool="+pool, "PerCPU="+c.per, "Conns="+size), "ns/op", 1))
 			}
 			pn.series = append(pn.series, sr)
 		}
-		return pn
+		out = append(out, pn)
 	}
-	out = append(out,
-		perProcs("2. Round trip: throughput (higher is better)", "thousand req/s", benchRound, "req/s", 1e3, checkoutPools),
-		perProcs("2. Round trip: p99 latency (lower is better)", "ms", benchRound, "p99-ns", 1e6, checkoutPools),
-		perProcs("3. Stream writes (lower is better)", "ns/op", benchStream, "ns/op", 1, streamPools))
-
-	// 4. Recovery: a group per load and GOMAXPROCS.
-	perKey := func(title, unit, bench, key, metric string, scale float64, pools []string) panel {
+	perKey := func(title, unit, bench, key, metric string, scale float64, pools []string, kv ...string) panel {
 		pn := panel{title: title, unit: unit}
 		type cell struct {
-			v  string
-			pr int
+			v string
+			p int
 		}
-		var have []cell
-		for _, v := range s.Values(bench, key) {
-			for _, pr := range procs {
-				if _, ok := s.Get(bench, pr, metric, key+"="+v, "Pool="+pools[0]); ok {
-					have = append(have, cell{v, pr})
-					pn.groups = append(pn.groups, fmt.Sprintf("%s P%d", v, pr))
+		var cells []cell
+		values := []string{""}
+		if key != "" {
+			values = d.Values(bench, key)
+		}
+		for _, v := range values {
+			for _, p := range d.procs {
+				pick := kv
+				if key != "" {
+					pick = append(append([]string(nil), kv...), key+"="+v)
+				}
+				found := false
+				for _, pool := range pools {
+					found = found || d.Get(bench, p, append(pick, "Pool="+pool)...) != nil
+				}
+				if found {
+					cells = append(cells, cell{v, p})
+					pn.groups = append(pn.groups, strings.TrimSpace(fmt.Sprintf("%s P%d", v, p)))
 				}
 			}
 		}
 		for _, pool := range pools {
-			sr := series{name: poolLabels[pool]}
-			for _, c := range have {
-				st, _ := s.Get(bench, c.pr, metric, key+"="+c.v, "Pool="+pool)
-				sr.values = append(sr.values, st.Median/scale)
+			sr := series{name: labels[pool]}
+			for _, c := range cells {
+				pick := kv
+				if key != "" {
+					pick = append(append([]string(nil), kv...), key+"="+c.v)
+				}
+				sr.values = append(sr.values, median(d.Get(bench, c.p, append(pick, "Pool="+pool)...), metric, scale))
 			}
 			pn.series = append(pn.series, sr)
 		}
 		return pn
 	}
 	out = append(out,
-		perKey("4. Recovery: return to first success (lower is better)", "ms", benchRecovery, "Load", "recover-ns", 1e6, recoveryPools),
-		perKey("4. Recovery: failed requests after return (lower is better)", "requests per restart", benchRecovery, "Load", "failed-reqs", 1, recoveryPools))
-
-	// 5. Loss, one panel per rate: the rates differ by orders of magnitude.
-	for _, rate := range s.Values(benchLoss, "Rate") {
-		out = append(out, perProcs(fmt.Sprintf("5. Loss at %s rate (lower is better)", rate), "messages lost per 100ms",
-			benchLoss, "lost-msgs", 1, lossPools, "Rate="+rate))
-	}
+		perKey("4. Round trip: throughput (higher is better)", "thousand req/s", benchRound, "", "req/s", 1e3, checkoutPools),
+		perKey("4. Round trip: p99 latency (lower is better)", "ms", benchRound, "", "p99-ns", 1e6, checkoutPools),
+		perKey("5. Heap per lent connection (lower is better)", "bytes", benchHeap, "", "heap-B/conn", 1, checkoutPools),
+		perKey("6. Stream writes (lower is better)", "ns/op", benchStream, "", "ns/op", 1, streamPools),
+		perKey("7. Recovery: return to first success (lower is better)", "ms", benchRecovery, "Load", "recover-ns", 1e6, recoveryPools),
+		perKey("8. Loss at paced rate (lower is better)", "messages lost per 100ms", benchLoss, "", "lost-msgs", 1, lossPools, "Rate=paced"))
 	return out
 }
 
@@ -197,7 +306,7 @@ func (shortTicks) Ticks(min, max float64) []plot.Tick {
 	ticks := plot.DefaultTicks{}.Ticks(min, max)
 	for i := range ticks {
 		if ticks[i].Label != "" {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', -1, 64)
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 6, 64)
 		}
 	}
 	return ticks

@@ -1,16 +1,19 @@
 // Command benchreport turns the output of the bench module's benchmarks into
-// BENCHMARKS.md and a chart: ratios of connpool against puddle and the naive
-// pools, and of TCPPool against a raw fan-out, all from the same run, with
-// the issue's targets marked met or missed.
+// BENCHMARKS.md and its charts: every scenario, connpool and TCPPool beside
+// every peer in the same run, each ratio with its confidence interval and
+// significance from golang.org/x/perf/benchmath, and the issues' targets
+// marked met, missed or not measured.
 //
 // Usage:
 //
-//	benchreport [-md BENCHMARKS.md] [-png benchmarks.png] [-cmd "command"] [results.txt]
+//	benchreport [-md BENCHMARKS.md] [-chart benchmarks.png] [-series-chart timeseries.png]
+//		[-series series.txt] [-gomod go.mod] [-cmd "command"] results.txt
 //
-// It reads the go test -bench output from the file named, or from standard
-// input if none (or "-") is. The machine is described from the output's
-// goos, goarch and cpu lines, /proc/cpuinfo and `go version`; run it on the
-// machine that ran the benchmarks.
+// It reads go test -bench output (from bench/cmd/benchrun) from the file
+// named, and the Get+return time series from -series. The machine is
+// described from the output's goos, goarch and cpu lines, /proc/cpuinfo and
+// `go version`, and the versions of the peers from the bench module's
+// go.mod: run it on the machine that ran the benchmarks.
 package main
 
 import (
@@ -28,52 +31,114 @@ import (
 
 func main() {
 	md := flag.String("md", "BENCHMARKS.md", "write the report to this `file`")
-	png := flag.String("png", "benchmarks.png", "write the chart to this `file`; empty for none")
-	command := flag.String("cmd", "go test -bench", "the `command` that produced the results, quoted in the report")
+	chart := flag.String("chart", "benchmarks.png", "write the overview chart to this `file`; empty for none")
+	seriesChart := flag.String("series-chart", "timeseries.png", "write the time series chart to this `file`; empty for none")
+	series := flag.String("series", "", "read the Get+return time series from this `file`")
+	gomod := flag.String("gomod", "go.mod", "read the versions of the peers from this `go.mod`")
+	command := flag.String("cmd", "bench/run.sh", "the `command` that produced the results, quoted in the report")
 	flag.Usage = func() {
-		fmt.Fprintf(flag.CommandLine.Output(), "usage: benchreport [flags] [results.txt]\n")
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: benchreport [flags] results.txt\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if flag.NArg() > 1 {
+	if flag.NArg() != 1 {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *md, *png, *command); err != nil {
+	if err := run(flag.Arg(0), *series, *gomod, *md, *chart, *seriesChart, *command); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
 }
 
-func run(input, mdPath, pngPath, command string) error {
-	var in io.Reader = os.Stdin
-	if input != "" && input != "-" {
-		f, err := os.Open(input)
+func run(resultsPath, seriesPath, gomodPath, mdPath, chartPath, seriesChartPath, command string) error {
+	results, err := os.Open(resultsPath)
+	if err != nil {
+		return err
+	}
+	defer results.Close()
+	var series io.Reader
+	if seriesPath != "" {
+		f, err := os.Open(seriesPath)
 		if err != nil {
 			return err
 		}
 		defer f.Close()
-		in = f
+		series = f
 	}
-	out, err := Parse(in)
+	d, err := Load(results, series)
 	if err != nil {
 		return err
 	}
-	s := out.Summarize()
-
-	chart := ""
-	if pngPath != "" {
-		var buf bytes.Buffer
-		if err := WriteChart(&buf, s); err != nil {
-			return fmt.Errorf("drawing the chart: %w", err)
-		}
-		if err := os.WriteFile(pngPath, buf.Bytes(), 0o644); err != nil {
-			return err
-		}
-		chart = relPath(mdPath, pngPath)
+	info := Info{Machine: machine(d.config), Command: command}
+	if info.Versions, err = versions(gomodPath); err != nil {
+		return err
 	}
-	text := Markdown(s, machine(out.Config), command, chart)
-	return os.WriteFile(mdPath, []byte(text), 0o644)
+	write := func(path string, draw func(io.Writer, *Data) error) (string, error) {
+		if path == "" {
+			return "", nil
+		}
+		var buf bytes.Buffer
+		if err := draw(&buf, d); err != nil {
+			return "", fmt.Errorf("drawing %s: %w", path, err)
+		}
+		return relPath(mdPath, path), os.WriteFile(path, buf.Bytes(), 0o644)
+	}
+	if info.Chart, err = write(chartPath, WriteChart); err != nil {
+		return err
+	}
+	if info.Series, err = write(seriesChartPath, WriteSeriesChart); err != nil {
+		return err
+	}
+	return os.WriteFile(mdPath, []byte(Markdown(d, info)), 0o644)
+}
+
+// versions returns the modules the bench module requires directly, from
+// its go.mod, and the commit of the connpool checkout it replaces.
+func versions(path string) ([]Version, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	vs := parseRequires(string(data))
+	commit := "this checkout"
+	if out, err := exec.Command("git", "-C", filepath.Dir(path), "log", "-1", "--format=%h %cs").Output(); err == nil {
+		commit = "this checkout, commit " + strings.TrimSpace(string(out))
+	}
+	for i := range vs {
+		if vs[i].Path == "github.com/seed-a245f091/connpool" {
+			vs[i].Version = commit
+		}
+	}
+	return vs, nil
+}
+
+// parseRequires returns the direct requirements of a go.mod file.
+func parseRequires(gomod string) []Version {
+	var vs []Version
+	block := false
+	for _, line := range strings.Split(gomod, "\n") {
+		line = strings.TrimSpace(line)
+		switch {
+		case line == "require (":
+			block = true
+			continue
+		case block && line == ")":
+			block = false
+			continue
+		case strings.HasPrefix(line, "require "):
+			line = strings.TrimPrefix(line, "require ")
+		case !block:
+			continue
+		}
+		if strings.Contains(line, "// indirect") {
+			continue
+		}
+		if f := strings.Fields(line); len(f) >= 2 {
+			vs = append(vs, Version{f[0], f[1]})
+		}
+	}
+	return vs
 }
 
 // relPath returns the path of target relative to the directory of from, as

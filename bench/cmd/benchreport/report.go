@@ -3,45 +3,52 @@ package main
 import (
 	"fmt"
 	"math"
+	"strconv"
 	"strings"
-	"time"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 // Names of the benchmarks and pools, as the bench module spells them.
 const (
-	benchGetPut   = "BenchmarkGetPutScaling"
+	benchGetPut   = "BenchmarkGetPut"
+	benchProbe    = "BenchmarkGetPutProbe"
+	benchObserver = "BenchmarkGetPutObserver"
 	benchRound    = "BenchmarkRoundTrip"
+	benchHeap     = "BenchmarkHeap"
 	benchStream   = "BenchmarkStreamWrite"
 	benchRecovery = "BenchmarkRecovery"
 	benchLoss     = "BenchmarkLoss"
 )
 
-var checkoutPools = []string{"connpool", "puddle", "naive"}
-var streamPools = []string{"tcppool", "fanout", "naiverr"}
-var recoveryPools = []string{"connpool", "puddle", "naive", "tcppool"}
-var lossPools = []string{"tcppool", "tcppoolprobe", "naiverr"}
+var (
+	checkoutPools = []string{"connpool", "puddle", "fatih", "buraksezer", "silenceper", "naive"}
+	streamPools   = []string{"tcppool", "fanout", "naiverr"}
+	recoveryPools = append(append([]string(nil), checkoutPools...), "tcppool")
+	lossPools     = []string{"tcppool", "tcppoolprobe", "naiverr"}
+)
 
-// poolLabels are the names the report gives the pools.
-var poolLabels = map[string]string{
+// labels are the names the report gives the pools.
+var labels = map[string]string{
 	"connpool":     "connpool",
 	"puddle":       "puddle",
-	"naive":        "naive channel pool",
+	"fatih":        "fatih/pool",
+	"buraksezer":   "buraksezer",
+	"silenceper":   "silenceper",
+	"naive":        "naive",
 	"tcppool":      "TCPPool",
-	"tcppoolprobe": "TCPPool probing every Write",
+	"tcppoolprobe": "TCPPool, probe every Write",
 	"fanout":       "raw fan-out",
 	"naiverr":      "naive round-robin",
 }
 
-// The targets of issue 5, and the bounds the recovery target is judged by:
-// one backoff step is taken as each pool's first, the strictest reading.
+// The targets of the issues, with the tolerances the report reads them by.
 const (
-	getPutMaxRatio = 0.5
-	streamMaxRatio = 1.2
-	connpoolStep   = connpool.DefaultDialBackoff
-	tcppoolStep    = connpool.DefaultRetryInterval
-	roundTripConns = 8
+	getPutMaxRatio   = 0.5  // connpool ÷ puddle, ns/op
+	minFairness      = 0.8  // fewest ÷ most ops of any goroutine
+	maxGrowth        = 1.25 // ns/op at the most goroutines (or connections) ÷ at the fewest compared
+	heapMaxRatio     = 1.25 // heap per lent connection, connpool ÷ puddle
+	probeMaxRatio    = 1.10 // probe at its default ÷ probe off
+	streamMaxRatio   = 1.2  // TCPPool ÷ raw fan-out, ns/op
+	readmeThirdRatio = 0.42 // "about a third": at most this
 )
 
 // Machine describes where the benchmarks ran.
@@ -50,604 +57,806 @@ type Machine struct {
 	NumCPU                   int
 }
 
-// target is one of the issue's targets and how the run fared.
-type target struct {
-	name   string
-	met    bool
-	detail string
+// Version is a module the benchmarks were built with.
+type Version struct{ Path, Version string }
+
+// Info is what the report says about how it was made.
+type Info struct {
+	Machine  Machine
+	Command  string
+	Versions []Version
+	// Chart and Series are the paths of the overview chart and the time
+	// series chart, relative to the report; empty for none.
+	Chart, Series string
 }
 
-// report builds BENCHMARKS.md.
+// target is one of the issues' targets and how the run fared.
+type target struct {
+	name, state, detail string // state: met, missed or not measured
+}
+
+const (
+	met         = "met"
+	missed      = "missed"
+	notMeasured = "not measured"
+)
+
 type report struct {
-	s       *Summary
-	procs   []int
+	d       *Data
 	b       strings.Builder
 	targets []target
-	behind  []string // rows where connpool does not lead, with the reason
 }
 
-// Markdown returns the text of BENCHMARKS.md for the run summarized by s,
-// made by command on m, with the chart at chart (a path relative to the
-// file; empty for none).
-func Markdown(s *Summary, m Machine, command, chart string) string {
-	r := &report{s: s, procs: s.Procs()}
-	body := r.sections()
+func (r *report) printf(format string, args ...any) { fmt.Fprintf(&r.b, format, args...) }
 
-	var b strings.Builder
-	b.WriteString("# Benchmarks\n\n")
-	b.WriteString("connpool beside [jackc/puddle/v2](https://github.com/jackc/puddle), a fatih/pool-style channel pool " +
-		"(`bench/naive.go`) and, for TCPPool, a raw fan-out over sockets and a samber/go-tcp-pool-style round-robin " +
-		"(`bench/roundrobin.go`), all in one run on one machine. The benchmarks are in `bench/` (a module of its own); " +
-		"this file and the chart are written by `bench/cmd/benchreport` from the same run's output, `bench/results.txt`.\n\n")
-	b.WriteString("## How these figures were produced\n\n")
-	fmt.Fprintf(&b, "```sh\n%s\n```\n\n", command)
-	b.WriteString("| | |\n|---|---|\n")
-	fmt.Fprintf(&b, "| Go | %s |\n", m.GoVersion)
-	fmt.Fprintf(&b, "| OS/arch | %s/%s |\n", m.OS, m.Arch)
-	fmt.Fprintf(&b, "| CPU | %s |\n", m.CPU)
-	fmt.Fprintf(&b, "| CPUs (nproc) | %d |\n", m.NumCPU)
-	fmt.Fprintf(&b, "| GOMAXPROCS | %s |\n\n", joinInts(r.procs))
-	b.WriteString("Each figure is the median over the runs (`-count`); a ratio is connpool's (or TCPPool's) median " +
-		"divided by the other's, so below 1 is better for ns/op and latency, above 1 for throughput. " +
-		"To compare two runs of your own: `benchstat -col /Pool old.txt new.txt`, or within one run: " +
-		"`benchstat -col /Pool bench/results.txt`.\n\n")
-
-	b.WriteString("## Targets\n\n")
-	for _, t := range r.targets {
-		mark := "**met**"
-		if !t.met {
-			mark = "**missed**"
-		}
-		fmt.Fprintf(&b, "- %s: %s. %s\n", t.name, mark, t.detail)
-	}
-	if len(r.behind) == 0 {
-		b.WriteString("- connpool leads every row: **met**.\n")
-	} else {
-		b.WriteString("- connpool leads every row: **missed** in these rows:\n")
-		for _, row := range r.behind {
-			fmt.Fprintf(&b, "  - %s\n", row)
-		}
-	}
-	b.WriteString("\n")
-	if chart != "" {
-		fmt.Fprintf(&b, "![Benchmarks: every scenario, every pool](%s)\n\n", chart)
-		b.WriteString("In the chart, P is GOMAXPROCS and g the number of goroutines.\n\n")
-	}
-	b.WriteString(body)
-	return b.String()
+func (r *report) target(name, state, detail string) {
+	r.targets = append(r.targets, target{name, state, detail})
 }
 
-// sections writes the scenario sections, collecting targets as it goes.
-func (r *report) sections() string {
+// Markdown returns BENCHMARKS.md for the run in d.
+func Markdown(d *Data, info Info) string {
+	r := &report{d: d}
 	r.getPut()
+	r.probe()
+	r.observer()
 	r.roundTrip()
+	r.heap()
 	r.stream()
 	r.recovery()
 	r.loss()
-	return r.b.String()
+	r.readme()
+	body := r.b.String()
+
+	var b strings.Builder
+	w := func(format string, args ...any) { fmt.Fprintf(&b, format, args...) }
+	w("# Benchmarks\n\n")
+	w("connpool beside the pools a user would pick instead, all in one run on one machine, every scenario on real " +
+		"loopback TCP sockets: for the checkout pool, [jackc/puddle/v2](https://github.com/jackc/puddle), " +
+		"[fatih/pool](https://github.com/fatih/pool) v3, [buraksezer/connpool](https://github.com/buraksezer/connpool), " +
+		"[silenceper/pool](https://github.com/silenceper/pool) and a naive channel pool (`bench/naive.go`); for TCPPool, " +
+		"a raw fan-out over sockets and a samber/go-tcp-pool-style round-robin (`bench/roundrobin.go`: samber/go-tcp-pool " +
+		"itself cannot be fetched through the Go module proxy). The benchmarks are in `bench/` (a module of its own); " +
+		"this file and the charts are written by `bench/cmd/benchreport` from the run's output, `bench/results.txt` " +
+		"and `bench/series.txt`.\n\n")
+	w("## How these figures were produced\n\n")
+	w("```sh\n%s\n```\n\n", info.Command)
+	w("| | |\n|---|---|\n")
+	w("| Go | %s |\n", info.Machine.GoVersion)
+	w("| OS/arch | %s/%s |\n", info.Machine.OS, info.Machine.Arch)
+	w("| CPU | %s |\n", info.Machine.CPU)
+	w("| CPUs (nproc) | %d |\n", info.Machine.NumCPU)
+	w("| GOMAXPROCS | %s |\n", joinInts(d.procs))
+	for _, v := range info.Versions {
+		w("| %s | %s |\n", v.Path, v.Version)
+	}
+	w("\n")
+	w("%s\n", method)
+	hung, failed := d.Hung()
+	w("## Rows that hung or failed\n\n")
+	if len(hung)+len(failed) == 0 {
+		w("None: every row finished.\n\n")
+	} else {
+		w("A row that made no progress for 2s, or outlived its process's time limit, is shown as *hung* in the " +
+			"tables; the rest of the run went on without it.\n\n")
+		for _, h := range hung {
+			w("- hung: %s\n", h)
+		}
+		for _, f := range failed {
+			w("- failed: %s\n", f)
+		}
+		w("\n")
+	}
+	w("## Targets\n\n")
+	for _, t := range r.targets {
+		w("- %s: **%s**. %s\n", t.name, t.state, t.detail)
+	}
+	w("\n")
+	if info.Chart != "" {
+		w("![Every scenario, every pool: medians](%s)\n\n", info.Chart)
+	}
+	w("%s", body)
+	if info.Series != "" {
+		w("## Over time\n\n")
+		w("Each contended Get+return row with a pool of 8, in 100ms windows over its 3s run: ns/op per window " +
+			"(above) and, for the pools that count them, waits/op (below). A state that forms late in a run, such " +
+			"as a convoy, shows as a step; the medians in section 1 are over these windows.\n\n")
+		w("![Get+return over time](%s)\n", info.Series)
+	}
+	return b.String()
 }
 
-func (r *report) get(bench string, procs int, unit string, kv ...string) (Stat, bool) {
-	return r.s.Get(bench, procs, unit, kv...)
+// method is the method section.
+const method = `## Method
+
+- **Sockets.** Every scenario runs on real TCP connections over 127.0.0.1 (addresses from ` + "`127.0.0.1:0`" + `, never a fixed port), so the runtime's netpoller is active even where a benchmark does no I/O. The servers of Get+return, request/response, the heap row and stream writes run in a separate process (the bench test binary run again as ` + "`TestHelperServer`" + `), so that their goroutines are not scheduled by the client's runtime; the restart and close scenarios keep their server in-process, since they stop it, restart it and count what it received.
+- **Processes and time limits.** ` + "`bench/cmd/benchrun`" + ` runs each row of a pool that might hang in a test process of its own. A benchmark whose goroutines make no progress for 2s ends its process (exit status 3), and a process that outlives its time limit is killed; either way the row is recorded as *hung* and the run goes on.
+- **Runs.** Get+return with a pool of 8 is one 3s run per row, recorded in 100ms windows; its ns/op and waits/op medians and intervals are over the windows (about 30). Consecutive windows of one run are not independent samples, so those intervals are narrower than the spread between runs would be. Every other row is six runs (` + "`-count 6`" + `) and its statistics are over the runs.
+- **Statistics.** The results are read with ` + "`golang.org/x/perf/benchfmt`" + ` and summarized with ` + "`benchmath.AssumeNothing`" + `, benchstat's own statistics: each figure is a median, ±x% is its 95% confidence interval. A ratio a ÷ b is the ratio of the medians; the bracket is the interval the two medians' intervals allow (a's low over b's high to a's high over b's low), and p is the Mann-Whitney U test of the two samples, as benchstat prints it; ~ marks a difference that is not significant (p ≥ 0.05). Below 1 is better for times and bytes, above 1 for throughput.
+- **Get+return** (` + "`BenchmarkGetPut`" + `): perCPU × GOMAXPROCS goroutines (` + "`b.RunParallel`" + `) check a connection out and give it back, no I/O. Each goroutine counts its own operations, and times one Get in eight (the same for every pool): **fairness** is the fewest operations of any goroutine over the run divided by the most, **p99 wait** the 99th percentile of the timed Gets. **waits/op** is the pool's own count of Gets that found no idle connection (connpool and puddle keep one); **dials/op** counts connections dialled while timed (fatih/pool and the naive pool dial instead of waiting). 512 goroutines per CPU runs for connpool and puddle only. At GOMAXPROCS 1 a goroutine that never blocks keeps the CPU for its whole time slice, so fairness there is mostly the scheduler's.
+- **Targets.** "Nothing grows" is read as: connpool's ns/op at 512 goroutines per CPU at most 1.25× that at 32 (a 16-fold increase), its ns/op with a pool of 512 at most 1.25× that with a pool of 8 at one goroutine per CPU, and 0 allocs/op everywhere. A target on a ratio is met by the median ratio; the interval and p-value say how firmly.
+- **Heap** (` + "`BenchmarkHeap`" + `): 10,000 sockets are dialled to the server process; the live heap after a GC with the sockets alone is subtracted from the live heap after the pool was built from them and lent every one of them once (all out at once) and taken them back; the difference is divided by 10,000. The process raises its soft limit on open files to the hard limit; if that is not enough the row runs on fake connections and says ` + "`Conn=fake`" + `.
+- **Request/response** (` + "`BenchmarkRoundTrip`" + `): 64 clients share a pool of 8 connections to an echo server; each request checks a connection out, writes 32 bytes, reads the echo and gives it back. **peak** is the most connections open at once, counted on the client: a pool that dials past its cap (fatih/pool, the naive pool) runs on more than 8.
+- **Stream writes, recovery, loss**: as in sections 6 to 8.
+`
+
+// row is a line of a table: its label cells, its GOMAXPROCS and the k=v
+// pairs that pick its entries.
+type row struct {
+	labels []string
+	procs  int
+	kv     []string
 }
 
-// lead records a row where pool (median a) is behind other (median o) on a
-// metric where lower is better unless higherBetter, with the reason if
-// known. It returns whether pool leads or ties.
-func (r *report) lead(row, metric, pool string, a Stat, other string, o Stat, higherBetter bool, why string) bool {
-	behind := a.Median > o.Median
-	if higherBetter {
-		behind = a.Median < o.Median
+// column is a column of a table: its heading and its cell for each row.
+type column struct {
+	head string
+	cell func(row) string
+}
+
+// table writes a Markdown table of rows, leaving out rows with no entry.
+func (r *report) table(labelHeads []string, rows []row, cols []column) {
+	r.printf("| %s |", strings.Join(labelHeads, " | "))
+	for _, c := range cols {
+		r.printf(" %s |", c.head)
 	}
-	if !behind {
-		return true
+	r.printf("\n|%s", strings.Repeat("---:|", len(labelHeads)+len(cols)))
+	r.printf("\n")
+	for _, rw := range rows {
+		r.printf("| %s |", strings.Join(rw.labels, " | "))
+		for _, c := range cols {
+			r.printf(" %s |", c.cell(rw))
+		}
+		r.printf("\n")
 	}
-	format := num
-	if metric == "p99" || metric == "recover" {
-		format = dur
+	r.printf("\n")
+}
+
+// statCol is a column of unit for pool, as its median and interval.
+func (r *report) statCol(head, bench, pool, unit string, format func(float64) string) column {
+	return column{head, func(rw row) string {
+		return statCell(r.d.Get(bench, rw.procs, append(rw.kv, "Pool="+pool)...), unit, format)
+	}}
+}
+
+// statCell formats unit of e as "45.8 ±3%", or says why there is none.
+func statCell(e *entry, unit string, format func(float64) string) string {
+	if e == nil {
+		return "–"
 	}
-	text := fmt.Sprintf("%s, %s: %s %s against %s's %s", row, metric, poolLabels[pool], format(a.Median), poolLabels[other], format(o.Median))
-	if overlap(a, o) {
-		text += " (within the run-to-run spread)"
+	s, ok := e.stat(unit)
+	if !ok {
+		if e.status != "" {
+			return e.status
+		}
+		return "–"
 	}
-	if why != "" {
-		text += ": " + why
+	cell := format(s.Center)
+	if s.n > 1 {
+		cell += " ±" + s.PctRangeString()
 	}
-	r.behind = append(r.behind, text)
-	return false
+	if e.status != "" {
+		cell += " (" + e.status + " once)"
+	}
+	return cell
+}
+
+// ratioCol is a column of a's unit divided by b's.
+func (r *report) ratioCol(head, bench, a, b, unit string) column {
+	return column{head, func(rw row) string {
+		rt, why := r.ratio(bench, rw.procs, rw.kv, a, b, unit)
+		if why != "" {
+			return why
+		}
+		return rt.String()
+	}}
+}
+
+// ratio compares unit of pools a and b in the row picked by kv; why says
+// why there is no ratio.
+func (r *report) ratio(bench string, procs int, kv []string, a, b, unit string) (ratio, string) {
+	ea := r.d.Get(bench, procs, append(kv, "Pool="+a)...)
+	eb := r.d.Get(bench, procs, append(kv, "Pool="+b)...)
+	return ratioOf(ea, eb, unit)
+}
+
+func ratioOf(ea, eb *entry, unit string) (ratio, string) {
+	sa, ok1 := ea.stat(unit)
+	sb, ok2 := eb.stat(unit)
+	switch {
+	case !ok1 && ea != nil && ea.status != "":
+		return ratio{}, ea.status
+	case !ok2 && eb != nil && eb.status != "":
+		return ratio{}, "other " + eb.status
+	case !ok1 || !ok2:
+		return ratio{}, "–"
+	}
+	rt, ok := compare(sa, sb)
+	if !ok {
+		return ratio{}, "–"
+	}
+	return rt, ""
+}
+
+// getPutRows are the rows of a Get+return table with a pool of size.
+func (r *report) getPutRows(bench string, size string, extra ...string) []row {
+	var rows []row
+	for _, p := range r.d.procs {
+		for _, per := range r.d.Values(bench, "PerCPU") {
+			kv := append([]string{"PerCPU=" + per, "Conns=" + size}, extra...)
+			if r.d.Get(bench, p, kv...) == nil {
+				continue
+			}
+			n, _ := strconv.Atoi(per)
+			rows = append(rows, row{[]string{strconv.Itoa(p), strconv.Itoa(n * p)}, p, kv})
+		}
+	}
+	return rows
 }
 
 func (r *report) getPut() {
-	w := &r.b
-	w.WriteString("## 1. Get and return, no I/O\n\n")
-	w.WriteString("`BenchmarkGetPutScaling`: a pool of 8 connections that do no I/O; 1, 4 and 32 goroutines per GOMAXPROCS " +
-		"check one out and give it back (`b.RunParallel`). The raw results also have waits/op, the share of Gets " +
-		"that waited for a connection to come back, and dials/op: the naive pool dials when its channel is empty " +
-		"instead of waiting.\n\n")
-	w.WriteString("| GOMAXPROCS | goroutines | connpool ns/op | puddle ns/op | naive ns/op | connpool ÷ puddle | connpool ÷ naive | connpool allocs/op |\n")
-	w.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	met, rows := true, 0
-	worst, worstRow := 0.0, ""
-	var allocs, missed []string
-	for _, procs := range r.procs {
-		for _, per := range r.s.Values(benchGetPut, "PerCPU") {
-			kv := "PerCPU=" + per
-			c, ok1 := r.get(benchGetPut, procs, "ns/op", "Pool=connpool", kv)
-			p, ok2 := r.get(benchGetPut, procs, "ns/op", "Pool=puddle", kv)
-			n, ok3 := r.get(benchGetPut, procs, "ns/op", "Pool=naive", kv)
-			a, ok4 := r.get(benchGetPut, procs, "allocs/op", "Pool=connpool", kv)
-			cw, _ := r.get(benchGetPut, procs, "waits/op", "Pool=connpool", kv)
-			pw, _ := r.get(benchGetPut, procs, "waits/op", "Pool=puddle", kv)
-			nd, _ := r.get(benchGetPut, procs, "dials/op", "Pool=naive", kv)
-			if !ok1 {
+	r.printf("## 1. Get and return\n\n")
+	r.printf("`BenchmarkGetPut`: goroutines share a pool of 8, or of 512, real sockets to the server process, and " +
+		"check a connection out and give it back with no I/O. ns/op of every pool, then connpool's ratio to each:\n\n")
+	heads := []string{"GOMAXPROCS", "goroutines"}
+	for _, size := range r.d.Values(benchGetPut, "Conns") {
+		rows := r.getPutRows(benchGetPut, size)
+		if len(rows) == 0 {
+			continue
+		}
+		r.printf("### Pool of %s: ns/op\n\n", size)
+		var cols []column
+		for _, pool := range checkoutPools {
+			cols = append(cols, r.statCol(labels[pool], benchGetPut, pool, "ns/op", num))
+		}
+		r.table(heads, rows, cols)
+		r.printf("### Pool of %s: connpool ÷ each, ns/op\n\n", size)
+		cols = nil
+		for _, pool := range checkoutPools[1:] {
+			cols = append(cols, r.ratioCol("÷ "+labels[pool], benchGetPut, "connpool", pool, "ns/op"))
+		}
+		r.table(heads, rows, cols)
+		r.printf("### Pool of %s: fairness, p99 wait, waits/op or dials/op, allocs/op (B/op)\n\n", size)
+		cols = nil
+		for _, pool := range checkoutPools {
+			cols = append(cols, column{labels[pool], func(rw row) string {
+				e := r.d.Get(benchGetPut, rw.procs, append(rw.kv, "Pool="+pool)...)
+				return detailCell(e)
+			}})
+		}
+		r.table(heads, rows, cols)
+	}
+	r.printf("Each cell of the last tables: fairness / p99 of the wait for a connection / waits per Get " +
+		"(w, where the pool counts them) or dials per Get (d) / allocs per op (bytes per op).\n\n")
+	r.getPutTargets()
+}
+
+// detailCell is a Get+return row's fairness, p99 wait, waits or dials, and
+// allocations, medians over its runs.
+func detailCell(e *entry) string {
+	if e == nil {
+		return "–"
+	}
+	if len(e.values["fairness"]) == 0 {
+		return orDash(e.status)
+	}
+	med := func(unit string) float64 {
+		s, _ := e.stat(unit)
+		return s.Center
+	}
+	parts := []string{num(med("fairness")), dur(med("p99-wait-ns"))}
+	if _, ok := e.values["waits/op"]; ok {
+		parts = append(parts, "w "+num(med("waits/op")))
+	} else {
+		parts = append(parts, "d "+num(med("dials/op")))
+	}
+	parts = append(parts, fmt.Sprintf("%s (%s)", num(med("allocs/op")), num(med("B/op"))))
+	return strings.Join(parts, " / ")
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "–"
+	}
+	return s
+}
+
+func (r *report) getPutTargets() {
+	const name = "Get+return, pool of 8, 1, 4 and 32 goroutines per CPU at GOMAXPROCS 1 and 2"
+	var ratios, over, allocs, unfair, waits []string
+	rows := 0
+	missing := false
+	for _, p := range []int{1, 2} {
+		for _, per := range []string{"1", "4", "32"} {
+			kv := []string{"PerCPU=" + per, "Conns=8"}
+			at := fmt.Sprintf("%s per CPU at GOMAXPROCS %d", per, p)
+			c := r.d.Get(benchGetPut, p, append(kv, "Pool=connpool")...)
+			rt, why := r.ratio(benchGetPut, p, kv, "connpool", "puddle", "ns/op")
+			if why != "" {
+				missing = true
+				ratios = append(ratios, at+": "+why)
 				continue
 			}
 			rows++
-			var perN int
-			fmt.Sscan(per, &perN)
-			row := fmt.Sprintf("Get+return, GOMAXPROCS %d, %s", procs, goroutines(perN*procs))
-			fmt.Fprintf(w, "| %d | %d | %s | %s | %s | %s | %s | %s |\n", procs, perN*procs,
-				num(c.Median), numOK(p.Median, ok2), numOK(n.Median, ok3),
-				ratioOK(c.Median, p.Median, ok2), ratioOK(c.Median, n.Median, ok3), numOK(a.Median, ok4))
-			if ok2 {
-				ratio := c.Median / p.Median
-				if ratio > worst {
-					worst, worstRow = ratio, fmt.Sprintf("%s at GOMAXPROCS %d", goroutines(perN*procs), procs)
-				}
-				if ratio > getPutMaxRatio {
-					met = false
-					m := fmt.Sprintf("%.2f with %s at GOMAXPROCS %d", ratio, goroutines(perN*procs), procs)
-					if cw.Median > 0.5 && pw.Median > 0.5 {
-						m += fmt.Sprintf(", where most Gets of both pools wait for a connection to come back "+
-							"(connpool %.0f%%, puddle %.0f%%) and a wait costs a goroutine park and wake-up whichever pool does it",
-							100*cw.Median, 100*pw.Median)
-					}
-					missed = append(missed, m)
-				}
-				r.lead(row, "ns/op", "connpool", c, "puddle", p, false, "")
-			} else {
-				met = false
+			ratios = append(ratios, fmt.Sprintf("%s: %s", at, rt))
+			if rt.r > getPutMaxRatio {
+				over = append(over, at)
 			}
-			if ok3 {
-				why := ""
-				if cw.Median > 0.05 {
-					why = fmt.Sprintf("%.0f%% of connpool's Gets waited in line for one of its 8 connections, served "+
-						"first come first served, and a connection handed to a waiting goroutine stays out until the "+
-						"scheduler runs it; the naive pool never waits, it takes whatever is idle and dials when "+
-						"nothing is (%.2g dials/op here, free with the benchmark's fake connections, a TCP handshake "+
-						"with real ones)", 100*cw.Median, nd.Median)
-				}
-				r.lead(row, "ns/op", "connpool", c, "naive", n, false, why)
+			if a, _ := c.max("allocs/op"); a != 0 {
+				allocs = append(allocs, fmt.Sprintf("%s: %s", at, num(a)))
 			}
-			if !ok4 || a.Max != 0 {
-				met = false
-				allocs = append(allocs, fmt.Sprintf("%s at GOMAXPROCS %d", goroutines(perN*procs), procs))
+			if f, ok := c.stat("fairness"); ok && f.Center < minFairness {
+				unfair = append(unfair, fmt.Sprintf("%s: %s", at, num(f.Center)))
+			}
+			w, _ := c.stat("waits/op")
+			pw, _ := c.stat("p99-wait-ns")
+			waits = append(waits, fmt.Sprintf("%s: %s waits/op, p99 wait %s", at, num(w.Center), dur(pw.Center)))
+		}
+	}
+	if rows == 0 {
+		r.target(name+": ns/op at most 0.5× puddle's", notMeasured, "No such rows in this run.")
+		return
+	}
+	state := met
+	detail := "connpool ÷ puddle: " + strings.Join(ratios, "; ") + "."
+	if len(over) > 0 || missing {
+		state = missed
+		if len(over) > 0 {
+			detail += " Above 0.5 at " + strings.Join(over, ", ") + "."
+		}
+	}
+	r.target(name+": ns/op at most 0.5× puddle's at every one", state, detail)
+	if len(allocs) == 0 {
+		r.target(name+": 0 allocs/op", met, "connpool allocated nothing per op in any run of these rows.")
+	} else {
+		r.target(name+": 0 allocs/op", missed, "connpool's allocs/op: "+strings.Join(allocs, "; ")+".")
+	}
+	if len(unfair) == 0 {
+		r.target(name+": fairness at least 0.8", met, "Every row's fewest ÷ most operations of a goroutine is 0.8 or more.")
+	} else {
+		r.target(name+": fairness at least 0.8", missed, "connpool's fairness: "+strings.Join(unfair, "; ")+
+			". At GOMAXPROCS 1 a goroutine keeps the CPU for its time slice unless the pool makes it wait, so "+
+			"over a 3s run with many goroutines some get fewer slices than others: there it measures the "+
+			"scheduler as much as the pool.")
+	}
+	r.target(name+": waits/op and the p99 of the wait reported", met, "connpool: "+strings.Join(waits, "; ")+
+		". The tables of section 1 have them for every pool.")
+
+	// Nothing grows with goroutines or connections.
+	var growth []string
+	grew, seen := false, false
+	for _, p := range r.d.procs {
+		for _, size := range []string{"8", "512"} {
+			lo := r.d.Get(benchGetPut, p, "Pool=connpool", "PerCPU=32", "Conns="+size)
+			hi := r.d.Get(benchGetPut, p, "Pool=connpool", "PerCPU=512", "Conns="+size)
+			if rt, why := ratioOf(hi, lo, "ns/op"); why == "" {
+				seen = true
+				grew = grew || rt.r > maxGrowth
+				growth = append(growth, fmt.Sprintf("512 ÷ 32 goroutines per CPU, pool of %s, GOMAXPROCS %d: %s%s", size, p, rt, overGrowth(rt)))
+			}
+		}
+		small := r.d.Get(benchGetPut, p, "Pool=connpool", "PerCPU=1", "Conns=8")
+		big := r.d.Get(benchGetPut, p, "Pool=connpool", "PerCPU=1", "Conns=512")
+		if rt, why := ratioOf(big, small, "ns/op"); why == "" {
+			seen = true
+			grew = grew || rt.r > maxGrowth
+			growth = append(growth, fmt.Sprintf("pool of 512 ÷ pool of 8, 1 goroutine per CPU, GOMAXPROCS %d: %s%s", p, rt, overGrowth(rt)))
+		}
+	}
+	allocFree := true
+	for _, e := range r.d.entries {
+		if e.bench == benchGetPut && e.keys["Pool"] == "connpool" {
+			if a, ok := e.max("allocs/op"); ok && a != 0 {
+				allocFree = false
+				growth = append(growth, fmt.Sprintf("%s allocs/op at %s", num(a), e.name))
 			}
 		}
 	}
-	w.WriteString("\n")
-	if rows == 0 {
-		r.targets = append(r.targets, target{"Get+return at most half of puddle's ns/op, with 0 allocs", false, "Not in this run."})
+	switch {
+	case !seen:
+		r.target("Pool of 8 and 512 with up to 1024 goroutines: nothing grows", notMeasured, "No such rows in this run.")
+	case grew || !allocFree:
+		r.target("Pool of 8 and 512 with up to 1024 goroutines: nothing grows", missed, strings.Join(growth, "; ")+".")
+	default:
+		r.target("Pool of 8 and 512 with up to 1024 goroutines: nothing grows", met, strings.Join(growth, "; ")+
+			"; 0 allocs/op in every row.")
+	}
+}
+
+// overGrowth marks a growth ratio above maxGrowth.
+func overGrowth(rt ratio) string {
+	if rt.r > maxGrowth {
+		return fmt.Sprintf(" (above %.2f)", maxGrowth)
+	}
+	return ""
+}
+
+func (r *report) probe() {
+	rows := r.getPutRows(benchProbe, "8", "Probe=default")
+	r.printf("## 2. Stale-connection probe\n\n")
+	r.printf("`BenchmarkGetPutProbe`: connpool's Get+return on a hot pool of 8 with its probe at the default " +
+		"`ProbeAfter` and with `ProbeAfter: -1` (off).\n\n")
+	if len(rows) == 0 {
+		r.printf("Not in this run.\n\n")
+		r.target("Get+return with stale detection on, hot pool: within 10% of detection off", notMeasured, "Not in this run.")
 		return
 	}
-	detail := fmt.Sprintf("The highest connpool ÷ puddle is %.2f (%s).", worst, worstRow)
-	if len(missed) > 0 {
-		detail += fmt.Sprintf(" Above %.1f: %s.", getPutMaxRatio, strings.Join(missed, "; "))
+	for i := range rows {
+		rows[i].kv = rows[i].kv[:2] // PerCPU and Conns; the columns pick Probe
 	}
-	if len(allocs) > 0 {
-		detail += " connpool allocated in: " + strings.Join(allocs, ", ") + "."
-	} else {
-		detail += " connpool allocates nothing."
+	pick := func(probe string) func(row) *entry {
+		return func(rw row) *entry {
+			return r.d.Get(benchProbe, rw.procs, append(rw.kv, "Probe="+probe)...)
+		}
 	}
-	r.targets = append(r.targets, target{"Get+return at most half of puddle's ns/op at every concurrency, with 0 allocs", met, detail})
+	on, off := pick("default"), pick("off")
+	var details []string
+	state := met
+	r.table([]string{"GOMAXPROCS", "goroutines"}, rows, []column{
+		{"probe at default, ns/op", func(rw row) string { return statCell(on(rw), "ns/op", num) }},
+		{"probe off, ns/op", func(rw row) string { return statCell(off(rw), "ns/op", num) }},
+		{"on ÷ off", func(rw row) string {
+			rt, why := ratioOf(on(rw), off(rw), "ns/op")
+			if why != "" {
+				state = missed
+				return why
+			}
+			if rt.r > probeMaxRatio {
+				state = missed
+			}
+			details = append(details, fmt.Sprintf("%s goroutines at GOMAXPROCS %d: %s", rw.labels[1], rw.procs, rt))
+			return rt.String()
+		}},
+	})
+	r.target("Get+return with stale detection on (default ProbeAfter), hot pool: within 10% of detection off",
+		state, "On ÷ off: "+strings.Join(details, "; ")+".")
+}
+
+func (r *report) observer() {
+	r.printf("## 3. Observer\n\n")
+	rows := r.getPutRows(benchObserver, "8", "Observer=counting")
+	if len(rows) == 0 {
+		r.printf("`BenchmarkGetPutObserver` compares Get+return with and without an observer that counts every " +
+			"event. The root package this run was built with has no `Observe` yet, so the rows with an observer " +
+			"were skipped.\n\n")
+		r.target("Get+return with and without an observer attached", notMeasured,
+			"The root package this run was built with has no Observe; the benchmark is wired behind bench/impl_connpool_test.go's observeConnpool and runs once it has.")
+		return
+	}
+	for i := range rows {
+		rows[i].kv = rows[i].kv[:2]
+	}
+	with := func(rw row) *entry { return r.d.Get(benchObserver, rw.procs, append(rw.kv, "Observer=counting")...) }
+	without := func(rw row) *entry { return r.d.Get(benchObserver, rw.procs, append(rw.kv, "Observer=none")...) }
+	var details []string
+	r.table([]string{"GOMAXPROCS", "goroutines"}, rows, []column{
+		{"no observer, ns/op", func(rw row) string { return statCell(without(rw), "ns/op", num) }},
+		{"counting observer, ns/op", func(rw row) string { return statCell(with(rw), "ns/op", num) }},
+		{"with ÷ without", func(rw row) string {
+			rt, why := ratioOf(with(rw), without(rw), "ns/op")
+			if why != "" {
+				return why
+			}
+			details = append(details, fmt.Sprintf("GOMAXPROCS %d: %s", rw.procs, rt))
+			return rt.String()
+		}},
+	})
+	r.target("Get+return with and without an observer attached", met, "Measured; with ÷ without: "+strings.Join(details, "; ")+".")
+}
+
+// procRows are one row per GOMAXPROCS, picking kv.
+func (r *report) procRows(bench string, kv ...string) []row {
+	var rows []row
+	for _, p := range r.d.procs {
+		for _, e := range r.d.entries {
+			if e.bench == bench && e.procs == p {
+				rows = append(rows, row{[]string{strconv.Itoa(p)}, p, kv})
+				break
+			}
+		}
+	}
+	return rows
 }
 
 func (r *report) roundTrip() {
-	w := &r.b
-	w.WriteString("## 2. Request and response over loopback\n\n")
-	w.WriteString("`BenchmarkRoundTrip`: 64 goroutines share a pool of 8 connections to an echo server on 127.0.0.1; " +
-		"each request checks a connection out, writes 32 bytes, reads the echo and gives the connection back. " +
-		"Throughput is requests per second over the whole run; p99 is the 99th percentile of one request's " +
-		"latency, waiting for a connection included.\n\n")
-	w.WriteString("| GOMAXPROCS | connpool req/s | puddle req/s | naive req/s | connpool ÷ puddle | connpool ÷ naive | connpool p99 | puddle p99 | naive p99 | most connections open (connpool / puddle / naive) |\n")
-	w.WriteString("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
-	met, rows := true, 0
+	r.printf("## 4. Request and response\n\n")
+	r.printf("`BenchmarkRoundTrip`: 64 clients, a pool of 8, an echo server in the server process; a request " +
+		"checks a connection out, writes 32 bytes, reads the echo and gives the connection back.\n\n")
+	rows := r.procRows(benchRound)
+	if len(rows) == 0 {
+		r.printf("Not in this run.\n\n")
+		r.target("Round-trip throughput at least puddle's", notMeasured, "Not in this run.")
+		return
+	}
+	heads := []string{"GOMAXPROCS"}
+	var cols []column
+	for _, pool := range checkoutPools {
+		cols = append(cols, r.statCol(labels[pool], benchRound, pool, "req/s", kilo))
+	}
+	r.printf("Requests per second:\n\n")
+	r.table(heads, rows, cols)
+	cols = nil
+	for _, pool := range checkoutPools[1:] {
+		cols = append(cols, r.ratioCol("connpool ÷ "+labels[pool], benchRound, "connpool", pool, "req/s"))
+	}
+	r.printf("connpool's throughput ÷ each:\n\n")
+	r.table(heads, rows, cols)
+	cols = nil
+	for _, pool := range checkoutPools {
+		cols = append(cols, column{labels[pool], func(rw row) string {
+			e := r.d.Get(benchRound, rw.procs, "Pool="+pool)
+			if e == nil || len(e.values["p50-ns"]) == 0 {
+				if e != nil {
+					return orDash(e.status)
+				}
+				return "–"
+			}
+			med := func(unit string) float64 { s, _ := e.stat(unit); return s.Center }
+			peak, _ := e.max("peak-conns")
+			return fmt.Sprintf("%s / %s / %s / %s / %s", dur(med("p50-ns")), dur(med("p99-ns")), dur(med("p999-ns")),
+				num(med("fairness")), num(peak))
+		}})
+	}
+	r.printf("Latency p50 / p99 / p99.9, fairness (fewest requests of a client ÷ most), and the most connections " +
+		"open at once (more than 8: the pool dialled past its cap):\n\n")
+	r.table(heads, rows, cols)
+
+	state := met
 	var details []string
-	for _, procs := range r.procs {
-		var tput, p99, peak [3]Stat
-		var ok [3]bool
-		for i, pool := range checkoutPools {
-			tput[i], ok[i] = r.get(benchRound, procs, "req/s", "Pool="+pool)
-			p99[i], _ = r.get(benchRound, procs, "p99-ns", "Pool="+pool)
-			peak[i], _ = r.get(benchRound, procs, "peak-conns", "Pool="+pool)
-		}
-		if !ok[0] {
+	for _, rw := range rows {
+		rt, why := r.ratio(benchRound, rw.procs, nil, "connpool", "puddle", "req/s")
+		if why != "" {
+			state = missed
+			details = append(details, fmt.Sprintf("GOMAXPROCS %d: %s", rw.procs, why))
 			continue
 		}
-		rows++
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s | %s | %s | %s / %s / %s |\n", procs,
-			num(tput[0].Median), numOK(tput[1].Median, ok[1]), numOK(tput[2].Median, ok[2]),
-			ratioOK(tput[0].Median, tput[1].Median, ok[1]), ratioOK(tput[0].Median, tput[2].Median, ok[2]),
-			dur(p99[0].Median), durOK(p99[1].Median, ok[1]), durOK(p99[2].Median, ok[2]),
-			num(peak[0].Max), numOK(peak[1].Max, ok[1]), numOK(peak[2].Max, ok[2]))
-		row := fmt.Sprintf("Round trip, GOMAXPROCS %d", procs)
-		for i := 1; i < 3; i++ {
-			if !ok[i] {
-				continue
-			}
-			why := ""
-			if peak[i].Max > roundTripConns {
-				why = fmt.Sprintf("the %s opened up to %.0f connections against the others' %d (its Get dials whenever none is idle), so it does not run on 8", poolLabels[checkoutPools[i]], peak[i].Max, roundTripConns)
-			}
-			r.lead(row, "req/s", "connpool", tput[0], checkoutPools[i], tput[i], true, why)
-			r.lead(row, "p99", "connpool", p99[0], checkoutPools[i], p99[i], false, why)
-		}
-		if !ok[1] {
-			met = false
-			continue
-		}
-		d := fmt.Sprintf("%.2f× puddle's at GOMAXPROCS %d", tput[0].Median/tput[1].Median, procs)
-		if tput[0].Median < tput[1].Median {
-			met = false
-			if overlap(tput[0], tput[1]) {
-				d += " (within the run-to-run spread)"
+		d := fmt.Sprintf("GOMAXPROCS %d: %s", rw.procs, rt)
+		if rt.r < 1 {
+			state = missed
+			if !rt.sig {
+				d += " (below, but not significantly)"
 			}
 		}
 		details = append(details, d)
 	}
-	w.WriteString("\n")
-	if rows == 0 {
-		r.targets = append(r.targets, target{"Round-trip throughput at least puddle's", false, "Not in this run."})
+	r.target("Round-trip throughput at least puddle's", state, "connpool ÷ puddle, req/s: "+strings.Join(details, "; ")+".")
+}
+
+func (r *report) heap() {
+	r.printf("## 5. Heap per lent connection\n\n")
+	var rows []row
+	for _, n := range r.d.Values(benchHeap, "Conns") {
+		for _, kind := range r.d.Values(benchHeap, "Conn") {
+			for _, p := range r.d.procs {
+				if r.d.Get(benchHeap, p, "Conns="+n, "Conn="+kind) != nil {
+					rows = append(rows, row{[]string{n, kind}, p, []string{"Conns=" + n, "Conn=" + kind}})
+				}
+			}
+		}
+	}
+	if len(rows) == 0 {
+		r.printf("Not in this run.\n\n")
+		r.target("Heap bytes per lent connection at most 1.25× puddle's", notMeasured, "Not in this run.")
 		return
 	}
-	r.targets = append(r.targets, target{"Round-trip throughput at least puddle's", met, "connpool does " + strings.Join(details, ", ") + "."})
+	r.printf("`BenchmarkHeap`: live heap bytes per connection of a pool that has lent each of its connections " +
+		"once, beyond the connections themselves (see the method).\n\n")
+	heads := []string{"connections", "sockets"}
+	var cols []column
+	for _, pool := range checkoutPools {
+		cols = append(cols, r.statCol(labels[pool], benchHeap, pool, "heap-B/conn", num))
+	}
+	r.table(heads, rows, cols)
+	cols = nil
+	for _, pool := range checkoutPools[1:] {
+		cols = append(cols, r.ratioCol("connpool ÷ "+labels[pool], benchHeap, "connpool", pool, "heap-B/conn"))
+	}
+	r.table(heads, rows, cols)
+	state := met
+	var details []string
+	for _, rw := range rows {
+		rt, why := r.ratio(benchHeap, rw.procs, rw.kv, "connpool", "puddle", "heap-B/conn")
+		if why != "" {
+			state = missed
+			details = append(details, why)
+			continue
+		}
+		if rt.r > heapMaxRatio {
+			state = missed
+		}
+		label := fmt.Sprintf("%s connections", rw.labels[0])
+		if rw.labels[1] != "tcp" {
+			label += " (" + rw.labels[1] + " connections)"
+		}
+		details = append(details, fmt.Sprintf("%s: %s", label, rt))
+	}
+	r.target("Heap bytes per lent connection (10,000 connections, each lent once) at most 1.25× puddle's", state,
+		"connpool ÷ puddle: "+strings.Join(details, "; ")+".")
 }
 
 func (r *report) stream() {
-	w := &r.b
-	w.WriteString("## 3. Stream writes\n\n")
-	w.WriteString("`BenchmarkStreamWrite`: 8 goroutines write 100-byte messages over 4 connections to a server that " +
-		"reads and discards: through a TCPPool (defaults: round-robin, idle probe after 1ms), through a raw fan-out " +
-		"(an atomic counter over 4 sockets, no lock of its own, no reconnection: the floor), and through the naive " +
-		"round-robin (a mutex over the index, a read-write mutex per connection, as go-tcp-pool).\n\n")
-	w.WriteString("| GOMAXPROCS | TCPPool ns/op | raw fan-out ns/op | naive round-robin ns/op | TCPPool ÷ fan-out | TCPPool ÷ naive round-robin | TCPPool allocs/op |\n")
-	w.WriteString("|---:|---:|---:|---:|---:|---:|---:|\n")
-	met, rows := true, 0
-	var details []string
-	for _, procs := range r.procs {
-		t, ok1 := r.get(benchStream, procs, "ns/op", "Pool=tcppool")
-		f, ok2 := r.get(benchStream, procs, "ns/op", "Pool=fanout")
-		n, ok3 := r.get(benchStream, procs, "ns/op", "Pool=naiverr")
-		a, ok4 := r.get(benchStream, procs, "allocs/op", "Pool=tcppool")
-		if !ok1 {
-			continue
-		}
-		rows++
-		fmt.Fprintf(w, "| %d | %s | %s | %s | %s | %s | %s |\n", procs, num(t.Median), numOK(f.Median, ok2), numOK(n.Median, ok3),
-			ratioOK(t.Median, f.Median, ok2), ratioOK(t.Median, n.Median, ok3), numOK(a.Median, ok4))
-		if ok3 {
-			r.lead(fmt.Sprintf("Stream writes, GOMAXPROCS %d", procs), "ns/op", "tcppool", t, "naiverr", n, false, "")
-		}
-		if !ok2 {
-			met = false
-			continue
-		}
-		ratio := t.Median / f.Median
-		d := fmt.Sprintf("%.2f× the fan-out at GOMAXPROCS %d", ratio, procs)
-		if ratio > streamMaxRatio {
-			met = false
-			d += " (each TCPPool Write also takes a reference on its connection, checks the write deadline and the " +
-				"connection's idle time, and counts the bytes: the price of reconnection and of the idle probe)"
-		}
-		details = append(details, d)
-	}
-	w.WriteString("\n")
-	if rows == 0 {
-		r.targets = append(r.targets, target{"Stream writes within 1.2× of the raw fan-out", false, "Not in this run."})
+	r.printf("## 6. Stream writes\n\n")
+	r.printf("`BenchmarkStreamWrite`: 8 goroutines write 100-byte messages over 4 connections to a server in the " +
+		"server process that reads and discards: through a TCPPool (defaults: round-robin, idle probe), through a raw " +
+		"fan-out (an atomic counter over 4 sockets, no lock of its own, no reconnection: the floor), and through the " +
+		"naive round-robin (a mutex over the index, a read-write mutex per connection, as go-tcp-pool).\n\n")
+	rows := r.procRows(benchStream)
+	if len(rows) == 0 {
+		r.printf("Not in this run.\n\n")
+		r.target("Stream writes within 1.2× of the raw fan-out", notMeasured, "Not in this run.")
 		return
 	}
-	r.targets = append(r.targets, target{"Stream writes within 1.2× of the raw fan-out", met, "TCPPool takes " + strings.Join(details, ", ") + "."})
+	var cols []column
+	for _, pool := range streamPools {
+		cols = append(cols, r.statCol(labels[pool]+" ns/op", benchStream, pool, "ns/op", num))
+	}
+	cols = append(cols,
+		r.ratioCol("TCPPool ÷ fan-out", benchStream, "tcppool", "fanout", "ns/op"),
+		r.ratioCol("TCPPool ÷ naive round-robin", benchStream, "tcppool", "naiverr", "ns/op"),
+		r.statCol("TCPPool allocs/op", benchStream, "tcppool", "allocs/op", num))
+	r.table([]string{"GOMAXPROCS"}, rows, cols)
+	state := met
+	var details []string
+	for _, rw := range rows {
+		rt, why := r.ratio(benchStream, rw.procs, nil, "tcppool", "fanout", "ns/op")
+		if why != "" {
+			state = missed
+			continue
+		}
+		if rt.r > streamMaxRatio {
+			state = missed
+		}
+		details = append(details, fmt.Sprintf("GOMAXPROCS %d: %s", rw.procs, rt))
+	}
+	r.target("Stream writes within 1.2× of the raw fan-out", state, "TCPPool ÷ fan-out, ns/op: "+strings.Join(details, "; ")+".")
+}
+
+// keyRows are one row per value of key and GOMAXPROCS.
+func (r *report) keyRows(bench, key string) []row {
+	var rows []row
+	for _, v := range r.d.Values(bench, key) {
+		for _, p := range r.d.procs {
+			if r.d.Get(bench, p, key+"="+v) != nil {
+				rows = append(rows, row{[]string{v, strconv.Itoa(p)}, p, []string{key + "=" + v}})
+			}
+		}
+	}
+	return rows
 }
 
 func (r *report) recovery() {
-	w := &r.b
-	w.WriteString("## 4. Recovery after a server restart\n\n")
-	w.WriteString("`BenchmarkRecovery`: the server (a real listener on 127.0.0.1) closes its listener and every " +
-		"connection, stays down 50ms, and listens again on the same port; 8 clients share a pool of 8 connections. " +
-		"Each iteration is one restart. **recover** is the time from the server's return (its listen call " +
-		"returning) to the first successful request; for the write-only TCPPool, to the first message the " +
-		"restarted server receives. **failed** counts requests made after the return that failed; for TCPPool, " +
-		"Writes that returned an error plus Writes that returned success but whose message never arrived.\n\n")
-	w.WriteString("Under *idle* load the pool sits idle, full of connections the server closed, while the server is " +
-		"down; the clients start when it returns and retry at once until each has one success: this measures stale " +
-		"connections. Under *steady* load the clients run throughout, one request per millisecond each: this measures " +
-		"how soon the pool notices the return. The outage is scaled down from the seconds of a real restart, so " +
-		"connpool runs with `ProbeAfter` scaled down with it, to 10ms (at the default, 500ms, connections idle " +
-		"through a 50ms outage are handed out unchecked, as puddle and the naive pool always do); every other " +
-		"setting is each pool's default.\n\n")
-	w.WriteString("| load | GOMAXPROCS | connpool recover | puddle recover | naive recover | TCPPool recover | connpool failed | puddle failed | naive failed | TCPPool failed |\n")
-	w.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
-	met, rows := true, 0
-	var details, notes []string
-	worst := map[string]float64{}
-	slowRefused := 0.0 // connpool's refused requests where it missed the bound
-	for _, load := range r.s.Values(benchRecovery, "Load") {
-		for _, procs := range r.procs {
-			var rec, fail [4]Stat
-			var ok [4]bool
-			any := false
-			for i, pool := range recoveryPools {
-				rec[i], ok[i] = r.get(benchRecovery, procs, "recover-ns", "Load="+load, "Pool="+pool)
-				fail[i], _ = r.get(benchRecovery, procs, "failed-reqs", "Load="+load, "Pool="+pool)
-				any = any || ok[i]
-			}
-			lost, _ := r.get(benchRecovery, procs, "lost-reqs", "Load="+load, "Pool=tcppool")
-			refused, _ := r.get(benchRecovery, procs, "refused-reqs", "Load="+load, "Pool=connpool")
-			if !any {
-				continue
-			}
-			rows++
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |\n", load, procs,
-				durOK(rec[0].Median, ok[0]), durOK(rec[1].Median, ok[1]), durOK(rec[2].Median, ok[2]), durOK(rec[3].Median, ok[3]),
-				numOK(fail[0].Median, ok[0]), numOK(fail[1].Median, ok[1]), numOK(fail[2].Median, ok[2]), numOK(fail[3].Median, ok[3]))
-			row := fmt.Sprintf("Recovery, %s load, GOMAXPROCS %d", load, procs)
-			for _, c := range []struct {
-				i     int
-				bound time.Duration
-			}{{0, connpoolStep}, {3, tcppoolStep}} {
-				if !ok[c.i] {
-					met = false
-					continue
-				}
-				worst[recoveryPools[c.i]] = max(worst[recoveryPools[c.i]], rec[c.i].Median)
-				if rec[c.i].Median > float64(c.bound) {
-					met = false
-					if c.i == 0 {
-						slowRefused = max(slowRefused, refused.Median)
-					}
-				}
-			}
-			if !ok[0] {
-				continue
-			}
-			for i := 1; i < 3; i++ {
-				if !ok[i] {
-					continue
-				}
-				why, whyRecover := "", ""
-				if refused.Median > 0 {
-					why = fmt.Sprintf("%s of them per restart failed with \"connection refused\", the error of a dial "+
-						"made before the return (none made after it is refused): connpool passes a failed dial's "+
-						"error on to the Gets waiting for it instead of dialling again for each, so that a server "+
-						"that is down is not dialled at the rate Gets arrive", num(refused.Median))
-				}
-				if load == "steady" && fail[0].Max > 0 {
-					whyRecover = "a client whose request failed after the return (see failed requests) tries again " +
-						"only a millisecond later"
-				}
-				r.lead(row, "recover", "connpool", rec[0], recoveryPools[i], rec[i], false, whyRecover)
-				r.lead(row, "failed requests", "connpool", fail[0], recoveryPools[i], fail[i], false, why)
-			}
-			for _, pool := range recoveryPools {
-				if un, _ := r.get(benchRecovery, procs, "unserved-clients", "Load="+load, "Pool="+pool); un.Max > 0 {
-					notes = append(notes, fmt.Sprintf("Under %s load at GOMAXPROCS %d, %s left up to %s of the %d clients "+
-						"without a successful request 5s after the return, when the iteration gives up on them; where "+
-						"none had one, recover counts the 5s.", load, procs, poolLabels[pool], num(un.Max), 8))
-				}
-			}
-			if ok[3] && lost.Max > 0 && !contains(notes, "TCPPool lost") {
-				notes = append(notes, "TCPPool lost a message now and then after the return (lost-reqs in the raw "+
-					"results: Writes that returned success but never arrived): "+probeRace)
-			}
-		}
-	}
-	w.WriteString("\n")
-	for _, n := range notes {
-		w.WriteString(n + "\n\n")
-	}
-	if rows == 0 {
-		r.targets = append(r.targets, target{"Recovery within one backoff step of the server's return", false, "Not in this run."})
+	r.printf("## 7. Recovery after a server restart\n\n")
+	r.printf("`BenchmarkRecovery`: the server (in-process, a listener on 127.0.0.1) closes its listener and every " +
+		"connection, stays down 50ms, and listens again on the same port; 8 clients share a pool of 8. Each " +
+		"iteration is one restart. **recover** is the time from the server's return to the first successful " +
+		"request (for the write-only TCPPool, to the first message the restarted server receives); **failed** " +
+		"counts requests made after the return that failed. Under *idle* load the pool sits idle through the " +
+		"outage and the clients start at the return; under *steady* load they run throughout, one request per " +
+		"millisecond each. connpool runs with `ProbeAfter` scaled down to the outage, 10ms; every other setting " +
+		"is each pool's default.\n\n")
+	rows := r.keyRows(benchRecovery, "Load")
+	if len(rows) == 0 {
+		r.printf("Not in this run.\n\n")
+		r.target("Recovery within one backoff step of the server's return", notMeasured, "Not in this run.")
 		return
 	}
-	if v, ok := worst["connpool"]; ok {
-		details = append(details, fmt.Sprintf("connpool %s against its first backoff step, DialBackoff, of %s", dur(v), connpoolStep))
+	var cols []column
+	for _, pool := range recoveryPools {
+		cols = append(cols, r.statCol(labels[pool], benchRecovery, pool, "recover-ns", dur))
 	}
-	if v, ok := worst["tcppool"]; ok {
-		details = append(details, fmt.Sprintf("TCPPool %s against its first step, RetryInterval, of %s", dur(v), tcppoolStep))
+	r.printf("Recover:\n\n")
+	r.table([]string{"load", "GOMAXPROCS"}, rows, cols)
+	cols = nil
+	for _, pool := range recoveryPools {
+		cols = append(cols, r.statCol(labels[pool], benchRecovery, pool, "failed-reqs", num))
 	}
-	detail := "The slowest median recovery: " + strings.Join(details, "; ") +
-		" (one step read strictly: each pool's first, not the longer one its backoff may have reached during the outage)."
-	if slowRefused > 0 {
-		detail += fmt.Sprintf(" Where connpool was slower, its Gets after the return failed with \"connection refused\", "+
-			"the error of a dial made while the server was down (%s per restart), until it dialled again.", num(slowRefused))
+	r.printf("Failed requests per restart:\n\n")
+	r.table([]string{"load", "GOMAXPROCS"}, rows, cols)
+
+	state := met
+	var details []string
+	for _, pool := range []string{"connpool", "tcppool"} {
+		worst, step, at := 0.0, 0.0, ""
+		for _, rw := range rows {
+			e := r.d.Get(benchRecovery, rw.procs, append(rw.kv, "Pool="+pool)...)
+			s, ok := e.stat("recover-ns")
+			if !ok {
+				state = missed
+				details = append(details, fmt.Sprintf("%s under %s load at GOMAXPROCS %d: %s", labels[pool], rw.labels[0], rw.procs, statCell(e, "recover-ns", dur)))
+				continue
+			}
+			st, _ := e.stat("backoff-ns")
+			if s.Center > worst {
+				worst, step, at = s.Center, st.Center, fmt.Sprintf("%s load at GOMAXPROCS %d", rw.labels[0], rw.procs)
+			}
+			if s.Center > st.Center {
+				state = missed
+			}
+		}
+		if at != "" {
+			details = append(details, fmt.Sprintf("%s's slowest median is %s (%s) against its first backoff step of %s", labels[pool], dur(worst), at, dur(step)))
+		}
 	}
-	r.targets = append(r.targets, target{"Recovery within one backoff step of the server's return", met, detail})
+	r.target("Recovery within one backoff step of the server's return", state, strings.Join(details, "; ")+
+		" (one step read strictly: each pool's first).")
 }
 
 func (r *report) loss() {
-	w := &r.b
-	w.WriteString("## 5. Loss when the server closes connections\n\n")
-	w.WriteString("`BenchmarkLoss`: 8 goroutines write 100-byte messages over 4 connections for 100ms while the " +
-		"server closes one connection every 5ms, the one open longest, gracefully: it sends FIN, reads what " +
-		"arrives for 2ms more (or until the client closes its side), then closes. **lost** counts messages whose " +
-		"Write returned success but which the server never received whole, per 100ms run; **sent** counts Writes " +
-		"that returned success. Under *paced* rate each goroutine writes one message every 4ms (a steady log " +
-		"stream; each connection rests 2ms between writes), under *max* as fast as it can. TCPPool runs with its " +
-		"defaults, and again with `IdleProbe` at 1ns, so that every Write checks its connection first, not only " +
-		"the first after a rest of 1ms.\n\n")
-	w.WriteString("| rate | GOMAXPROCS | TCPPool lost | TCPPool sent | TCPPool probing every Write lost | sent | naive round-robin lost | sent |\n")
-	w.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
-	met, rows := true, 0
-	var details []string
-	lostMax, lostPaced := false, false // TCPPool lost messages at each rate
-	probePaced, probeSeen := 0.0, false
-	for _, rate := range r.s.Values(benchLoss, "Rate") {
-		for _, procs := range r.procs {
-			var lost, sent [3]Stat
-			var ok [3]bool
-			for i, pool := range lossPools {
-				lost[i], ok[i] = r.get(benchLoss, procs, "lost-msgs", "Rate="+rate, "Pool="+pool)
-				sent[i], _ = r.get(benchLoss, procs, "sent-msgs", "Rate="+rate, "Pool="+pool)
-			}
-			if !ok[0] {
-				continue
-			}
-			rows++
-			fmt.Fprintf(w, "| %s | %d | %s | %s | %s | %s | %s | %s |\n", rate, procs,
-				num(lost[0].Median), num(sent[0].Median),
-				numOK(lost[1].Median, ok[1]), numOK(sent[1].Median, ok[1]),
-				numOK(lost[2].Median, ok[2]), numOK(sent[2].Median, ok[2]))
-			tl, ts, nl, ns := lost[0], sent[0], lost[2], sent[2]
-			if ok[2] {
-				why := ""
-				if tl.Median > nl.Median && ts.Median > ns.Median {
-					why = fmt.Sprintf("TCPPool also sent %.1f× as many (it moves on to another connection while a broken one is redialled, where the naive pool sleeps 10ms per redial); lost ÷ sent is %.1f%% against %.1f%%",
-						ts.Median/ns.Median, 100*tl.Median/ts.Median, 100*nl.Median/ns.Median)
-				}
-				r.lead(fmt.Sprintf("Loss, %s rate, GOMAXPROCS %d", rate, procs), "lost messages", "tcppool", tl, "naiverr", nl, false, why)
-			}
-			switch rate {
-			case "paced":
-				if tl.Max > 0 {
-					met, lostPaced = false, true
-				}
-				if ok[1] {
-					probeSeen = true
-					probePaced = max(probePaced, lost[1].Max)
-				}
-				details = append(details, fmt.Sprintf("%s at GOMAXPROCS %d (%s in the worst run)", num(tl.Median), procs, num(tl.Max)))
-			case "max":
-				lostMax = lostMax || tl.Max > 0
-			}
-		}
-	}
-	w.WriteString("\n")
-	probing := ""
-	switch {
-	case !probeSeen:
-	case probePaced == 0:
-		probing = " With IdleProbe at 1ns, so that every Write probes, no run lost anything."
-	default:
-		probing = fmt.Sprintf(" With IdleProbe at 1ns, so that every Write probes, a run lost %s at most: a Write "+
-			"that checked its connection just before the server's FIN arrived is lost however often the pool "+
-			"checks if its bytes reach the server only after the 2ms of grace, which takes the writer or the "+
-			"server's reader kept off the CPU that long.", num(probePaced))
-	}
-	if lostPaced {
-		w.WriteString("At the paced rate TCPPool lost a message now and then. " + probeRace + probing + "\n\n")
-	}
-	if lostMax {
-		w.WriteString("At the max rate no TCP client can promise zero loss without acknowledgements from the " +
-			"server: a Write returns once the local kernel has the bytes. TCPPool's idle probe catches the " +
-			"server's FIN only on a connection that rests; one written to continuously keeps going until a " +
-			"write fails on the reset that answers data sent after the close, and what was written in between " +
-			"is lost. With the server behind, its unread backlog at the close is lost as well, whatever the " +
-			"client: even probing before every Write does not help there.\n\n")
-	}
-	if rows == 0 {
-		r.targets = append(r.targets, target{"Zero loss in the graceful-close scenario", false, "Not in this run."})
+	r.printf("## 8. Loss when the server closes connections\n\n")
+	r.printf("`BenchmarkLoss`: 8 goroutines write 100-byte messages over 4 connections for 100ms while the " +
+		"in-process server closes one connection every 5ms, gracefully (FIN, then 2ms more of reading). **lost** " +
+		"counts messages whose Write returned success but which the server never received whole, per 100ms run; " +
+		"**sent** counts Writes that returned success. *paced*: each goroutine writes one message every 4ms; " +
+		"*max*: as fast as it can.\n\n")
+	rows := r.keyRows(benchLoss, "Rate")
+	if len(rows) == 0 {
+		r.printf("Not in this run.\n\n")
+		r.target("Zero loss in the graceful-close scenario at a paced rate", notMeasured, "Not in this run.")
 		return
 	}
-	detail := "The paced rate is not in this run."
-	if len(details) > 0 {
-		detail = "TCPPool's median loss per 100ms run: " + strings.Join(details, ", ") + "."
-	} else {
-		met = false
+	var cols []column
+	for _, pool := range lossPools {
+		cols = append(cols, column{labels[pool] + " lost / sent", func(rw row) string {
+			e := r.d.Get(benchLoss, rw.procs, append(rw.kv, "Pool="+pool)...)
+			return statCell(e, "lost-msgs", num) + " / " + statCell(e, "sent-msgs", num)
+		}})
 	}
-	if lostPaced {
-		detail += " " + probeRace + probing
+	r.table([]string{"rate", "GOMAXPROCS"}, rows, cols)
+	r.printf("At the max rate no TCP client can promise zero loss without acknowledgements from the server: a " +
+		"Write returns once the local kernel has the bytes, and what the server had not read when it closed is " +
+		"lost whatever the client does.\n\n")
+	state, seen := met, false
+	var details []string
+	for _, rw := range rows {
+		if rw.labels[0] != "paced" {
+			continue
+		}
+		e := r.d.Get(benchLoss, rw.procs, append(rw.kv, "Pool=tcppool")...)
+		worst, ok := e.max("lost-msgs")
+		if !ok {
+			state = missed
+			continue
+		}
+		seen = true
+		if worst > 0 {
+			state = missed
+		}
+		s, _ := e.stat("lost-msgs")
+		details = append(details, fmt.Sprintf("GOMAXPROCS %d: median %s, worst run %s", rw.procs, num(s.Center), num(worst)))
 	}
-	if lostMax {
-		detail += " At the max rate it is not zero; section 5 says why."
+	if !seen {
+		r.target("Zero loss in the graceful-close scenario at a paced rate", notMeasured, "The paced rate is not in this run.")
+		return
 	}
-	r.targets = append(r.targets, target{"Zero loss in the graceful-close scenario (paced rate)", met, detail})
+	r.target("Zero loss in the graceful-close scenario at a paced rate", state, "TCPPool's lost messages per run: "+strings.Join(details, "; ")+".")
 }
 
-// probeRace explains the loss TCPPool's idle probe lets through.
-const probeRace = "TCPPool checks a connection that has rested for IdleProbe (1ms) before writing on it, and " +
-	"Writes that start together wait for that one check; but a Write that passes the check just before the " +
-	"server's FIN arrives goes into a socket the server is closing, and its bytes are read only if they reach " +
-	"the server within its 2ms of grace, which a writer or server reader kept off the CPU that long misses. " +
-	"No client closes that window without acknowledgements from the server."
-
-// overlap reports whether the ranges of two statistics overlap: a
-// difference between their medians is then within the noise of the run.
-func overlap(a, b Stat) bool { return a.Min <= b.Max && b.Min <= a.Max }
-
-func contains(ss []string, sub string) bool {
-	for _, s := range ss {
-		if strings.Contains(s, sub) {
-			return true
+// readme checks the README's claim against the Get+return rows and gives
+// the sentence it should quote instead.
+func (r *report) readme() {
+	lo, hi := math.Inf(1), math.Inf(-1)
+	n := 0
+	for _, p := range r.d.procs {
+		for _, per := range []string{"1", "4", "32"} {
+			rt, why := r.ratio(benchGetPut, p, []string{"PerCPU=" + per, "Conns=8"}, "connpool", "puddle", "ns/op")
+			if why != "" {
+				continue
+			}
+			n++
+			lo, hi = math.Min(lo, rt.r), math.Max(hi, rt.r)
 		}
 	}
-	return false
-}
-
-// num formats v with about three significant digits.
-func num(v float64) string {
-	switch a := math.Abs(v); {
-	case a == 0:
-		return "0"
-	case a >= 100:
-		return fmt.Sprintf("%.0f", v)
-	case a == math.Trunc(a):
-		return fmt.Sprintf("%.0f", v) // a count
-	case a >= 10:
-		return fmt.Sprintf("%.1f", v)
-	case a >= 1:
-		return fmt.Sprintf("%.2f", v)
-	default:
-		return fmt.Sprintf("%.3f", v)
+	name := `README: "Get and return of an idle connection cost about a third of jackc/puddle's"`
+	if n == 0 {
+		r.target(name, notMeasured, "No Get+return rows beside puddle in this run.")
+		return
 	}
-}
-
-func numOK(v float64, ok bool) string {
-	if !ok {
-		return "–"
+	quote := fmt.Sprintf("On real loopback sockets, Get and return cost %s to %s times puddle's Acquire and Release "+
+		"(a pool of 8; 1, 4 and 32 goroutines per CPU; GOMAXPROCS %s; see BENCHMARKS.md, section 1)",
+		ratioNum(lo), ratioNum(hi), joinInts(r.d.procs))
+	if hi <= readmeThirdRatio {
+		r.target(name, met, fmt.Sprintf("The ratio is %s to %s in every such row. The README could say: %q.", ratioNum(lo), ratioNum(hi), quote))
+		return
 	}
-	return num(v)
-}
-
-func ratioOK(a, b float64, ok bool) string {
-	if !ok || b == 0 {
-		return "–"
-	}
-	return fmt.Sprintf("%.2f", a/b)
-}
-
-// dur formats nanoseconds as a duration with three significant digits.
-func dur(ns float64) string {
-	d := time.Duration(ns)
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.3gs", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.3gms", float64(d)/float64(time.Millisecond))
-	case d >= time.Microsecond:
-		return fmt.Sprintf("%.3gµs", float64(d)/float64(time.Microsecond))
-	default:
-		return fmt.Sprintf("%dns", d)
-	}
-}
-
-func durOK(ns float64, ok bool) string {
-	if !ok {
-		return "–"
-	}
-	return dur(ns)
-}
-
-func goroutines(n int) string {
-	if n == 1 {
-		return "1 goroutine"
-	}
-	return fmt.Sprintf("%d goroutines", n)
-}
-
-func joinInts(vs []int) string {
-	s := make([]string, len(vs))
-	for i, v := range vs {
-		s[i] = fmt.Sprint(v)
-	}
-	return strings.Join(s, ", ")
+	r.target(name, missed, fmt.Sprintf("Stated without conditions, it does not hold: connpool ÷ puddle ranges from %s "+
+		"to %s over those rows. The README should quote this file with its conditions instead: %q.", ratioNum(lo), ratioNum(hi), quote))
 }

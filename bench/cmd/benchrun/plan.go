@@ -1,0 +1,72 @@
+package main
+
+import "fmt"
+
+// The shape of the benchmarks, as the bench module spells it: each row of
+// a benchmark that may hang runs in a process of its own, so the plan names
+// them.
+var (
+	checkoutPools = []string{"connpool", "puddle", "fatih", "buraksezer", "silenceper", "naive"}
+	getPutPerCPU  = []int{1, 4, 32, 128, 512}
+	getPutConns   = []int{8, 512}
+	procs         = []int{1, 2}
+)
+
+// plan returns the processes of a run. The full plan takes about ten
+// minutes on two CPUs; the quick one checks every step of the pipeline,
+// and every pool, in about a minute.
+func plan(quick bool) []job {
+	var jobs []job
+	add := func(bench, benchtime string, count int, extra ...string) {
+		for _, cpu := range procs {
+			jobs = append(jobs, job{bench: bench, cpu: cpu, benchtime: benchtime, count: count, extra: extra})
+		}
+	}
+	perCPU, conns := getPutPerCPU, getPutConns
+	// Runs of the pool of 8 are 3s, one per row: the report takes their
+	// statistics from the 100ms windows, and a state that forms late in
+	// a run shows in them. The other rows are six runs each.
+	seriesTime, seriesCount, benchtime, count := "3s", 1, "200ms", 6
+	rtTime, onceCount, heapConns := "500ms", 6, "10000"
+	if quick {
+		perCPU, conns = []int{4, 32}, []int{8, 512}
+		seriesTime, benchtime, count = "300ms", "20ms", 2
+		rtTime, onceCount, heapConns = "50ms", 2, "1000"
+	}
+	for _, pool := range checkoutPools {
+		for _, per := range perCPU {
+			if per > 128 && pool != "connpool" && pool != "puddle" {
+				continue
+			}
+			for _, n := range conns {
+				bench := fmt.Sprintf("^BenchmarkGetPut$/^Pool=%s$/^PerCPU=%d$/^Conns=%d$", pool, per, n)
+				if n == 8 {
+					add(bench, seriesTime, seriesCount)
+				} else {
+					add(bench, benchtime, count)
+				}
+			}
+		}
+	}
+	add("^BenchmarkGetPutProbe$", benchtime, count)
+	add("^BenchmarkGetPutObserver$", benchtime, count)
+	for _, pool := range checkoutPools {
+		add(fmt.Sprintf("^BenchmarkRoundTrip$/^Pool=%s/", pool), rtTime, onceCount)
+	}
+	add("^BenchmarkStreamWrite$", rtTime, onceCount)
+	for _, pool := range checkoutPools {
+		jobs = append(jobs, job{bench: fmt.Sprintf("^BenchmarkHeap$/^Pool=%s/", pool), cpu: 2,
+			benchtime: "1x", count: onceCount, extra: []string{"-heapconns=" + heapConns}})
+	}
+	recoveryTime := "300ms"
+	if quick {
+		recoveryTime = "1x"
+	}
+	for _, load := range []string{"idle", "steady"} {
+		for _, pool := range append(checkoutPools, "tcppool") {
+			add(fmt.Sprintf("^BenchmarkRecovery$/^Load=%s$/^Pool=%s$", load, pool), recoveryTime, onceCount)
+		}
+	}
+	add("^BenchmarkLoss$", recoveryTime, onceCount)
+	return jobs
+}
