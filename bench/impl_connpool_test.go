@@ -1,9 +1,7 @@
 package bench
 
 // Every call the benchmarks make into the root package is in this file, so
-// that following a change of its API is a change here only. Each line
-// marked "API:" names what the call becomes in the API the root package is
-// moving to.
+// that following a change of its API is a change here only.
 
 import (
 	"context"
@@ -17,11 +15,11 @@ import (
 )
 
 // Each pool's first step of dial backoff, as the recovery target reads "one
-// backoff step": ConnPool's DialBackoff and TCPPool's RetryInterval, both
+// backoff step": the DialBackoff of each, both
 // at their defaults.
 const (
-	connpoolBackoffStep = connpool.DefaultDialBackoff   // API: the constant is gone; Config.DialBackoff's zero means 10ms
-	tcppoolBackoffStep  = connpool.DefaultRetryInterval // API: the constant is gone; TCPPoolConfig.DialBackoff's zero means 10ms
+	connpoolBackoffStep = 10 * time.Millisecond // Config.DialBackoff's default
+	tcppoolBackoffStep  = 10 * time.Millisecond // TCPPoolConfig.DialBackoff's default
 )
 
 // connpoolPool is a ConnPool under the checkoutPool interface.
@@ -31,10 +29,10 @@ type connpoolPool struct{ p *connpool.ConnPool }
 // every setting at its default but for what opt sets.
 func openConnpool(dial dialFunc, size int, opt checkoutOptions) (checkoutPool, error) {
 	p, err := connpool.New(connpool.Config{
-		Dial:         connpool.DialFunc(dial), // API: Dial: func(ctx, network, address string) (net.Conn, error)
+		Dial:         func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) },
 		MaxConns:     size,
 		InitialConns: size,
-		ProbeAfter:   opt.probeAfter, // API: zero means 1ms (500ms now); negative is off in both
+		ProbeAfter:   opt.probeAfter, // zero means the default, 1ms; negative is off
 	})
 	if err != nil {
 		return nil, err
@@ -60,29 +58,17 @@ func (p connpoolPool) waits() (uint64, bool) { return p.p.Stats().GetsWaited, tr
 // closes the pool, so Close closes them all before it returns.
 func (p connpoolPool) close() { p.p.Close() }
 
-// errNoObserver says that this version of the root package cannot attach
-// an observer to a pool.
-var errNoObserver = errors.New("bench: connpool has no Observe in this version")
-
 // observeConnpool attaches an observer that counts every event to the
 // ConnPool under p, for the benchmark of an observer's cost.
 func observeConnpool(p checkoutPool) error {
 	if _, ok := p.(connpoolPool); !ok {
 		return errors.New("bench: not a connpool pool")
 	}
-	o := new(countingObserver)
-	_ = o // API: p.(connpoolPool).p.Observe(o), and return nil
-	return errNoObserver
+	p.(connpoolPool).p.Observe(new(countingObserver))
+	return nil
 }
 
-// observer is connpool.Observer as the next API has it.
-type observer interface {
-	ObserveWait(d time.Duration)
-	ObserveUse(d time.Duration)
-	ObserveDial(d time.Duration, err error)
-}
-
-var _ observer = (*countingObserver)(nil)
+var _ connpool.Observer = (*countingObserver)(nil)
 
 // countingObserver is the observer observeConnpool attaches: it does the
 // least an exporter does, an atomic add per event.
@@ -93,14 +79,14 @@ func (o *countingObserver) ObserveUse(time.Duration)         { o.events.Add(1) }
 func (o *countingObserver) ObserveDial(time.Duration, error) { o.events.Add(1) }
 
 // openTCPPool opens a TCPPool of opt.conns() connections to addr with its
-// defaults but for what opt sets (round-robin, 10 retries 10ms apart, idle
+// defaults but for what opt sets (round-robin, 10 attempts 10ms apart, idle
 // probe after 1ms), and checks that they are all up.
 func openTCPPool(addr string, opt streamOptions) (io.WriteCloser, error) {
 	p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{
-		Addrs:     []string{addr},
-		Size:      opt.conns(),
-		IdleProbe: opt.idleProbe, // API: ProbeAfter
-		Dial:      opt.dial,      // API: a connpool.DialFunc, the same signature
+		Addrs:      []string{addr},
+		Size:       opt.conns(),
+		ProbeAfter: opt.idleProbe,
+		Dial:       opt.dial,
 	})
 	if err != nil {
 		return nil, err

@@ -48,7 +48,7 @@ var lossImpls = []streamImpl{
 // Under Rate=max every goroutine writes as fast as it can; under Rate=paced
 // each writes one message every 4ms, a steady log stream in which each
 // connection rests 2ms between writes. Pool=tcppoolprobe is a TCPPool with
-// IdleProbe 1ns, so that every Write checks its connection first, not only
+// ProbeAfter 1ns, so that every Write checks its connection first, not only
 // the first after a rest of 1ms.
 func BenchmarkLoss(b *testing.B) {
 	for _, rate := range []struct {

@@ -57,7 +57,7 @@ type streamImpl struct {
 // defaults.
 type streamOptions struct {
 	size int // connections; zero means streamConns
-	// idleProbe is TCPPool's IdleProbe; zero leaves the default.
+	// idleProbe is TCPPool's ProbeAfter; zero leaves the default.
 	idleProbe time.Duration
 	// dialled, if not nil, counts the connections the pool opens, so that
 	// a benchmark can wait for the server to have taken every one.
