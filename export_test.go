@@ -60,6 +60,24 @@ func (p *ConnPool) WaitWaiting(n int, timeout time.Duration) bool {
 	}
 }
 
+// HoldWoken makes the next waiter woken to try the idle list again signal
+// woken and then wait for release before it tries. Call it before the
+// waiter is woken.
+func (p *ConnPool) HoldWoken() (woken <-chan struct{}, release func()) {
+	ch := make(chan struct{})
+	gate := make(chan struct{})
+	var once sync.Once
+	p.mu.Lock()
+	p.testHookWoken = func() {
+		once.Do(func() {
+			close(ch)
+			<-gate
+		})
+	}
+	p.mu.Unlock()
+	return ch, func() { close(gate) }
+}
+
 // NewWithClock is New with a fake clock.
 func NewWithClock(cfg Config, c *FakeClock) (*ConnPool, error) { return newPool(cfg, c) }
 

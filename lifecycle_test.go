@@ -100,6 +100,7 @@ func TestProbeIsSkippedForRecentlyReturnedConns(t *testing.T) {
 	c := get(t, p)
 	first := underlying(c)
 	c.Close()
+	s.WaitOpen(1)
 	s.Push("x")
 	waitReadable(t, first)
 	clk.Advance(probeAfter - time.Microsecond)
@@ -120,11 +121,15 @@ func TestProbeIsSkippedForRecentlyReturnedConns(t *testing.T) {
 func TestUnaskedBytesMakeAConnStale(t *testing.T) {
 	requireProbe(t)
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1})
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	c := get(t, p)
+	socket := underlying(c)
+	c.Close()
 	s.WaitOpen(1)
 	s.Push("stray reply")
+	waitReadable(t, socket)
 	clk.Advance(time.Hour)
-	c := get(t, p)
+	c = get(t, p)
 	echo(t, c, "clean stream") // would read "stray reply" on the old one
 	c.Close()
 	if st := p.Stats(); st.ClosedStale != 1 {
@@ -183,10 +188,19 @@ func TestHealthCheckRunsOnlyOnConnsIdleLongEnough(t *testing.T) {
 
 func TestProbeCanBeTurnedOff(t *testing.T) {
 	s := newServer(t)
-	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1, ProbeAfter: -1})
-	s.Push("x")
-	clk.Advance(time.Hour)
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, ProbeAfter: -1})
 	c := get(t, p)
+	socket := underlying(c)
+	c.Close()
+	s.WaitOpen(1)
+	s.Push("x")
+	waitReadable(t, socket)
+	clk.Advance(time.Hour)
+	c = get(t, p)
+	if underlying(c) != socket {
+		t.Error("a connection was replaced with the probe off")
+	}
+	c.(*connpool.PoolConn).MarkUnusable() // it has a stray byte
 	c.Close()
 	if st := p.Stats(); st.ClosedStale != 0 {
 		t.Errorf("ClosedStale = %d with the probe off", st.ClosedStale)
@@ -205,6 +219,7 @@ func TestNewChannelPoolProbesByDefault(t *testing.T) {
 	c := get(t, p)
 	socket := underlying(c)
 	c.Close()
+	s.WaitOpen(1)
 	s.Push("a reply nobody asked for")
 	waitReadable(t, socket)
 	clk.Advance(time.Hour)
@@ -274,6 +289,7 @@ func TestIdleTimeoutClosesIdleConnsInTheBackground(t *testing.T) {
 	if !p.Maintaining() {
 		t.Fatal("no maintainer with idle connections and an idle timeout")
 	}
+	waitTimer(t, clk) // advancing before the maintainer's timer exists would skip it
 	clk.Advance(59 * time.Second)
 	if n := p.Len(); n != 3 {
 		t.Fatalf("Len() = %d before the idle timeout", n)
@@ -295,6 +311,7 @@ func TestIdleTimeoutSparesMinIdleConns(t *testing.T) {
 		Addr: s.Addr(), MaxConns: 4, InitialConns: 3, MinIdleConns: 1,
 		IdleTimeout: time.Minute, OnClose: cl.hook,
 	})
+	waitTimer(t, clk)
 	clk.Advance(time.Hour)
 	cl.wait(t, 2, connpool.CloseIdleTimeout)
 	p.WaitDials()
@@ -337,6 +354,7 @@ func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
 	for _, c := range conns {
 		c.Close()
 	}
+	waitTimer(t, clk)
 	clk.Advance(life)
 	cl.wait(t, 8, connpool.CloseMaxLifetime)
 	p.WaitDials()

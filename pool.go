@@ -118,7 +118,8 @@ type ConnPool struct {
 	topUp   backoff
 	stats   counters
 
-	testHookWait func() // called after a Get joins the line; nil but in tests
+	testHookWait  func() // called after a Get joins the line; nil but in tests
+	testHookWoken func() // called when a waiter is woken to try again; nil but in tests
 }
 
 // waiter is a Get waiting for a connection. Its channel has room for one
@@ -311,6 +312,9 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 			return p.got(h.pc, nil, start, p.clock.Now()), nil
 		}
 		// Woken to try the idle list again.
+		if p.testHookWoken != nil {
+			p.testHookWoken()
+		}
 		now = p.clock.Now()
 		p.mu.Lock()
 		p.woken = false

@@ -28,15 +28,25 @@ const tcpWait = 10 * time.Second
 // DialBackoff of 1ms, a Write waits up to about tcpWait for a redial.
 const tcpAttempts = 10000
 
+// deadAddr returns an address on 127.0.0.1 that refuses connections for
+// as long as the test runs: a port bound by a socket that does not listen,
+// so that no other process can take it meanwhile (as one could a port
+// merely closed).
 func deadAddr(t testing.TB) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
 // dialPool calls DialPool and closes the pool at the end of the test.
@@ -421,6 +431,10 @@ func TestTCPPoolWriteDeadlineBoundsWaitForConnection(t *testing.T) {
 	}
 	n, err := p.Write([]byte("x"))
 	wantTimeout(t, "Write", n, err)
+	// The timeout says why no connection was up: the dials were refused.
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("Write error %q does not wrap the last dial error", err)
+	}
 }
 
 // deadlineConn records the deadlines set on it.

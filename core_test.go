@@ -1,0 +1,594 @@
+package connpool_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// In normal mode a returned connection goes to the idle list, so a Get
+// that is running takes it at once even while another waits; once the
+// longest waiter has waited 1ms, returns go straight to it.
+func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	held := get(t, p)
+	woken, release := p.HoldWoken()
+	got := getAsync(t, p)
+	waitWaiting(t, p, 1)
+
+	// The waiter has waited no time at all on the pool's clock: the
+	// connection goes to the idle list, the waiter is woken, and a Get
+	// that runs before the waiter does takes the connection.
+	held.Close()
+	<-woken
+	barged, err := p.TryGet()
+	if err != nil {
+		t.Fatalf("TryGet right after a return, with the waiter woken but not yet running: %v", err)
+	}
+	release()
+	waitWaiting(t, p, 1) // the woken waiter found it taken and is back in line
+
+	clk.Advance(time.Millisecond)
+	barged.Close() // the waiter has now waited 1ms: it gets the connection
+	if c, err := p.TryGet(); err == nil {
+		c.Close()
+		t.Fatal("a Get took the connection from a waiter that had waited 1ms")
+	}
+	c := <-got
+	echo(t, c, "mine at last")
+	c.Close()
+	// The first Get dialled (it waited), the TryGet that barged took it
+	// from idle, the second TryGet failed, and the waiter waited.
+	if st := p.Stats(); st.GetsWaited != 2 || st.GetsFromIdle != 1 || st.GetsFailed != 1 || st.Gets != 4 {
+		t.Errorf("stats %+v: want 2 Gets served after waiting, 1 from idle, 1 failed", st)
+	}
+}
+
+// No Get starves while others keep taking and giving back: many more
+// goroutines than connections share a budget of round trips, and every
+// one of them gets a share of it.
+func TestNoGetStarvesUnderContention(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
+	const goroutines, budget = 16, 16 * 100
+	var left atomic.Int64
+	left.Store(budget)
+	var done [goroutines]int
+	var wg sync.WaitGroup
+	for g := range goroutines {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			buf := make([]byte, 4)
+			for left.Add(-1) >= 0 {
+				c, err := p.Get(context.Background())
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := c.Write([]byte("ping")); err == nil {
+					_, err = io.ReadFull(c, buf)
+				}
+				c.Close()
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				done[g]++
+			}
+		}()
+	}
+	wg.Wait()
+	least, most := done[0], done[0]
+	for _, n := range done {
+		least, most = min(least, n), max(most, n)
+	}
+	t.Logf("round trips per goroutine: fewest %d, most %d", least, most)
+	if least == 0 {
+		t.Errorf("a goroutine got no connection in %d round trips by %d goroutines: %v", budget, goroutines, done)
+	}
+	st := p.Stats()
+	checkStats(t, st)
+	if st.Gets != budget || st.Open > 2 {
+		t.Errorf("stats %+v: want %d Gets on at most 2 connections", st, budget)
+	}
+}
+
+// Eight returns at once to eight waiters: each waiter gets one, none is
+// left waiting while a connection sits idle.
+func TestEveryIdleConnReachesAWaiter(t *testing.T) {
+	s := newServer(t)
+	p, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 8})
+	var held []net.Conn
+	for range 8 {
+		held = append(held, get(t, p))
+	}
+	var gots []<-chan net.Conn
+	for i := range 8 {
+		gots = append(gots, getAsync(t, p))
+		waitWaiting(t, p, i+1)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	for _, got := range gots {
+		c := <-got
+		echo(t, c, "served")
+		c.Close()
+	}
+	wantCounts(t, p, 8, 8)
+}
+
+// waitCloseOf waits until hook reports a close for reason.
+func waitCloseOf(t testing.TB, closed <-chan connpool.CloseReason, want connpool.CloseReason) {
+	t.Helper()
+	select {
+	case r := <-closed:
+		if r != want {
+			t.Fatalf("closed for %v, want %v", r, want)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatalf("no connection closed for %v", want)
+	}
+}
+
+// A connection whose peer has closed it is never handed out, whatever its
+// idle time, over TCP and over TLS 1.3 (whose session tickets wait unread
+// on the socket): on Linux the pool hears of it from the kernel and closes
+// it by itself; past ProbeAfter, the probe at Get catches it everywhere.
+func TestClosedByPeerIsNeverHandedOutAtAnyIdleAge(t *testing.T) {
+	requireProbe(t)
+	for _, transport := range []string{"TCP", "TLS"} {
+		for _, idle := range []time.Duration{100 * time.Microsecond, 100 * time.Millisecond, time.Second} {
+			t.Run(fmt.Sprintf("%s/Idle=%v", transport, idle), func(t *testing.T) {
+				if idle < probeAfter && !connpool.WatchSupported {
+					t.Skip("below ProbeAfter only the socket watcher (Linux) sees a close")
+				}
+				var s *server
+				var dial connpool.DialFunc
+				if transport == "TLS" {
+					s, dial = newTLSServer(t)
+				} else {
+					s, dial = newServer(t), nil
+				}
+				closed := make(chan connpool.CloseReason, 4)
+				p, clk := newFakePool(t, connpool.Config{
+					Addr: s.Addr(), Dial: dial, MaxConns: 1,
+					OnClose: func(_ net.Conn, r connpool.CloseReason) { closed <- r },
+				})
+				c := get(t, p)
+				echo(t, c, "before") // a TLS server has sent its tickets by now
+				socket := underlying(c)
+				if tc, ok := socket.(*tls.Conn); ok {
+					socket = tc.NetConn()
+				}
+				c.Close()
+				clk.Advance(idle)
+				s.CloseConns()
+				waitPeerClosed(t, socket) // the FIN is in this side's kernel
+				if idle < probeAfter {
+					// No probe at this age: the watcher must have closed it.
+					waitCloseOf(t, closed, connpool.CloseStale)
+				}
+				c = get(t, p)
+				defer c.Close()
+				if u := underlying(c); u == socket || (transport == "TLS" && u.(*tls.Conn).NetConn() == socket) {
+					t.Fatal("handed out the connection the server closed")
+				}
+				echo(t, c, "after")
+				if st := p.Stats(); st.ClosedStale != 1 || st.Dials != 2 {
+					t.Errorf("stats %+v: want 1 closed stale and 2 dials", st)
+				}
+			})
+		}
+	}
+}
+
+// On Linux an idle connection the server closes is closed by the pool at
+// once, without a Get, and MinIdleConns dials its replacement.
+func TestPeerCloseOfIdleConnIsSeenWithoutAGet(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	s := newServer(t)
+	closed := make(chan connpool.CloseReason, 4)
+	p := newPool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 2, MinIdleConns: 1,
+		OnClose: func(_ net.Conn, r connpool.CloseReason) { closed <- r },
+	})
+	c := get(t, p) // used once, so the server's close is not taken for a refusal
+	c.Close()
+	s.WaitOpen(1)
+	s.CloseConns()
+	waitCloseOf(t, closed, connpool.CloseStale)
+	s.WaitUntil("the replacement", func() bool { return s.Accepts() == 2 && s.OpenConns() == 1 })
+	p.WaitDials()
+	if st := p.Stats(); st.Gets != 1 || st.Idle != 1 || st.ClosedStale != 1 {
+		t.Errorf("stats %+v: want the one Get, 1 idle replacement, 1 closed stale", st)
+	}
+}
+
+// A server that closes every connection it accepts before any use (one at
+// its connection limit, say) does not make the MinIdleConns top-up dial in
+// a loop: each lost connection waits a backoff step before the next dial.
+func TestTopUpBacksOffFromServerClosingNewConns(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	s := newTCPServer(t, func(*testserver.Server, int, net.Conn) {}) // closes at once
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, MinIdleConns: 1, DialBackoff: time.Second})
+	for i := 1; i <= 3; i++ {
+		s.WaitUntil(fmt.Sprintf("%d accepts", i), func() bool { return s.Accepts() >= i })
+		waitTimer(t, clk) // the top-up waits out the backoff
+		if n := s.Accepts(); n != i {
+			t.Fatalf("after %d backoff steps, %d dials", i-1, n)
+		}
+		clk.Advance(time.Minute)
+	}
+	if st := p.Stats(); st.Gets != 0 || st.DialErrors != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// A connection given back is out of reach of its old handle: every method
+// of the old PoolConn leaves the next holder of the same socket alone.
+func TestStaleHandleTouchesNothing(t *testing.T) {
+	past := time.Now().Add(-time.Hour)
+	for _, tc := range []struct {
+		name string
+		use  func(old *connpool.PoolConn) error // must fail with net.ErrClosed, or be harmless
+	}{
+		{"Read", func(old *connpool.PoolConn) error { _, err := old.Read(make([]byte, 1)); return err }},
+		{"Write", func(old *connpool.PoolConn) error { _, err := old.Write([]byte("x")); return err }},
+		{"SetDeadline", func(old *connpool.PoolConn) error { return old.SetDeadline(past) }},
+		{"SetReadDeadline", func(old *connpool.PoolConn) error { return old.SetReadDeadline(past) }},
+		{"SetWriteDeadline", func(old *connpool.PoolConn) error { return old.SetWriteDeadline(past) }},
+		{"Close", func(old *connpool.PoolConn) error { return old.Close() }},
+		{"MarkUnusable", func(old *connpool.PoolConn) error { old.MarkUnusable(); return net.ErrClosed }},
+		{"Addrs", func(old *connpool.PoolConn) error {
+			if old.LocalAddr() == nil || old.RemoteAddr() == nil {
+				return errors.New("nil address after Close")
+			}
+			return net.ErrClosed
+		}},
+		{"NetConn", func(old *connpool.PoolConn) error { return old.NetConn().SetDeadline(past) }},
+		{"ConnField", func(old *connpool.PoolConn) error {
+			if err := old.Conn.SetReadDeadline(past); !errors.Is(err, net.ErrClosed) {
+				return fmt.Errorf("Conn.SetReadDeadline = %v", err)
+			}
+			_, err := old.Conn.Write([]byte("x"))
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+			old := get(t, p).(*connpool.PoolConn)
+			socket := old.NetConn()
+			old.Close()
+			next := get(t, p)
+			if underlying(next) != socket {
+				t.Fatal("expected the same socket again")
+			}
+			if err := tc.use(old); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("on the old handle: %v, want an error wrapping net.ErrClosed", err)
+			}
+			echo(t, next, "unaffected") // no deadline, no stray byte, no close
+			wantCounts(t, p, 0, 1)
+			next.Close()
+			wantCounts(t, p, 1, 1)
+			if st := p.Stats(); st.Closed() != 0 {
+				t.Errorf("the pool closed a connection: %+v", st)
+			}
+		})
+	}
+}
+
+// A deadline a holder sets lasts as long as its checkout.
+func TestDeadlineIsClearedOnReturn(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	c := get(t, p)
+	socket := underlying(c)
+	c.SetDeadline(time.Now().Add(-time.Hour))
+	c.Close()
+	c = get(t, p)
+	defer c.Close()
+	if underlying(c) != socket {
+		t.Fatal("expected the same socket again")
+	}
+	echo(t, c, "no deadline left over")
+}
+
+// A Close while another goroutine's Read on the same PoolConn is blocked
+// closes the socket, which ends the Read, instead of pooling a socket in
+// an unknown state.
+func TestCloseDuringReadClosesTheSocket(t *testing.T) {
+	s := newTCPServer(t, nil) // reads, never answers
+	reading := make(chan struct{}, 1)
+	p := newPool(t, connpool.Config{
+		MaxConns: 1,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			c, err := dialTo(s)(ctx, "", "")
+			return signalingReads{c, reading}, err
+		},
+	})
+	c := get(t, p)
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := c.Read(make([]byte, 1))
+		readErr <- err
+	}()
+	<-reading // inside the socket's Read
+	c.Close()
+	select {
+	case err := <-readErr:
+		if err == nil {
+			t.Fatal("the blocked Read returned no error")
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the blocked Read did not end")
+	}
+	if st := p.Stats(); st.ClosedUnusable != 1 || st.Open != 0 {
+		t.Errorf("stats %+v: want the socket closed as unusable", st)
+	}
+}
+
+// signalingReads is a connection that says when a Read begins.
+type signalingReads struct {
+	net.Conn
+	reading chan<- struct{}
+}
+
+func (c signalingReads) Read(b []byte) (int, error) {
+	select {
+	case c.reading <- struct{}{}:
+	default:
+	}
+	return c.Conn.Read(b)
+}
+
+// recovered runs f and returns what it panicked with.
+func recovered(f func()) (r any) {
+	defer func() { r = recover() }()
+	f()
+	return nil
+}
+
+// Callbacks that panic leave no slot or lock behind: the panic reaches
+// the caller, and with MaxConns 1 the pool goes on serving.
+func TestPanickingCallbacksLeakNothing(t *testing.T) {
+	t.Run("HealthCheck", func(t *testing.T) {
+		s := newServer(t)
+		var calls atomic.Int32
+		p, clk := newFakePool(t, connpool.Config{
+			Addr: s.Addr(), MaxConns: 1, InitialConns: 1,
+			HealthCheck: func(context.Context, net.Conn) error {
+				if calls.Add(1) == 1 {
+					panic("health check bug")
+				}
+				return nil
+			},
+		})
+		clk.Advance(time.Hour)
+		if r := recovered(func() { p.Get(context.Background()) }); r != "health check bug" {
+			t.Fatalf("Get panicked with %v, want the health check's panic", r)
+		}
+		c := get(t, p) // MaxConns 1: the slot is free again
+		echo(t, c, "after the panic")
+		c.Close()
+		if st := p.Stats(); st.ClosedHealthCheck != 1 || st.Open != 1 {
+			t.Errorf("stats %+v", st)
+		}
+	})
+	t.Run("OnClose", func(t *testing.T) {
+		s := newServer(t)
+		var calls atomic.Int32
+		p := newPool(t, connpool.Config{
+			Addr: s.Addr(), MaxConns: 1,
+			OnClose: func(net.Conn, connpool.CloseReason) {
+				if calls.Add(1) == 1 {
+					panic("hook bug")
+				}
+			},
+		})
+		c := get(t, p).(*connpool.PoolConn)
+		c.MarkUnusable()
+		if r := recovered(func() { c.Close() }); r != "hook bug" {
+			t.Fatalf("Close panicked with %v", r)
+		}
+		c = get(t, p).(*connpool.PoolConn)
+		echo(t, c, "after the panic")
+		c.Close()
+		wantCounts(t, p, 1, 1)
+	})
+	t.Run("OnDial", func(t *testing.T) {
+		s := newServer(t)
+		var calls atomic.Int32
+		cfg := connpool.Config{
+			Addr: s.Addr(), MaxConns: 1, InitialConns: 1,
+			OnDial: func(net.Conn, error, time.Duration) {
+				if calls.Add(1) == 1 {
+					panic("hook bug")
+				}
+			},
+		}
+		if r := recovered(func() { connpool.New(cfg) }); r != "hook bug" {
+			t.Fatalf("New panicked with %v", r)
+		}
+		s.WaitOpen(0) // the connection it dialled is closed
+		p := newPool(t, cfg)
+		c := get(t, p)
+		echo(t, c, "the second pool")
+		c.Close()
+	})
+	t.Run("Observer", func(t *testing.T) {
+		s := newServer(t)
+		p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1})
+		o := &panickyObserver{}
+		p.Observe(o)
+		if r := recovered(func() { p.Get(context.Background()) }); r != "observer bug" {
+			t.Fatalf("Get panicked with %v", r)
+		}
+		o.off.Store(true)
+		c := get(t, p)
+		echo(t, c, "after the panic")
+		c.Close()
+		wantCounts(t, p, 1, 1)
+	})
+}
+
+type panickyObserver struct{ off atomic.Bool }
+
+func (o *panickyObserver) ObserveWait(time.Duration) {
+	if !o.off.Load() {
+		panic("observer bug")
+	}
+}
+func (o *panickyObserver) ObserveUse(time.Duration)         {}
+func (o *panickyObserver) ObserveDial(time.Duration, error) {}
+
+// A loop of TryGets against a server that is down dials no more often than
+// the backoff allows.
+func TestTryGetObeysDialBackoff(t *testing.T) {
+	var dials atomic.Int32
+	errDown := errors.New("down")
+	p, clk := newFakePool(t, connpool.Config{
+		MaxConns: 4, DialBackoff: time.Second,
+		Dial: func(context.Context, string, string) (net.Conn, error) {
+			dials.Add(1)
+			return nil, errDown
+		},
+	})
+	if _, err := p.TryGet(); !errors.Is(err, connpool.ErrNotAvailable) {
+		t.Fatalf("TryGet = %v", err)
+	}
+	p.WaitDials()
+	for range 1000 {
+		p.TryGet()
+	}
+	p.WaitDials()
+	if n := dials.Load(); n != 1 {
+		t.Fatalf("1000 TryGets in one backoff step dialled %d times, want 1", n)
+	}
+	clk.Advance(time.Minute)
+	p.TryGet()
+	p.WaitDials()
+	if n := dials.Load(); n != 2 {
+		t.Errorf("after the backoff, %d dials, want 2", n)
+	}
+}
+
+// Any MaxConns from 1 up is accepted, and the pool's memory follows the
+// connections open, not the limit.
+func TestMaxConnsUpToMaxInt(t *testing.T) {
+	s := newServer(t)
+	for _, n := range []int{0, -1, math.MinInt} {
+		if _, err := connpool.New(connpool.Config{Addr: s.Addr(), MaxConns: n}); !errors.Is(err, connpool.ErrInvalidConfig) {
+			t.Errorf("MaxConns %d: %v, want ErrInvalidConfig", n, err)
+		}
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: math.MaxInt, MinIdleConns: 2})
+	p.WaitDials()
+	runtime.ReadMemStats(&after)
+	if grown := int64(after.TotalAlloc - before.TotalAlloc); grown > 1<<20 {
+		t.Errorf("New with MaxConns MaxInt allocated %d bytes", grown)
+	}
+	c := get(t, p)
+	echo(t, c, "unbounded")
+	c.Close()
+	p.WaitDials() // taking one left one idle: the top-up dialled a third
+	if st := p.Stats(); st.MaxConns != math.MaxInt || st.Open != 3 || st.Idle != 3 {
+		t.Errorf("stats %+v: want 3 open and idle", st)
+	}
+}
+
+// Reset closes idle connections at once, checked-out ones as they come
+// back, and what a dial under way brings; the pool then dials anew.
+func TestResetRetiresEveryConnectionDialledBefore(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	dial, dialing, release := slowDialer(s)
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 4, InitialConns: 2, OnClose: cl.hook})
+	held := get(t, p)
+	p.Reset()
+	cl.wait(t, 1, connpool.CloseReset) // the idle one
+	echo(t, held, "a holder is not interrupted")
+	held.Close()
+	cl.wait(t, 1, connpool.CloseReset) // the one out, on its return
+	wantCounts(t, p, 0, 0)
+	c := get(t, p)
+	echo(t, c, "dialled after the Reset")
+	c.Close()
+	if st := p.Stats(); st.ClosedReset != 2 || st.Dials != 3 {
+		t.Errorf("stats %+v: want 2 closed by the Reset, 3 dials", st)
+	}
+
+	// A dial started before a Reset brings a connection that is closed.
+	q := newPool(t, connpool.Config{Dial: dial, MaxConns: 1, OnClose: cl.hook})
+	got := getErrAsync(context.Background(), q)
+	<-dialing
+	q.Reset()
+	close(release)
+	q.WaitDials()
+	cl.wait(t, 1, connpool.CloseReset)
+	if err := <-got; err != nil {
+		t.Fatalf("Get waiting through a Reset: %v", err)
+	}
+	p.Close()
+	p.Reset() // after Close: nothing
+}
+
+// Ages and timeouts hold while the pool's own background work is stuck:
+// no Get takes its time from a goroutine that can block. Here the
+// MinIdleConns top-up is stuck in a dial, and an idle connection past
+// IdleTimeout must still not be handed out.
+func TestTimeDoesNotFreezeWhileATopUpDialIsStuck(t *testing.T) {
+	s := newServer(t)
+	var stuck atomic.Bool
+	release := make(chan struct{})
+	dialing := make(chan struct{}, 1)
+	p, clk := newFakePool(t, connpool.Config{
+		MaxConns: 4, MinIdleConns: 1, IdleTimeout: time.Minute,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			if stuck.Load() {
+				dialing <- struct{}{}
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+			}
+			return dialTo(s)(ctx, "", "")
+		},
+	})
+	defer close(release)
+	p.WaitDials() // the first top-up is in
+	stuck.Store(true)
+	c := get(t, p)
+	<-dialing // taking it left the pool short: the top-up dials, and sticks
+	c.Close()
+	clk.Advance(time.Hour)
+	if c, err := p.TryGet(); err == nil {
+		c.Close()
+		t.Fatal("handed out a connection past its idle timeout while a dial was stuck")
+	}
+	if st := p.Stats(); st.ClosedIdleTimeout != 1 {
+		t.Errorf("ClosedIdleTimeout = %d, want 1", st.ClosedIdleTimeout)
+	}
+}
