@@ -136,6 +136,20 @@ func (c *FakeClock) Advance(d time.Duration) {
 	c.timers = kept
 }
 
+// NextDeadline returns how long until the earliest timer fires, or 0 if
+// none waits.
+func (c *FakeClock) NextDeadline() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var next time.Duration
+	for _, t := range c.timers {
+		if next == 0 || t.at-c.now < next {
+			next = t.at - c.now
+		}
+	}
+	return next
+}
+
 // Timers returns the number of timers waiting to fire.
 func (c *FakeClock) Timers() int {
 	c.mu.Lock()

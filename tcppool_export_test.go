@@ -58,3 +58,29 @@ func NewTestConnSet(inflight ...int) ConnSet {
 	}
 	return ConnSet{slots}
 }
+
+// WaitPeerClosed waits until the kernel has the peer's FIN or RST for the
+// pool's only connection up, without reading it, and reports whether that
+// happened within timeout: the runtime's poller wakes the check when the
+// socket turns readable.
+func (p *TCPPool) WaitPeerClosed(timeout time.Duration) bool {
+	var lc *liveConn
+	for _, s := range *p.slots.Load() {
+		if l := s.live.Load(); l != nil {
+			lc = l
+		}
+	}
+	if lc == nil {
+		return false
+	}
+	rc := lc.sock.RawConn()
+	if rc == nil {
+		return false
+	}
+	lc.Conn.SetReadDeadline(time.Now().Add(timeout))
+	defer lc.Conn.SetReadDeadline(time.Time{})
+	var s sock.Socket
+	s.Init(lc.Conn)
+	err := rc.Read(func(uintptr) bool { return s.Probe() == sock.ErrPeerClosed })
+	return err == nil
+}

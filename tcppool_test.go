@@ -49,6 +49,42 @@ func deadAddr(t testing.TB) string {
 	return fmt.Sprintf("127.0.0.1:%d", sa.(*syscall.SockaddrInet4).Port)
 }
 
+// fakeTCPPool is dialPool on a fake clock, for the pool's backoff, its
+// waits for a connection and its probe; deadlines stay on the wall clock.
+func fakeTCPPool(t testing.TB, cfg connpool.TCPPoolConfig) (*connpool.TCPPool, *connpool.FakeClock) {
+	t.Helper()
+	clk := connpool.NewFakeClock()
+	p, err := connpool.NewTCPPoolWithClock(context.Background(), cfg, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p, clk
+}
+
+// autoAdvance moves clk on by step each time a timer is made on it, until
+// the test ends: for tests that need the pool's backoff and waits to run
+// their course, but not to take any time.
+func autoAdvance(t testing.TB, clk *connpool.FakeClock, step time.Duration) {
+	done := make(chan struct{})
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-clk.TimerMade():
+				clk.Advance(step)
+			case <-done:
+				return
+			}
+		}
+	}()
+	t.Cleanup(func() {
+		close(done)
+		<-stopped
+	})
+}
+
 // dialPool calls DialPool and closes the pool at the end of the test.
 func dialPool(t testing.TB, cfg connpool.TCPPoolConfig) *connpool.TCPPool {
 	t.Helper()
@@ -793,12 +829,8 @@ func TestTCPPoolWriteAfterPeerClosedIdleConnectionArrives(t *testing.T) {
 // did.
 func waitPeerClosedSeen(t *testing.T, p *connpool.TCPPool) {
 	t.Helper()
-	expired := time.Now().Add(tcpWait)
-	for errs := p.ProbeConns(); len(errs) != 1 || errs[0] != connpool.ErrPeerClosed; errs = p.ProbeConns() {
-		if time.Now().After(expired) {
-			t.Fatalf("the pool's socket never saw the close: probe %v", errs)
-		}
-		time.Sleep(time.Millisecond) // no event to wait on: the FIN is in the kernel
+	if !p.WaitPeerClosed(tcpWait) {
+		t.Fatalf("the pool's socket never saw the close: probe %v", p.ProbeConns())
 	}
 }
 
@@ -843,11 +875,11 @@ func dialProbeHook(hook func()) func(context.Context, string, string) (net.Conn,
 // into the dead socket while it runs: no Write reports success for a
 // message that never arrived.
 func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T) {
-	const idle, writers, rounds = 20 * time.Millisecond, 16, 5
+	const idle, writers, rounds = time.Second, 16, 5
 	srv := newTCPServer(t, nil)
-	p := dialPool(t, connpool.TCPPoolConfig{
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{
 		Addrs:      []string{srv.Addr()},
-		ProbeAfter: idle, // well above the spread of the writers' start
+		ProbeAfter: idle,
 		// A probe that takes a millisecond, as one does when its goroutine
 		// loses its processor part way: time enough for every other Write
 		// that started with the prober to reach the socket.
@@ -855,6 +887,7 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 		MaxAttempts: tcpAttempts,
 		DialBackoff: time.Millisecond,
 	})
+	autoAdvance(t, clk, time.Hour) // redials wait out a backoff step, at no cost in time
 	// A marker is written alone after each round, on the connection that
 	// replaced the closed one, so once it is in, everything written on
 	// that connection before it is in too. Round 0 only opens the stream.
@@ -865,7 +898,7 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 	for round := 1; round <= rounds; round++ {
 		srv.CloseConns()
 		waitPeerClosedSeen(t, p)
-		time.Sleep(idle) // the probe is due
+		clk.Advance(idle) // the probe is due
 
 		start := make(chan struct{})
 		ok := make([]bool, writers)

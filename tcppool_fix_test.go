@@ -1,0 +1,229 @@
+package connpool_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// signalingWrites is a connection that says when a Write begins.
+type signalingWrites struct {
+	net.Conn
+	writing chan<- struct{}
+}
+
+func (c signalingWrites) Write(b []byte) (int, error) {
+	c.writing <- struct{}{}
+	return c.Conn.Write(b)
+}
+
+// Close ends every Write in progress, also one blocked on a connection
+// that SetPoolSize removed while the Write was under way.
+func TestTCPPoolCloseEndsWritesOnRemovedConnections(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := newTCPServer(t, func(*testserver.Server, int, net.Conn) { <-hold }) // never reads
+	writing := make(chan struct{}, 2)
+	p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 2,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			return signalingWrites{c, writing}, err
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<20) // more than the socket buffers hold
+	done := make(chan error, 2)
+	for range 2 { // round-robin: one on each connection
+		go func() {
+			_, err := p.Write(big)
+			done <- err
+		}()
+	}
+	<-writing
+	<-writing
+	if err := p.SetPoolSize(1); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		p.Close()
+		close(closed)
+	}()
+	for range 2 {
+		select {
+		case err := <-done:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Errorf("a Write blocked at Close returned %v, want net.ErrClosed", err)
+			}
+		case <-time.After(testserver.WaitLimit):
+			t.Fatal("a Write blocked on a removed connection outlived Close")
+		}
+	}
+	<-closed
+}
+
+// Close returns at once once Reads have started the reader goroutines,
+// with connections removed by SetPoolSize among them, while the server
+// keeps its side open.
+func TestTCPPoolCloseWithReadersDoesNotWaitForServer(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readErr := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 1)) // several connections: readers start
+		readErr <- err
+	}()
+	srv.WaitOpen(3)
+	if err := p.SetPoolSize(1); err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		p.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("Close waited for the server")
+	}
+	if err := <-readErr; !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Read at Close returned %v, want net.ErrClosed", err)
+	}
+	srv.WaitOpen(0)
+}
+
+// With one connection, a clean close by the server is io.EOF itself, as
+// io.Reader callers compare it with ==, so io.ReadAll reports no error.
+func TestTCPPoolReadReturnsEOFAtCleanClose(t *testing.T) {
+	srv := newTCPServer(t, func(_ *testserver.Server, _ int, c net.Conn) { io.WriteString(c, "hello") })
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}})
+	got, err := io.ReadAll(p)
+	if err != nil || string(got) != "hello" {
+		t.Fatalf("ReadAll = %q, %v; want %q and no error", got, err, "hello")
+	}
+	// The next Read is on the replacement, which says hello too.
+	buf := make([]byte, 5)
+	if _, err := io.ReadFull(p, buf); err != nil || string(buf) != "hello" {
+		t.Fatalf("Read after EOF = %q, %v", buf, err)
+	}
+	if _, err := p.Read(buf); err != io.EOF {
+		t.Fatalf("Read at the second close = %v, want io.EOF itself", err)
+	}
+}
+
+// A peer that closes its sending side but goes on reading is taken as
+// going away: the connection is replaced before the next write on it, and
+// nothing written is lost.
+func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		c.(*net.TCPConn).CloseWrite()
+		s.Drain(id, c)
+	})
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, ProbeAfter: time.Hour, MaxAttempts: tcpAttempts})
+	mustWrite(t, p, []byte("first"))
+	waitPeerClosedSeen(t, p)
+	clk.Advance(time.Hour) // the next write probes first
+	// The redial and the Write's waits for it take a backoff step each;
+	// steps of a second keep the new connection clear of ProbeAfter.
+	autoAdvance(t, clk, time.Second)
+	mustWrite(t, p, []byte("second"))
+	srv.WaitTotal(len("firstsecond"))
+	data := srv.Data()
+	if string(data[0]) != "first" || string(data[1]) != "second" {
+		t.Fatalf("server got %q; want first on the half-closed connection, second on its replacement", data)
+	}
+	if st := p.Stats(); st.Reconnects != 1 || st.ClosedStale != 1 || st.FailedWrites != 0 {
+		t.Errorf("stats %+v: want 1 reconnect after 1 connection found closed, no failure", st)
+	}
+}
+
+// SetMaxRetries(n) makes n attempts in all, as go-tcp-pool counts them,
+// and 0 (or less) makes one; a Write that gives up says how many it made
+// and wraps the last error. The waits between attempts run on the pool's
+// clock, so this takes no time.
+func TestTCPPoolSetMaxRetriesCountsAttemptsInAll(t *testing.T) {
+	resetEveryWrite := func(net.Conn, []byte) (int, error) { return 0, syscall.ECONNRESET }
+	for _, tc := range []struct{ set, attempts int }{{3, 3}, {1, 1}, {0, 1}, {-5, 1}} {
+		t.Run(fmt.Sprintf("SetMaxRetries(%d)", tc.set), func(t *testing.T) {
+			srv := newTCPServer(t, nil)
+			p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Dial: faultyDial(resetEveryWrite)})
+			autoAdvance(t, clk, time.Hour)
+			p.SetMaxRetries(tc.set)
+			_, err := p.Write([]byte("x"))
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("Write = %v, want an error wrapping the connection's", err)
+			}
+			if want := fmt.Sprintf("gave up after %d attempts", tc.attempts); !strings.Contains(err.Error(), want) {
+				t.Errorf("Write error %q does not say %q", err, want)
+			}
+			if st := p.Stats(); st.Retries != uint64(tc.attempts-1) || st.FailedWrites != 1 {
+				t.Errorf("stats %+v: want %d retries and 1 failed write", st, tc.attempts-1)
+			}
+		})
+	}
+}
+
+// A connection's redials wait out a backoff that grows while dials fail,
+// capped and jittered, and starts over once one succeeds: all on the
+// pool's clock.
+func TestTCPPoolRedialBacksOffOnTheClock(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	dialed := make(chan struct{}, 16)
+	var down atomic.Bool
+	const base, limit = time.Second, 4 * time.Second
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, DialBackoff: base, MaxDialBackoff: limit,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			defer func() { dialed <- struct{}{} }()
+			if down.Load() {
+				return nil, syscall.ECONNREFUSED
+			}
+			return new(net.Dialer).DialContext(ctx, network, addr)
+		},
+	})
+	<-dialed
+	down.Store(true)
+	srv.WaitOpen(1)
+	srv.CloseConns()
+	waitPeerClosedSeen(t, p)
+	clk.Advance(time.Hour) // the next write probes first, and finds it closed
+	p.SetMaxRetries(1)
+	if _, err := p.Write([]byte("lost")); err == nil {
+		t.Fatal("a Write with its only connection closed and one attempt succeeded")
+	}
+	for step := 1; step <= 5; step++ {
+		waitTimer(t, clk)
+		wait := clk.NextDeadline()
+		if ceiling := min(base<<(step-1), limit); wait <= 0 || wait > ceiling {
+			t.Errorf("backoff step %d waits %v, want (0, %v]", step, wait, ceiling)
+		}
+		if step == 5 {
+			down.Store(false)
+		}
+		clk.Advance(wait)
+		<-dialed
+	}
+	if !p.WaitConnsUp(1, testserver.WaitLimit) {
+		t.Fatal("the connection never came back")
+	}
+	if st := p.Stats(); st.Reconnects != 1 || st.DialErrors != 4 || st.Dials != 6 {
+		t.Errorf("stats %+v: want 1 reconnect after 4 failed dials, 6 dials in all", st)
+	}
+}
