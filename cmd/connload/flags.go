@@ -5,10 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 	"time"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 // config is what the command line asks for, validated.
@@ -27,7 +26,7 @@ type config struct {
 	minIdle     int
 	idleTimeout time.Duration
 	maxLifetime time.Duration
-	probeAfter  time.Duration // as -probe-after: 0 checks every idle connection; negative is off
+	probeAfter  time.Duration // a duration (0: every idle connection), probeOff, or probeDefault
 	dialTimeout time.Duration
 
 	chaos       bool
@@ -41,6 +40,10 @@ type config struct {
 const (
 	modeEcho  = "echo"
 	modeWrite = "write"
+
+	// Values of config.probeAfter besides a duration.
+	probeOff     time.Duration = -1            // no probe
+	probeDefault time.Duration = math.MinInt64 // the pool's own default
 
 	// maxSize bounds -size: each client holds two messages, and a line
 	// echo server buffers a whole line, so a larger message is more likely
@@ -71,7 +74,7 @@ var errReported = errors.New("bad flags, already reported")
 // errReported for a syntax error the flag package has printed to stderr
 // with the usage, and a usageError for a value out of range.
 func parseFlags(args []string, stderr io.Writer) (config, error) {
-	cfg := config{probeAfter: connpool.DefaultProbeAfter}
+	cfg := config{probeAfter: probeDefault}
 	fs := flag.NewFlagSet("connload", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -92,7 +95,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&cfg.minIdle, "min-idle", 0, "idle connections kept ready, dialled in the background")
 	fs.DurationVar(&cfg.idleTimeout, "idle-timeout", 0, "close connections idle longer than this (0: never)")
 	fs.DurationVar(&cfg.maxLifetime, "max-lifetime", 0, "close connections this long after they were dialled (0: never)")
-	fs.Var((*probeFlag)(&cfg.probeAfter), "probe-after", "check a connection idle for this `duration` or longer for a closed peer before reuse (0: every one; off: never)")
+	fs.Var(probeFlag{&cfg.probeAfter}, "probe-after", "check a connection idle for this `duration` or longer for a closed peer before reuse (0: every one; off: never; default: the pool's)")
 	fs.DurationVar(&cfg.dialTimeout, "dial-timeout", 5*time.Second, "bound on each dial")
 
 	fs.BoolVar(&cfg.chaos, "chaos", false, "make the embedded server reset and close connections and restart now and then")
@@ -129,8 +132,8 @@ func (cfg *config) validate(set map[string]bool) error {
 	switch {
 	case cfg.clients < 1 || cfg.clients > maxClients:
 		return bad("-clients is %d, want 1 to %d", cfg.clients, maxClients)
-	case cfg.conns < 1 || cfg.conns > connpool.MaxTCPPoolSize:
-		return bad("-conns is %d, want 1 to %d", cfg.conns, connpool.MaxTCPPoolSize)
+	case cfg.conns < 1 || cfg.conns > maxConns:
+		return bad("-conns is %d, want 1 to %d", cfg.conns, maxConns)
 	case cfg.size < 1 || cfg.size > maxSize:
 		return bad("-size is %d, want 1 to %d", cfg.size, maxSize)
 	case cfg.duration <= 0:
@@ -184,31 +187,43 @@ func (cfg *config) validate(set map[string]bool) error {
 	return nil
 }
 
-// probeFlag is -probe-after: a duration, or "off". It keeps connpool's
-// convention that a negative ProbeAfter turns probing off, but spells it
-// "off" so that every negative value on the command line is an error.
-type probeFlag time.Duration
+// probeFlag is -probe-after: a duration, "off", or "default". It keeps
+// connpool's convention that a negative ProbeAfter turns probing off, but
+// spells it "off" so that every negative value on the command line is an
+// error. Its zero value reads as "default", so that -h shows no default
+// beside the flag's own words.
+type probeFlag struct{ d *time.Duration }
 
-func (p *probeFlag) String() string {
-	if *p < 0 {
+func (p probeFlag) String() string {
+	if p.d == nil {
+		return "default"
+	}
+	switch *p.d {
+	case probeDefault:
+		return "default"
+	case probeOff:
 		return "off"
 	}
-	return time.Duration(*p).String()
+	return p.d.String()
 }
 
-func (p *probeFlag) Set(s string) error {
-	if strings.EqualFold(s, "off") {
-		*p = -1
+func (p probeFlag) Set(s string) error {
+	switch strings.ToLower(s) {
+	case "off":
+		*p.d = probeOff
+		return nil
+	case "default":
+		*p.d = probeDefault
 		return nil
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		return errors.New("want a duration such as 500ms, or off")
+		return errors.New("want a duration such as 500ms, or off, or default")
 	}
 	if d < 0 {
 		return errors.New("negative; use off to turn checks off")
 	}
-	*p = probeFlag(d)
+	*p.d = d
 	return nil
 }
 

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 func TestParseFlagsDefaults(t *testing.T) {
@@ -22,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		size:        64,
 		timeout:     time.Second,
 		errorPause:  10 * time.Millisecond,
-		probeAfter:  connpool.DefaultProbeAfter,
+		probeAfter:  probeDefault,
 		dialTimeout: 5 * time.Second,
 		chaosEvery:  100 * time.Millisecond,
 		chaosOutage: 50 * time.Millisecond,
@@ -54,6 +52,7 @@ func TestParseFlagsGood(t *testing.T) {
 		{[]string{"-probe-after", "off"}, func(c config) bool { return c.probeAfter < 0 }},
 		{[]string{"-probe-after", "0"}, func(c config) bool { return c.probeAfter == 0 }},
 		{[]string{"-probe-after", "2s"}, func(c config) bool { return c.probeAfter == 2*time.Second }},
+		{[]string{"-probe-after", "default"}, func(c config) bool { return c.probeAfter == probeDefault }},
 		{[]string{"-chaos", "-chaos-every", "10ms", "-chaos-outage", "0s"}, func(c config) bool {
 			return c.chaos && c.chaosEvery == 10*time.Millisecond && c.chaosOutage == 0
 		}},
@@ -83,6 +82,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-clients", "0"}, "-clients is 0"},
 		{[]string{"-clients", "-3"}, "-clients is -3"},
 		{[]string{"-conns", "0"}, "-conns is 0"},
+		{[]string{"-conns", "70000"}, "-conns is 70000, want 1 to 65536"},
 		{[]string{"-size", "0"}, "-size is 0"},
 		{[]string{"-size", "2000000"}, "-size is 2000000"},
 		{[]string{"-duration", "0s"}, "-duration is 0s"},

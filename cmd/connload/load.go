@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,19 @@ import (
 
 	"github.com/seed-a245f091/connpool"
 )
+
+// Every call into connpool is in this file, so that a change of its API
+// is a change here. The spots marked "API:" are where the API being built
+// on main names things differently.
+
+// maxConns bounds -conns: a TCPPool takes at most 65536 connections (more
+// than the ephemeral ports to one address), and a ConnPool of more is
+// more likely a typo than a test.
+const maxConns = 1 << 16
+
+// isConfigError reports whether err is connpool's error for a setting out
+// of range: a usage error, not a failure of the run.
+func isConfigError(err error) bool { return errors.Is(err, connpool.ErrInvalidConfig) }
 
 // shutdownGrace is how long the embedded server waits, at the end, for
 // connections its clients have hung up to end by themselves, so that a
@@ -233,12 +247,18 @@ type echoTarget struct {
 
 func openEcho(cfg config, addr string) (*echoTarget, error) {
 	probe := cfg.probeAfter
-	if probe == 0 {
-		// connpool reads 0 as its default; 1ns is older than any idle
+	switch probe {
+	case probeDefault:
+		probe = 0 // the pool's own default
+	case 0:
+		// ProbeAfter 0 is the pool's default; 1ns is older than any idle
 		// connection, so every one is checked.
 		probe = time.Nanosecond
 	}
 	pool, err := connpool.New(connpool.Config{
+		// API: Name: "connload" (the pool label of the metrics), Addr:
+		// addr, and Dial left nil, a net.Dialer: Dial is now a
+		// DialFunc(ctx, network, addr).
 		Dial: func(ctx context.Context) (net.Conn, error) {
 			var d net.Dialer
 			return d.DialContext(ctx, "tcp", addr)
@@ -252,9 +272,14 @@ func openEcho(cfg config, addr string) (*echoTarget, error) {
 		MinIdleConns: cfg.minIdle,
 		IdleTimeout:  cfg.idleTimeout,
 		MaxLifetime:  cfg.maxLifetime,
-		ProbeAfter:   probe,
+		// API: ProbeAfter 0 will mean 1ms, no longer 500ms; negative is
+		// off in both.
+		ProbeAfter: probe,
 	})
 	if err != nil {
+		if isConfigError(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("cannot reach %s: %w", addr, err)
 	}
 	return &echoTarget{pool: pool, size: cfg.size, timeout: cfg.timeout, errorPause: cfg.errorPause}, nil

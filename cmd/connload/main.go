@@ -63,8 +63,6 @@ import (
 	"io"
 	"os"
 	"os/signal"
-
-	"github.com/seed-a245f091/connpool"
 )
 
 func main() {
@@ -102,7 +100,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	s, err := runLoad(ctx, cfg, stderr)
 	if err != nil {
 		fmt.Fprintf(stderr, "connload: %v\n", err)
-		if errors.Is(err, connpool.ErrInvalidConfig) {
+		if isConfigError(err) {
 			return exitUsage
 		}
 		if ctx.Err() != nil {

@@ -58,7 +58,7 @@ type settings struct {
 	MinIdle       *int   `json:"min_idle,omitempty"`
 	IdleTimeoutNS *int64 `json:"idle_timeout_ns,omitempty"` // 0: never
 	MaxLifetimeNS *int64 `json:"max_lifetime_ns,omitempty"` // 0: never
-	ProbeAfterNS  *int64 `json:"probe_after_ns,omitempty"`  // 0: every idle connection; -1: off
+	ProbeAfter    string `json:"probe_after,omitempty"`     // a duration, "off", or "default" (the pool's)
 }
 
 type latencySummary struct {
@@ -195,15 +195,11 @@ func newSummary(cfg config, addr string, elapsed time.Duration, interrupted bool
 		}
 	}
 	if cfg.mode == modeEcho {
-		probe := int64(cfg.probeAfter)
-		if probe < 0 {
-			probe = -1
-		}
 		s.Settings.MaxIdle = &cfg.maxIdle
 		s.Settings.MinIdle = &cfg.minIdle
 		s.Settings.IdleTimeoutNS = ptr(int64(cfg.idleTimeout))
 		s.Settings.MaxLifetimeNS = ptr(int64(cfg.maxLifetime))
-		s.Settings.ProbeAfterNS = &probe
+		s.Settings.ProbeAfter = probeFlag{&cfg.probeAfter}.String()
 	}
 	if cfg.mode == modeWrite && s.EmbeddedServer {
 		s.Delivery = &delivery{
