@@ -23,6 +23,9 @@ type server struct {
 	ln     net.Listener // nil while down
 	conns  map[*serverConn]struct{}
 	closed bool
+	// gone is closed, and replaced, whenever a connection ends, for
+	// quiesce to wait on.
+	gone chan struct{}
 
 	// wg counts the accept loops and the connection handlers. A handler is
 	// added only by an accept loop, which holds its own count meanwhile, so
@@ -51,6 +54,27 @@ type serverCounters struct {
 	restarts atomic.Uint64
 }
 
+// serverCount is a snapshot of serverCounters, from the server's start.
+type serverCount struct {
+	accepted, bytes, messages, torn uint64
+	resets, closes, restarts        uint64
+}
+
+func (c *serverCounters) snapshot() serverCount {
+	return serverCount{
+		accepted: c.accepted.Load(), bytes: c.bytes.Load(), messages: c.messages.Load(), torn: c.torn.Load(),
+		resets: c.resets.Load(), closes: c.closes.Load(), restarts: c.restarts.Load(),
+	}
+}
+
+// sub returns c counted from base, an earlier snapshot.
+func (c serverCount) sub(base serverCount) serverCount {
+	return serverCount{
+		c.accepted - base.accepted, c.bytes - base.bytes, c.messages - base.messages, c.torn - base.torn,
+		c.resets - base.resets, c.closes - base.closes, c.restarts - base.restarts,
+	}
+}
+
 // serverConn is one accepted connection.
 type serverConn struct {
 	c *net.TCPConn
@@ -67,7 +91,7 @@ func startServer(sink bool) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{sink: sink, addr: ln.Addr().String(), conns: map[*serverConn]struct{}{}}
+	s := &server{sink: sink, addr: ln.Addr().String(), conns: map[*serverConn]struct{}{}, gone: make(chan struct{})}
 	s.mu.Lock()
 	s.serveLocked(ln)
 	s.mu.Unlock()
@@ -118,6 +142,8 @@ func (s *server) handle(sc *serverConn) {
 		sc.c.Close()
 		s.mu.Lock()
 		delete(s.conns, sc)
+		close(s.gone)
+		s.gone = make(chan struct{})
 		s.mu.Unlock()
 	}()
 	buf := make([]byte, 32<<10)
@@ -250,26 +276,70 @@ func (s *server) restart(outage time.Duration) {
 			return
 		case <-t.C:
 		}
-		// The port is ours unless another program took it meanwhile,
-		// which a later try may find undone.
-		ln, err := net.Listen("tcp", s.addr)
-		if err == nil {
-			s.mu.Lock()
-			s.serveLocked(ln)
-			s.mu.Unlock()
+		if s.relisten() {
 			return
 		}
 		t.Reset(10 * time.Millisecond)
 	}
 }
 
+// relisten listens again on the server's port after a restart, and
+// reports whether it is up. The port is ours unless another program took
+// it meanwhile, which a later try may find undone.
+func (s *server) relisten() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil || s.closed {
+		return true
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return false
+	}
+	s.serveLocked(ln)
+	return true
+}
+
 // stopChaos stops the chaos goroutine, if it runs, and waits for it. A
-// restart it was in the middle of may leave the server down.
+// restart it was in the middle of may leave the server down: see up.
 func (s *server) stopChaos() {
 	if s.chaosDone != nil {
 		close(s.chaosStop)
 		<-s.chaosDone
 		s.chaosDone = nil
+	}
+}
+
+// up makes sure the server listens, after chaos may have left it down, and
+// reports whether it does, trying for a second if another program holds
+// its port, as restart does.
+func (s *server) up() bool {
+	for range 100 {
+		if s.relisten() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond) // nothing to wait on but the other program
+	}
+	return false
+}
+
+// quiesce waits up to grace until no connection is open, so that the
+// server has read everything its clients sent before they hung up.
+func (s *server) quiesce(grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		n, gone := len(s.conns), s.gone
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-gone:
+		case <-t.C:
+			return
+		}
 	}
 }
 
