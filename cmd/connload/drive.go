@@ -45,9 +45,9 @@ type result struct {
 	unfinished    bool          // the end of the run cut it short: no success, no failure
 }
 
-func openTarget(ctx context.Context, cfg config, addr string) (target, error) {
+func openTarget(ctx context.Context, cfg config, addr string, book *ledger) (target, error) {
 	if cfg.mode == modeWrite {
-		w, err := openWrite(ctx, cfg, addr)
+		w, err := openWrite(ctx, cfg, addr, book)
 		if err != nil {
 			return nil, err
 		}
@@ -68,11 +68,17 @@ func openTarget(ctx context.Context, cfg config, addr string) (target, error) {
 // quit too, the requests in flight abandoned. Every goroutine it starts
 // has ended when it returns.
 func runOne(ctx, quit context.Context, cfg config, label, addr string, srv *server, scr *screen) (*summary, error) {
+	var book *ledger
 	var srvBase serverCount
 	if srv != nil {
+		if cfg.mode == modeWrite {
+			book = newLedger()
+		}
+		srv.book.Store(book)
+		defer srv.book.Store(nil)
 		srvBase = srv.stats.snapshot()
 	}
-	tgt, err := openTarget(ctx, cfg, addr)
+	tgt, err := openTarget(ctx, cfg, addr, book)
 	if err != nil {
 		return nil, err
 	}
@@ -142,6 +148,7 @@ func runOne(ctx, quit context.Context, cfg config, label, addr string, srv *serv
 		due:         sched.dueBy(stopped),
 		stats:       st.sub(base),
 		server:      srvCount,
+		book:        book,
 	})
 	return s, werr
 }

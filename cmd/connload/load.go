@@ -258,12 +258,21 @@ type writeTarget struct {
 	aborted atomic.Bool
 }
 
-func openWrite(ctx context.Context, cfg config, addr string) (*writeTarget, error) {
+// openWrite dials the TCPPool. With book, the pool's connections are
+// dialled through it, so that the summary can tell which lost messages
+// were written after the embedded server began to close their connection.
+func openWrite(ctx context.Context, cfg config, addr string, book *ledger) (*writeTarget, error) {
+	var dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	if book != nil {
+		dial = book.dial
+	}
 	pool, err := connpool.DialPool(ctx, connpool.TCPPoolConfig{
-		// API: Name: "connload".
+		// API: Name: "connload"; Dial's type is now connpool.DialFunc, of
+		// the same signature.
 		Addrs:       []string{addr},
 		Size:        cfg.conns,
 		DialTimeout: cfg.dialTimeout,
+		Dial:        dial,
 	})
 	if err != nil {
 		if isConfigError(err) {

@@ -32,8 +32,10 @@
 // log shipper would, and nothing is read; latency is the time a Write
 // takes. The embedded server then only reads and counts, so the summary can
 // compare the messages the writers were told were sent with those that
-// arrived: a Write returns once the local kernel has the bytes, and TCP
-// cannot tell a sender which of them a closing server read.
+// arrived, and tell of those lost how many were written after the server
+// began to close their connection: a Write returns once the local kernel
+// has the bytes, and TCP cannot tell a sender which of them a closing
+// server read.
 //
 // # Closed and open loop
 //

@@ -184,6 +184,10 @@ type delivery struct {
 	// acknowledged.
 	LostMessages int64 `json:"lost_messages"`
 	LostBytes    int64 `json:"lost_bytes"` // of acknowledged and partial bytes
+	// Of the lost, those written after the server began to close their
+	// connection; the rest were in the server's receive buffer when it
+	// closed.
+	LostAfterClose uint64 `json:"lost_after_close"`
 }
 
 type chaosSummary struct {
@@ -206,6 +210,7 @@ type outcome struct {
 	due         uint64       // requests the schedule made due (with -rate)
 	stats       stats        // of the pool, counted from the measurement's start
 	server      *serverCount // of the embedded server over the run, warm-up included
+	book        *ledger      // write mode, embedded server
 }
 
 func newSummary(cfg config, o outcome) *summary {
@@ -295,6 +300,9 @@ func newSummary(cfg config, o outcome) *summary {
 			}
 			d.LostMessages = int64(d.AckedMessages) - int64(d.DeliveredMessages)
 			d.LostBytes = int64(d.AckedBytes+d.PartialBytes) - int64(d.DeliveredBytes)
+			if o.book != nil && d.LostMessages > 0 {
+				d.LostAfterClose = min(o.book.lostAfterClose(), uint64(d.LostMessages))
+			}
 			s.Delivery = d
 		}
 	}

@@ -207,8 +207,9 @@ func TestWriteRunDelivers(t *testing.T) {
 	if d.AckedBytes != s.OK*uint64(s.Settings.Size) {
 		t.Errorf("acknowledged %d bytes for %d messages of %d", d.AckedBytes, s.OK, s.Settings.Size)
 	}
-	if d.LostBytes != 0 || d.DeliveredBytes != d.AckedBytes+d.PartialBytes {
-		t.Errorf("delivered %d bytes, acknowledged %d + %d partial", d.DeliveredBytes, d.AckedBytes, d.PartialBytes)
+	if d.LostBytes != 0 || d.DeliveredBytes != d.AckedBytes+d.PartialBytes || d.LostAfterClose != 0 {
+		t.Errorf("delivered %d bytes, acknowledged %d + %d partial, %d lost after a close",
+			d.DeliveredBytes, d.AckedBytes, d.PartialBytes, d.LostAfterClose)
 	}
 	if s.Errors == 0 && (d.DeliveredMessages != d.AckedMessages || d.LostMessages != 0) {
 		t.Errorf("delivered %d messages, acknowledged %d", d.DeliveredMessages, d.AckedMessages)
@@ -222,8 +223,9 @@ func TestWriteRunDelivers(t *testing.T) {
 	checkLatency(t, s)
 }
 
-// TestWriteChaosRun checks that write mode survives chaos and never
-// reports more delivered than was sent.
+// TestWriteChaosRun checks that write mode survives chaos, never reports
+// more delivered than was sent, and never more lost after a close than
+// lost.
 func TestWriteChaosRun(t *testing.T) {
 	s, _ := runJSON(t, "-mode", "write", "-chaos", "-chaos-every", "10ms", "-chaos-outage", "10ms",
 		"-duration", "300ms", "-clients", "8", "-conns", "2")
@@ -236,6 +238,9 @@ func TestWriteChaosRun(t *testing.T) {
 	}
 	if d.LostBytes < 0 || d.LostMessages < 0 {
 		t.Errorf("more delivered than sent: %+v", d)
+	}
+	if int64(d.LostAfterClose) > max(d.LostMessages, 0) {
+		t.Errorf("%d lost after a close, of %d lost", d.LostAfterClose, d.LostMessages)
 	}
 }
 

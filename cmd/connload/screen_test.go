@@ -215,20 +215,21 @@ func TestSummaryLayout(t *testing.T) {
 }
 
 // TestDeliveryText checks what write mode says of messages lost: how
-// many, and in one line why TCP cannot tell.
+// many, how many of those written after the server began to close, and
+// in one line why TCP cannot tell.
 func TestDeliveryText(t *testing.T) {
 	s := &summary{
 		Mode: modeWrite, Settings: settings{Clients: 8, Conns: 2, Size: 64, TimeoutNS: int64(time.Second)},
 		ElapsedNS: int64(time.Second), Sent: 120_000, Requests: 120_000, OK: 120_000,
 		TCPPool:  &tcpPoolStats{Size: 2, ConnsUp: 2, Writes: 120_000, Bytes: 7_680_000, Reconnects: 40},
-		Delivery: &delivery{AckedMessages: 120_000, DeliveredMessages: 114_733, LostMessages: 5_267},
+		Delivery: &delivery{AckedMessages: 120_000, DeliveredMessages: 114_733, LostMessages: 5_267, LostAfterClose: 4_980},
 	}
 	var out bytes.Buffer
 	s.writeText(&out, 80)
 	text := out.String()
 	for _, want := range []string{
 		"delivery       120,000  messages acknowledged", "114,733  read by the server",
-		"5,267  lost: written, but not read before the server closed their connection",
+		"5,267  lost: 4,980 written after the server began to close their connection, 287 in its receive buffer",
 		"\n          TCP cannot tell a sender which written bytes a closing server read.\n",
 		"(connpool_writes_total)", "(connpool_reconnects_total)",
 	} {

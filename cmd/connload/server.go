@@ -27,6 +27,10 @@ type server struct {
 	// quiesce to wait on.
 	gone chan struct{}
 
+	// book, in a write-mode run, records what the server read from each
+	// connection and when it began to close it (see ledger).
+	book atomic.Pointer[ledger]
+
 	// wg counts the accept loops and the connection handlers. A handler is
 	// added only by an accept loop, which holds its own count meanwhile, so
 	// the counter is never 0 when a handler is added.
@@ -82,6 +86,31 @@ type serverConn struct {
 	// message boundary: the clean close of a server that limits how long
 	// it keeps a connection.
 	closing atomic.Bool
+	// rec is the connection's record in the server's book, looked up
+	// when the first bytes arrive or the server begins to close it.
+	rec atomic.Pointer[connRecord]
+}
+
+// record returns sc's record in the book, or nil if there is no book.
+func (s *server) record(sc *serverConn) *connRecord {
+	if r := sc.rec.Load(); r != nil {
+		return r
+	}
+	book := s.book.Load()
+	if book == nil {
+		return nil
+	}
+	sc.rec.CompareAndSwap(nil, book.server(sc.c.RemoteAddr().String()))
+	return sc.rec.Load()
+}
+
+// beginClose notes in the book that the server has begun to close sc:
+// whatever is written on it from now on is written to a closing
+// connection.
+func (s *server) beginClose(sc *serverConn) {
+	if r := s.record(sc); r != nil {
+		r.closing.Store(true)
+	}
 }
 
 // startServer listens on 127.0.0.1 on a port of the system's choosing and
@@ -152,8 +181,12 @@ func (s *server) handle(sc *serverConn) {
 		n, err := sc.c.Read(buf)
 		if n > 0 {
 			boundary = buf[n-1] == '\n'
+			m := uint64(bytes.Count(buf[:n], newline))
 			s.stats.bytes.Add(uint64(n))
-			s.stats.messages.Add(uint64(bytes.Count(buf[:n], []byte{'\n'})))
+			s.stats.messages.Add(m)
+			if r := s.record(sc); r != nil {
+				r.read.Add(m)
+			}
 			if !s.sink {
 				if _, werr := sc.c.Write(buf[:n]); werr != nil {
 					return
@@ -217,12 +250,14 @@ func (s *server) chaos(every, outage time.Duration) {
 				// Linger 0 makes Close send a reset instead of a
 				// graceful end of stream: the server crashed, or a
 				// middlebox dropped the connection.
+				s.beginClose(sc)
 				sc.c.SetLinger(0)
 				sc.c.Close()
 				s.stats.resets.Add(1)
 			}
 		default:
 			if sc := s.pick(); sc != nil && !sc.closing.Swap(true) {
+				s.beginClose(sc)
 				// Wake the handler if it waits for a message; it
 				// closes once none is half read.
 				sc.c.SetReadDeadline(time.Now())
@@ -266,6 +301,7 @@ func (s *server) restart(outage time.Duration) {
 	s.stats.restarts.Add(1)
 	ln.Close()
 	for _, sc := range conns {
+		s.beginClose(sc)
 		sc.c.Close()
 	}
 	t := time.NewTimer(outage)

@@ -326,7 +326,10 @@ func (s *summary) delivery(p *page) {
 	p.count("", commas(d.DeliveredMessages), false, "read by the server")
 	switch {
 	case d.LostMessages > 0:
-		p.count("", commas(uint64(d.LostMessages)), false, "lost: written, but not read before the server closed their connection")
+		lost := uint64(d.LostMessages)
+		p.count("", commas(lost), false, fmt.Sprintf(
+			"lost: %s written after the server began to close their connection, %s in its receive buffer when it closed",
+			commas(d.LostAfterClose), commas(lost-d.LostAfterClose)))
 		p.para("", "TCP cannot tell a sender which written bytes a closing server read.")
 	case d.LostMessages < 0:
 		p.count("", signed(-d.LostMessages), false, "more read than acknowledged: messages of Writes that failed part way")
