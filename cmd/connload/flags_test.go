@@ -20,7 +20,7 @@ func TestParseFlagsDefaults(t *testing.T) {
 		size:        64,
 		timeout:     time.Second,
 		errorPause:  10 * time.Millisecond,
-		probeAfter:  time.Millisecond,
+		probeAfter:  probeDefault,
 		dialTimeout: 5 * time.Second,
 		chaosEvery:  100 * time.Millisecond,
 		chaosOutage: 50 * time.Millisecond,
@@ -49,14 +49,33 @@ func TestParseFlagsGood(t *testing.T) {
 			return c.maxIdle == 2 && c.minIdle == 2 && c.idleTimeout == time.Second && c.maxLifetime == time.Minute
 		}},
 		{[]string{"-min-idle", "8"}, func(c config) bool { return c.minIdle == 8 }}, // -max-idle 0 is -conns
-		{[]string{"-probe-after", "off"}, func(c config) bool { return c.probeAfter < 0 }},
+		{[]string{"-probe-after", "off"}, func(c config) bool { return c.probeAfter == probeOff }},
 		{[]string{"-probe-after", "0"}, func(c config) bool { return c.probeAfter == 0 }},
 		{[]string{"-probe-after", "2s"}, func(c config) bool { return c.probeAfter == 2*time.Second }},
 		{[]string{"-chaos", "-chaos-every", "10ms", "-chaos-outage", "0s"}, func(c config) bool {
 			return c.chaos && c.chaosEvery == 10*time.Millisecond && c.chaosOutage == 0
 		}},
+		{[]string{"-probe-after", "default"}, func(c config) bool { return c.probeAfter == probeDefault }},
 		{[]string{"-json", "-progress", "0", "-error-pause", "0"}, func(c config) bool {
 			return c.json && c.progress == 0 && c.errorPause == 0
+		}},
+		{[]string{"-rate", "1000/s"}, func(c config) bool { return c.rate == 1000 }},
+		{[]string{"-rate", "2.5"}, func(c config) bool { return c.rate == 2.5 }},
+		{[]string{"-rate", "off"}, func(c config) bool { return c.rate == 0 }},
+		{[]string{"-n", "10", "-warmup", "1s"}, func(c config) bool { return c.n == 10 && c.warmup == time.Second }},
+		{[]string{"-interval", "1s", "-hdr", "lat.hdr"}, func(c config) bool { return c.interval == time.Second && c.hdr == "lat.hdr" }},
+		{[]string{"-compare", "conns=16"}, func(c config) bool {
+			a, b := c.compare.sides[0], c.compare.sides[1]
+			return a.label == "conns=8" && a.cfg.conns == 8 && b.label == "conns=16" && b.cfg.conns == 16 && b.cfg.clients == 64
+		}},
+		{[]string{"-clients", "4", "-compare", "probe-after=0 conns=2 vs -probe-after=off"}, func(c config) bool {
+			a, b := c.compare.sides[0], c.compare.sides[1]
+			return a.label == "probe-after=0s conns=2" && a.cfg.probeAfter == 0 && a.cfg.conns == 2 && a.cfg.clients == 4 &&
+				b.label == "probe-after=off" && b.cfg.probeAfter == probeOff && b.cfg.conns == 8
+		}},
+		{[]string{"-compare", "rate=1000/s"}, func(c config) bool {
+			a, b := c.compare.sides[0], c.compare.sides[1]
+			return a.label == "rate=off" && a.cfg.rate == 0 && b.cfg.rate == 1000 && b.cfg.compare == nil
 		}},
 	} {
 		var stderr strings.Builder
@@ -104,6 +123,27 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-chaos", "-chaos-outage", "-1s"}, "-chaos-outage is -1s"},
 		{[]string{"-chaos-every", "1s"}, "-chaos-every needs -chaos"},
 		{[]string{"-chaos-outage", "1s"}, "-chaos-outage needs -chaos"},
+		{[]string{"-n", "0"}, "-n is 0"},
+		{[]string{"-n", "10", "-duration", "1s"}, "-n and -duration both"},
+		{[]string{"-rate", "-5"}, "use off for a closed loop"},
+		{[]string{"-rate", "fast"}, "such as 1000/s"},
+		{[]string{"-rate", "20000000/s"}, "-rate is 2e+07/s, want up to 10000000/s"},
+		{[]string{"-rate", "100", "-error-pause", "1ms"}, "-error-pause paces a closed loop"},
+		{[]string{"-warmup", "-1s"}, "-warmup is -1s"},
+		{[]string{"-interval", "-1s"}, "-interval is -1s"},
+		{[]string{"-interval", "1ms"}, "-interval is 1ms, want 0 (none) or 10ms or more"},
+		{[]string{"-hdr", ""}, "-hdr is empty"},
+		{[]string{"-conns", "70000"}, "-conns is 70000, want 1 to 65536"},
+		{[]string{"-compare", ""}, "-compare: want settings"},
+		{[]string{"-compare", "conns"}, `-compare: "conns": want name=value`},
+		{[]string{"-compare", "conns=8"}, "-compare: both runs would be conns=8"},
+		{[]string{"-compare", "addr=x:1"}, "-compare: -addr cannot differ between the runs"},
+		{[]string{"-compare", "bogus=1"}, `-compare: "bogus": no such flag`},
+		{[]string{"-compare", "conns=x"}, "-compare: conns=x:"},
+		{[]string{"-compare", "conns=0"}, "-compare: -conns is 0"},
+		{[]string{"-compare", "vs conns=2"}, `nothing before "vs"`},
+		{[]string{"-compare", "conns=1 vs conns=2 vs conns=3"}, `more than one "vs"`},
+		{[]string{"-mode", "write", "-compare", "max-idle=2"}, "-max-idle sets the ConnPool of echo mode"},
 		{[]string{"-clients", "many"}, `invalid value "many" for flag -clients`},
 		{[]string{"-no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
@@ -127,7 +167,7 @@ func TestHelp(t *testing.T) {
 	if code != exitOK {
 		t.Errorf("exit %d, want 0", code)
 	}
-	for _, want := range []string{"Usage: connload", "-chaos-every", "-probe-after", "(default 64)"} {
+	for _, want := range []string{"Usage: connload", "-chaos-every", "-probe-after", "(default 64)", "-rate N/s", "-compare", "probe-after=0 vs", "-hdr file", "-interval duration"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("help does not mention %q:\n%s", want, stderr)
 		}

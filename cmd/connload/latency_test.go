@@ -6,20 +6,31 @@ import (
 	"time"
 )
 
-// TestBucketBounds checks that every value falls in a bucket whose middle
-// is within the promised 0.8% of it.
+// TestBucketBounds checks that every value falls in a bucket that holds
+// it, whose top, the value reported for it, is within the promised 0.8%.
 func TestBucketBounds(t *testing.T) {
 	check := func(v time.Duration) {
-		mid := bucketMid(bucketOf(v))
-		if diff := (mid - v).Abs(); float64(diff) > float64(v)/128+1 {
-			t.Errorf("value %d: bucket %d, middle %d, off by %d", v, bucketOf(v), mid, diff)
+		i := bucketOf(v)
+		lo, _ := bucketRange(i)
+		top := bucketTop(i)
+		if v < lo || v > top || float64(top-v) > float64(v)/128 {
+			t.Errorf("value %d: bucket %d of %d to %d", v, i, lo, top)
 		}
 	}
 	for v := range time.Duration(1 << 12) {
 		check(v)
 	}
 	for range 100_000 {
-		check(time.Duration(rand.Int64N(1 << 37)))
+		check(time.Duration(rand.Int64N(1 << maxBits)))
+	}
+	// The buckets tile the values: each starts where the last ended.
+	for i := 1; i < numBuckets; i++ {
+		if lo, _ := bucketRange(i); lo != bucketTop(i-1)+1 {
+			t.Fatalf("bucket %d starts at %d, bucket %d ends at %d", i, lo, i-1, bucketTop(i-1))
+		}
+	}
+	if top := bucketTop(numBuckets - 1); top != 1<<maxBits-1 {
+		t.Errorf("last bucket ends at %d, want 2^%d-1", top, maxBits)
 	}
 	if got := bucketOf(-time.Second); got != 0 {
 		t.Errorf("negative value in bucket %d, want 0", got)
@@ -44,15 +55,16 @@ func TestQuantiles(t *testing.T) {
 		{0.5, 500 * time.Microsecond},
 		{0.9, 900 * time.Microsecond},
 		{0.99, 990 * time.Microsecond},
+		{0.999, 999 * time.Microsecond}, // the nearest rank: 999.0000000000001 must not round up
 		{1, 1000 * time.Microsecond},
 	} {
 		got := l.quantile(tc.q)
-		if diff := (got - tc.want).Abs(); diff > tc.want/100 {
-			t.Errorf("quantile(%v) = %v, want %v within 1%%", tc.q, got, tc.want)
+		if got < tc.want || got > tc.want+tc.want/128 {
+			t.Errorf("quantile(%v) = %v, want %v or up to 0.8%% above", tc.q, got, tc.want)
 		}
 	}
-	if l.max != time.Millisecond || l.n != 1000 {
-		t.Errorf("max %v, n %d", l.max, l.n)
+	if l.max != time.Millisecond || l.n != 1000 || l.mean() != 500500*time.Nanosecond {
+		t.Errorf("max %v, n %d, mean %v", l.max, l.n, l.mean())
 	}
 
 	// Since an earlier snapshot: only what came after.
@@ -63,13 +75,22 @@ func TestQuantiles(t *testing.T) {
 	var now latencies
 	now.add(&h)
 	recent := now.since(&earlier)
-	if recent.n != 10 || recent.quantile(0.5) != now.max {
-		t.Errorf("since: n %d, median %v, want 10 and %v", recent.n, recent.quantile(0.5), now.max)
+	if recent.n != 10 || recent.quantile(0.5) != now.max || recent.max != now.max || recent.mean() != 5*time.Millisecond {
+		t.Errorf("since: n %d, median %v, max %v, mean %v; want 10 and %v", recent.n, recent.quantile(0.5), recent.max, recent.mean(), now.max)
+	}
+	// The maximum of what came since is the top of the highest bucket
+	// reached, when the overall maximum came before.
+	earlier = now
+	h.record(2 * time.Millisecond)
+	var later latencies
+	later.add(&h)
+	if d := later.since(&earlier); d.max < 2*time.Millisecond || d.max > 2*time.Millisecond+2*time.Millisecond/128 {
+		t.Errorf("since: max %v, want 2ms or up to 0.8%% above", d.max)
 	}
 
 	var empty latencies
-	if got := empty.quantile(0.99); got != 0 {
-		t.Errorf("quantile of nothing = %v", got)
+	if got := empty.quantile(0.99); got != 0 || empty.mean() != 0 || empty.stddev() != 0 {
+		t.Errorf("quantile of nothing = %v, mean %v", got, empty.mean())
 	}
 }
 

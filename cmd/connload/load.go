@@ -1,11 +1,14 @@
 package main
 
+// Every call into connpool is in this file, so that a change of its API
+// is a change here.
+
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,194 +16,318 @@ import (
 	"github.com/seed-a245f091/connpool"
 )
 
-// shutdownGrace is how long the embedded server waits, at the end, for
-// connections its clients have hung up to end by themselves, so that a
-// sink has counted everything sent before it closes what is left.
-const shutdownGrace = 2 * time.Second
+// maxConns bounds -conns: a TCPPool takes at most 65536 connections (more
+// than the ephemeral ports to one address), and a ConnPool of more is
+// more likely a typo than a test.
+const maxConns = 1 << 16
 
-// target is a pool under load and the clients that drive it.
-type target interface {
-	// client sends messages on behalf of one client until ctx ends,
-	// recording each outcome with t.
-	client(ctx context.Context, id int, t tallier)
-	// ending is called once when the run ends with clients still
-	// sending, to bound how long they take to stop.
-	ending()
-	// gauge describes the pool's connections for the progress line.
-	gauge() string
-	// close closes the pool and waits for its goroutines.
-	close()
-	// report adds the pool's statistics to s.
-	report(s *summary)
+// isConfigError reports whether err is connpool's error for a setting out
+// of range: a usage error, not a failure of the run.
+func isConfigError(err error) bool { return errors.Is(err, connpool.ErrInvalidConfig) }
+
+// echoTarget is the ConnPool of echo mode.
+type echoTarget struct {
+	pool     *connpool.ConnPool
+	size     int
+	timeout  time.Duration
+	inflight []inflight // by client
 }
 
-// runLoad runs the load cfg describes and returns its summary. Progress
-// reports go to progress. It returns an error only if the load could not
-// start; a run cut short by ctx returns the summary so far, marked
-// interrupted. Every goroutine it starts has ended when it returns.
-func runLoad(ctx context.Context, cfg config, progress io.Writer) (*summary, error) {
-	addr := cfg.addr
-	var srv *server
-	if addr == "" {
-		var err error
-		if srv, err = startServer(cfg.mode == modeWrite); err != nil {
-			return nil, fmt.Errorf("starting the embedded server: %w", err)
-		}
-		addr = srv.addr
-	}
+// inflight is one client's exchange in progress, for abort to cut short.
+type inflight struct {
+	mu      sync.Mutex
+	conn    net.Conn // the connection being exchanged on; nil between exchanges
+	aborted bool
+}
 
-	var tgt target
-	var err error
-	if cfg.mode == modeWrite {
-		tgt, err = openWrite(ctx, cfg, addr)
-	} else {
-		tgt, err = openEcho(cfg, addr)
+// enter records that the client exchanges on conn, or reports false if the
+// run was aborted. The client sets conn's deadline before it enters, so
+// that abort's deadline, set later, wins.
+func (s *inflight) enter(conn net.Conn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.aborted {
+		return false
+	}
+	s.conn = conn
+	return true
+}
+
+// leave records that the exchange is over, and reports whether the run
+// was aborted meanwhile.
+func (s *inflight) leave() (aborted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.conn = nil
+	return s.aborted
+}
+
+func openEcho(cfg config, addr string) (*echoTarget, error) {
+	probe := cfg.probeAfter
+	switch probe {
+	case probeDefault:
+		probe = 0 // the pool's own default
+	case 0:
+		// ProbeAfter 0 is the pool's default; 1ns is older than any idle
+		// connection, so every one is checked.
+		probe = time.Nanosecond
+	}
+	pool, err := connpool.New(connpool.Config{
+		Name:        "connload", // the pool label of the metrics
+		Addr:        addr,
+		DialTimeout: cfg.dialTimeout,
+		MaxConns:    cfg.conns,
+		// One connection before the clients start, so that a wrong
+		// address is a clear error at once rather than a run of failures.
+		InitialConns: 1,
+		MaxIdleConns: cfg.maxIdle,
+		MinIdleConns: cfg.minIdle,
+		IdleTimeout:  cfg.idleTimeout,
+		MaxLifetime:  cfg.maxLifetime,
+		ProbeAfter:   probe,
+	})
+	if err != nil {
+		if isConfigError(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("cannot reach %s: %w", addr, err)
+	}
+	return &echoTarget{pool: pool, size: cfg.size, timeout: cfg.timeout, inflight: make([]inflight, cfg.clients)}, nil
+}
+
+func (e *echoTarget) requester(id int) requester {
+	return &echoClient{
+		e: e, slot: &e.inflight[id], timer: newGetTimer(e.timeout), seq: uint64(id) << 40,
+		msg: message(e.size), reply: make([]byte, e.size),
+	}
+}
+
+// echoClient is one client of echo mode.
+type echoClient struct {
+	e          *echoTarget
+	slot       *inflight
+	timer      *getTimer
+	seq        uint64
+	msg, reply []byte
+}
+
+func (c *echoClient) done() { c.timer.close() }
+
+// do takes a connection, sends a message, reads its echo, and gives the
+// connection back; after an error it marks the connection unusable, so the
+// pool closes it. The whole request, Get included, has -timeout.
+func (c *echoClient) do(ctx context.Context) result {
+	c.seq++
+	stamp(c.msg, c.seq)
+	start := time.Now()
+	deadline := start.Add(c.e.timeout)
+	conn, err := c.e.pool.Get(c.timer.arm(ctx, start))
+	timedOut := c.timer.disarm()
+	got := time.Now()
+	if err != nil {
+		switch {
+		case ctx.Err() != nil:
+			// The run ended while the Get waited: that was no request.
+			return result{unfinished: true}
+		case timedOut && errors.Is(err, context.Canceled):
+			err = errGetTimeout
+		}
+		return result{get: got.Sub(start), err: err}
+	}
+	aborted := false
+	if err = conn.SetDeadline(deadline); err == nil {
+		if !c.slot.enter(conn) {
+			conn.Close()
+			return result{unfinished: true}
+		}
+		err = exchange(conn, c.msg, c.reply)
+		aborted = c.slot.leave()
 	}
 	if err != nil {
-		if srv != nil {
-			srv.shutdown(0)
-		}
-		return nil, err
+		// The stream is in an unknown state: a reply may still come.
+		conn.(*connpool.PoolConn).MarkUnusable()
 	}
-	if srv != nil && cfg.chaos {
-		srv.startChaos(cfg.chaosEvery, cfg.chaosOutage)
+	conn.Close()
+	if aborted {
+		return result{unfinished: true}
 	}
+	return result{get: got.Sub(start), exchange: time.Since(got), err: err}
+}
 
-	rec := newRecorder(cfg.clients)
-	runCtx, cancel := context.WithTimeout(ctx, cfg.duration)
+// exchange sends msg on c and reads its echo into reply, within the
+// deadline set on c. The reply is read up to its newline and no further,
+// so that nothing of it is left behind for the connection's next holder.
+func exchange(c net.Conn, msg, reply []byte) error {
+	if _, err := c.Write(msg); err != nil {
+		return err
+	}
+	n := 0
+	for n < len(reply) {
+		m, err := c.Read(reply[n:])
+		n += m
+		if n > 0 && reply[n-1] == '\n' {
+			break
+		}
+		if err != nil {
+			if err == io.EOF && n > 0 {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+	}
+	if string(reply[:n]) != string(msg) { // compiles to a comparison, no copy
+		return errBadReply
+	}
+	return nil
+}
+
+func (e *echoTarget) bound(time.Time) {} // each request has its own deadline
+
+// abort makes every exchange in progress fail at once, and the clients'
+// next ones too: the second Ctrl-C. For each client, either abort takes the
+// slot's lock first, and the client's enter then sees aborted, or the
+// client entered first, and abort then finds its connection and moves the
+// deadline the client set before entering into the past.
+func (e *echoTarget) abort() {
+	past := time.Unix(1, 0)
+	for i := range e.inflight {
+		s := &e.inflight[i]
+		s.mu.Lock()
+		s.aborted = true
+		if s.conn != nil {
+			s.conn.SetDeadline(past)
+		}
+		s.mu.Unlock()
+	}
+}
+
+func (e *echoTarget) stats() stats {
+	st := e.pool.Stats()
+	return stats{pool: &poolStats{
+		Max:     st.MaxConns,
+		Open:    st.Open,
+		Idle:    st.Idle,
+		InUse:   st.InUse,
+		Dialing: st.Dialing,
+		Waiting: st.Waiting,
+		Gets: getsByOutcome{
+			Idle:     st.GetsFromIdle,
+			Waited:   st.GetsWaited,
+			Canceled: st.GetsCanceled,
+			Failed:   st.GetsFailed,
+		},
+		GetsDialed: st.GetsDialed,
+		WaitTime:   st.WaitTime,
+		Dials:      st.Dials,
+		DialErrors: st.DialErrors,
+		Closed: closedByReason{
+			IdleTimeout: st.ClosedIdleTimeout,
+			MaxLifetime: st.ClosedMaxLifetime,
+			Stale:       st.ClosedStale,
+			HealthCheck: st.ClosedHealthCheck,
+			MaxIdle:     st.ClosedMaxIdle,
+			Unusable:    st.ClosedUnusable,
+			PoolClosed:  st.ClosedPoolClosed,
+			Reset:       st.ClosedReset,
+		},
+		Leaks: st.Leaks,
+	}}
+}
+
+// close closes the pool and waits until every connection is closed and
+// every background dial has ended.
+func (e *echoTarget) close() {
+	ctx, cancel := context.WithTimeout(context.Background(), e.timeout+shutdownGrace)
 	defer cancel()
+	e.pool.Drain(ctx)
+}
+
+// writeTarget is the TCPPool of write mode.
+type writeTarget struct {
+	pool    *connpool.TCPPool
+	size    int
+	timeout time.Duration
+	aborted atomic.Bool
+}
+
+// openWrite dials the TCPPool. With book, the pool's connections are
+// dialled through it, so that the summary can tell which lost messages
+// were written after the embedded server began to close their connection.
+func openWrite(ctx context.Context, cfg config, addr string, book *ledger) (*writeTarget, error) {
+	var dial connpool.DialFunc
+	if book != nil {
+		dial = book.dial
+	}
+	pool, err := connpool.DialPool(ctx, connpool.TCPPoolConfig{
+		Name:        "connload",
+		Addrs:       []string{addr},
+		Size:        cfg.conns,
+		DialTimeout: cfg.dialTimeout,
+		Dial:        dial,
+	})
+	if err != nil {
+		if isConfigError(err) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("cannot reach %s: %w", addr, err)
+	}
+	return &writeTarget{pool: pool, size: cfg.size, timeout: cfg.timeout}, nil
+}
+
+func (w *writeTarget) requester(int) requester {
+	return &writeClient{w: w, msg: message(w.size)}
+}
+
+// writeClient is one client of write mode.
+type writeClient struct {
+	w   *writeTarget
+	msg []byte
+}
+
+// do writes one message. Nothing is read: the latency is the Write's.
+func (c *writeClient) done() {}
+
+func (c *writeClient) do(context.Context) result {
 	start := time.Now()
-	var wg sync.WaitGroup
-	for i := range cfg.clients {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			tgt.client(runCtx, i, rec.client(i))
-		}()
+	n, err := c.w.pool.Write(c.msg)
+	took := time.Since(start)
+	switch {
+	case err == nil:
+		return result{exchange: took}
+	case c.w.aborted.Load():
+		return result{unfinished: true}
 	}
-	stopProgress := startProgress(progress, cfg, start, rec, tgt.gauge)
-
-	done := make(chan struct{})
-	go func() {
-		wg.Wait()
-		close(done)
-	}()
-	select {
-	case <-done:
-	case <-runCtx.Done():
-		tgt.ending()
-		<-done
-	}
-	elapsed := time.Since(start)
-	stopProgress()
-	if srv != nil {
-		srv.stopChaos()
-	}
-	tgt.close()
-	if srv != nil {
-		// After the pool's close: a sink has counted everything only
-		// once its clients have hung up and it has read to the end.
-		srv.shutdown(shutdownGrace)
-	}
-
-	s := newSummary(cfg, addr, elapsed, ctx.Err() != nil, rec.tally())
-	tgt.report(s)
-	if srv != nil {
-		s.addServer(srv, cfg)
-	}
-	return s, nil
+	return result{exchange: took, err: err, partial: n}
 }
 
-// recorder collects the outcome of every request. Clients record into
-// shards, a few clients to each, so that no counter bounces between every
-// processor. Its methods are safe for concurrent use.
-type recorder struct {
-	shards  []shard
-	samples [numKinds]atomic.Pointer[string] // the first error of each kind
+// bound sets the pool's write deadline. A write deadline is the pool's,
+// not one Write's, so during the run Writes are left to block as long as
+// the server makes them, which is the backpressure a writer would see,
+// and only those in progress at the end are bounded.
+func (w *writeTarget) bound(t time.Time) { w.pool.SetWriteDeadline(t) }
+
+// abort makes the Writes in progress fail at once.
+func (w *writeTarget) abort() {
+	w.aborted.Store(true)
+	w.pool.SetWriteDeadline(time.Unix(1, 0))
 }
 
-type shard struct {
-	ok, failed atomic.Uint64
-	kinds      [numKinds]atomic.Uint64
-	partial    atomic.Uint64 // bytes sent by Writes that failed part way
-	hist       histogram     // latencies of successful requests
+func (w *writeTarget) stats() stats {
+	st := w.pool.Stats()
+	return stats{tcpPool: &tcpPoolStats{
+		Size:         st.Size,
+		ConnsUp:      st.ConnsUp,
+		Writes:       st.Writes,
+		Bytes:        st.Bytes,
+		FailedWrites: st.FailedWrites,
+		Retries:      st.Retries,
+		Reconnects:   st.Reconnects,
+		Dials:        st.Dials,
+		DialErrors:   st.DialErrors,
+	}}
 }
 
-func newRecorder(clients int) *recorder {
-	return &recorder{shards: make([]shard, min(clients, 4*runtime.GOMAXPROCS(0)))}
-}
-
-// client returns the tallier of client number i.
-func (r *recorder) client(i int) tallier {
-	return tallier{r, &r.shards[i%len(r.shards)]}
-}
-
-// tallier records the outcomes of one client.
-type tallier struct {
-	r  *recorder
-	sh *shard
-}
-
-// ok records a successful request that took d.
-func (t tallier) ok(d time.Duration) {
-	t.sh.hist.record(d)
-	t.sh.ok.Add(1)
-}
-
-// fail records a failed request, and for a Write the bytes it sent.
-func (t tallier) fail(err error, sent int) {
-	k := classify(err)
-	t.sh.kinds[k].Add(1)
-	t.sh.partial.Add(uint64(sent))
-	t.sh.failed.Add(1)
-	if t.r.samples[k].Load() == nil {
-		msg := err.Error()
-		t.r.samples[k].CompareAndSwap(nil, &msg)
-	}
-}
-
-// tally is a snapshot of a recorder.
-type tally struct {
-	ok, failed uint64
-	kinds      [numKinds]uint64
-	samples    [numKinds]string
-	partial    uint64
-	lat        latencies
-}
-
-// tally adds up the shards. It is exact once the clients have stopped.
-func (r *recorder) tally() *tally {
-	t := new(tally)
-	for i := range r.shards {
-		sh := &r.shards[i]
-		t.ok += sh.ok.Load()
-		t.failed += sh.failed.Load()
-		for k := range t.kinds {
-			t.kinds[k] += sh.kinds[k].Load()
-		}
-		t.partial += sh.partial.Load()
-		t.lat.add(&sh.hist)
-	}
-	for k := range r.samples {
-		if p := r.samples[k].Load(); p != nil {
-			t.samples[k] = *p
-		}
-	}
-	return t
-}
-
-// pause waits d, or until ctx ends.
-func pause(ctx context.Context, d time.Duration) {
-	if d <= 0 {
-		return
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
-}
+func (w *writeTarget) close() { w.pool.Close() }
 
 // message returns a message of size bytes: printable filler and a closing
 // newline.
@@ -220,205 +347,5 @@ func stamp(msg []byte, n uint64) {
 	for i := min(len(msg)-1, 16) - 1; i >= 0; i-- {
 		msg[i] = hex[n&15]
 		n >>= 4
-	}
-}
-
-// echoTarget is the ConnPool of echo mode.
-type echoTarget struct {
-	pool       *connpool.ConnPool
-	size       int
-	timeout    time.Duration
-	errorPause time.Duration
-}
-
-func openEcho(cfg config, addr string) (*echoTarget, error) {
-	probe := cfg.probeAfter
-	if probe == 0 {
-		// connpool reads 0 as its default; 1ns is older than any idle
-		// connection, so every one is checked.
-		probe = time.Nanosecond
-	}
-	pool, err := connpool.New(connpool.Config{
-		Addr:        addr,
-		DialTimeout: cfg.dialTimeout,
-		MaxConns:    cfg.conns,
-		// One connection before the clients start, so that a wrong
-		// address is a clear error at once rather than a run of failures.
-		InitialConns: 1,
-		MaxIdleConns: cfg.maxIdle,
-		MinIdleConns: cfg.minIdle,
-		IdleTimeout:  cfg.idleTimeout,
-		MaxLifetime:  cfg.maxLifetime,
-		ProbeAfter:   probe,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach %s: %w", addr, err)
-	}
-	return &echoTarget{pool: pool, size: cfg.size, timeout: cfg.timeout, errorPause: cfg.errorPause}, nil
-}
-
-func (e *echoTarget) client(ctx context.Context, id int, t tallier) {
-	msg := message(e.size)
-	reply := make([]byte, e.size)
-	for seq := uint64(id) << 40; ctx.Err() == nil; seq++ {
-		stamp(msg, seq)
-		start := time.Now()
-		c, err := e.pool.Get(ctx)
-		if err != nil {
-			// Get returns ctx.Err() itself when the run ends while it
-			// waits: that Get was no request. Anything else (a dial error)
-			// failed one.
-			if cerr := ctx.Err(); cerr != nil && err == cerr {
-				return
-			}
-			t.fail(err, 0)
-			pause(ctx, e.errorPause)
-			continue
-		}
-		conn := c.(*connpool.PoolConn)
-		err = exchange(conn, msg, reply, e.timeout)
-		if err != nil {
-			// The stream is in an unknown state: a reply may still come.
-			conn.MarkUnusable()
-		}
-		conn.Close()
-		if err != nil {
-			t.fail(err, 0)
-			pause(ctx, e.errorPause)
-			continue
-		}
-		t.ok(time.Since(start))
-	}
-}
-
-// exchange sends msg on c and reads its echo into reply, within timeout.
-// The reply is read up to its newline and no further, so that nothing of
-// it is left behind for the connection's next holder.
-func exchange(c net.Conn, msg, reply []byte, timeout time.Duration) error {
-	if err := c.SetDeadline(time.Now().Add(timeout)); err != nil {
-		return err
-	}
-	if _, err := c.Write(msg); err != nil {
-		return err
-	}
-	n := 0
-	for n < len(reply) {
-		m, err := c.Read(reply[n:])
-		n += m
-		if n > 0 && reply[n-1] == '\n' {
-			break
-		}
-		if err == io.EOF && n > 0 {
-			err = io.ErrUnexpectedEOF
-		}
-		if err != nil {
-			return err
-		}
-	}
-	if string(reply[:n]) != string(msg) { // compiles to a comparison, no copy
-		return errBadReply
-	}
-	return nil
-}
-
-func (e *echoTarget) ending() {} // each request has its own deadline
-
-func (e *echoTarget) gauge() string {
-	st := e.pool.Stats()
-	return fmt.Sprintf("conns %d open, %d idle, %d waiting", st.Open, st.Idle, st.Waiting)
-}
-
-// close closes the pool and waits until every connection is closed and
-// every background dial has ended.
-func (e *echoTarget) close() {
-	ctx, cancel := context.WithTimeout(context.Background(), e.timeout+shutdownGrace)
-	defer cancel()
-	e.pool.Drain(ctx)
-}
-
-func (e *echoTarget) report(s *summary) {
-	st := e.pool.Stats()
-	s.Pool = &poolSummary{
-		Dials:        st.Dials,
-		DialErrors:   st.DialErrors,
-		Gets:         st.Gets,
-		GetsFromIdle: st.GetsFromIdle,
-		GetsWaited:   st.GetsWaited,
-		GetsDialed:   st.GetsDialed,
-		GetsCanceled: st.GetsCanceled,
-		GetsFailed:   st.GetsFailed,
-		WaitTimeNS:   int64(st.WaitTime),
-		Open:         st.Open,
-		Closed: closedSummary{
-			Total:       st.Closed(),
-			Unusable:    st.ClosedUnusable,
-			Stale:       st.ClosedStale,
-			IdleTimeout: st.ClosedIdleTimeout,
-			MaxLifetime: st.ClosedMaxLifetime,
-			MaxIdle:     st.ClosedMaxIdle,
-			HealthCheck: st.ClosedHealthCheck,
-			PoolClosed:  st.ClosedPoolClosed,
-		},
-	}
-}
-
-// writeTarget is the TCPPool of write mode.
-type writeTarget struct {
-	pool       *connpool.TCPPool
-	size       int
-	timeout    time.Duration
-	errorPause time.Duration
-}
-
-func openWrite(ctx context.Context, cfg config, addr string) (*writeTarget, error) {
-	pool, err := connpool.DialPool(ctx, connpool.TCPPoolConfig{
-		Addrs:       []string{addr},
-		Size:        cfg.conns,
-		DialTimeout: cfg.dialTimeout,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("cannot reach %s: %w", addr, err)
-	}
-	return &writeTarget{pool: pool, size: cfg.size, timeout: cfg.timeout, errorPause: cfg.errorPause}, nil
-}
-
-func (w *writeTarget) client(ctx context.Context, _ int, t tallier) {
-	msg := message(w.size)
-	for ctx.Err() == nil {
-		start := time.Now()
-		n, err := w.pool.Write(msg)
-		if err != nil {
-			t.fail(err, n)
-			pause(ctx, w.errorPause)
-			continue
-		}
-		t.ok(time.Since(start))
-	}
-}
-
-// ending bounds the Writes in progress. A write deadline is the pool's,
-// not one Write's, so during the run Writes are left to block as long as
-// the server makes them: that is the backpressure a writer would see.
-func (w *writeTarget) ending() {
-	w.pool.SetWriteDeadline(time.Now().Add(w.timeout))
-}
-
-func (w *writeTarget) gauge() string {
-	st := w.pool.Stats()
-	return fmt.Sprintf("conns %d/%d up, %d reconnects", st.ConnsUp, st.Size, st.Reconnects)
-}
-
-func (w *writeTarget) close() { w.pool.Close() }
-
-func (w *writeTarget) report(s *summary) {
-	st := w.pool.Stats()
-	s.TCPPool = &tcpPoolSummary{
-		Writes:       st.Writes,
-		Bytes:        st.Bytes,
-		FailedWrites: st.FailedWrites,
-		Retries:      st.Retries,
-		Reconnects:   st.Reconnects,
-		DialErrors:   st.DialErrors,
-		Size:         st.Size,
 	}
 }

@@ -45,7 +45,7 @@ func (b *syncBuffer) String() string {
 func runCmd(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut syncBuffer
-	code = run(context.Background(), args, &out, &errOut)
+	code = run(context.Background(), context.Background(), args, &out, &errOut)
 	return code, out.String(), errOut.String()
 }
 
@@ -65,17 +65,58 @@ func runJSON(t *testing.T, args ...string) (*summary, map[string]any) {
 func decodeSummary(t *testing.T, stdout string) (*summary, map[string]any) {
 	t.Helper()
 	var s summary
-	dec := json.NewDecoder(strings.NewReader(stdout))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&s); err != nil {
-		t.Fatalf("decoding the summary: %v\n%s", err, stdout)
-	}
-	if dec.More() {
-		t.Fatalf("more than one JSON value on stdout:\n%s", stdout)
-	}
+	decodeStrict(t, stdout, &s)
 	var raw map[string]any
 	if err := json.Unmarshal([]byte(stdout), &raw); err != nil {
 		t.Fatal(err)
 	}
 	return &s, raw
+}
+
+// decodeStrict decodes stdout, which must be one JSON value, into v,
+// which must have a field for every name in it.
+func decodeStrict(t *testing.T, stdout string, v any) {
+	t.Helper()
+	dec := json.NewDecoder(strings.NewReader(stdout))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		t.Fatalf("decoding %T: %v\n%s", v, err, stdout)
+	}
+	if dec.More() {
+		t.Fatalf("more than one JSON value on stdout:\n%s", stdout)
+	}
+}
+
+// decodeLines decodes stdout as one JSON object a line, strictly: the
+// records of the time series, then the summary.
+func decodeLines(t *testing.T, stdout string) ([]intervalRecord, *summary) {
+	t.Helper()
+	lines := strings.Split(strings.TrimSuffix(stdout, "\n"), "\n")
+	var recs []intervalRecord
+	for i, line := range lines {
+		var head struct{ Type string }
+		if err := json.Unmarshal([]byte(line), &head); err != nil {
+			t.Fatalf("line %d is not JSON: %v\n%s", i+1, err, line)
+		}
+		dec := json.NewDecoder(strings.NewReader(line))
+		dec.DisallowUnknownFields()
+		switch {
+		case head.Type == "interval" && i < len(lines)-1:
+			var r intervalRecord
+			if err := dec.Decode(&r); err != nil {
+				t.Fatalf("line %d: %v\n%s", i+1, err, line)
+			}
+			recs = append(recs, r)
+		case head.Type == "summary" && i == len(lines)-1:
+			var s summary
+			if err := dec.Decode(&s); err != nil {
+				t.Fatalf("line %d: %v\n%s", i+1, err, line)
+			}
+			return recs, &s
+		default:
+			t.Fatalf("line %d of %d is of type %q:\n%s", i+1, len(lines), head.Type, stdout)
+		}
+	}
+	t.Fatalf("no summary:\n%s", stdout)
+	return nil, nil
 }

@@ -23,6 +23,13 @@ type server struct {
 	ln     net.Listener // nil while down
 	conns  map[*serverConn]struct{}
 	closed bool
+	// gone is closed, and replaced, whenever a connection ends, for
+	// quiesce to wait on.
+	gone chan struct{}
+
+	// book, in a write-mode run, records what the server read from each
+	// connection and when it began to close it (see ledger).
+	book atomic.Pointer[ledger]
 
 	// wg counts the accept loops and the connection handlers. A handler is
 	// added only by an accept loop, which holds its own count meanwhile, so
@@ -51,6 +58,27 @@ type serverCounters struct {
 	restarts atomic.Uint64
 }
 
+// serverCount is a snapshot of serverCounters, from the server's start.
+type serverCount struct {
+	accepted, bytes, messages, torn uint64
+	resets, closes, restarts        uint64
+}
+
+func (c *serverCounters) snapshot() serverCount {
+	return serverCount{
+		accepted: c.accepted.Load(), bytes: c.bytes.Load(), messages: c.messages.Load(), torn: c.torn.Load(),
+		resets: c.resets.Load(), closes: c.closes.Load(), restarts: c.restarts.Load(),
+	}
+}
+
+// sub returns c counted from base, an earlier snapshot.
+func (c serverCount) sub(base serverCount) serverCount {
+	return serverCount{
+		c.accepted - base.accepted, c.bytes - base.bytes, c.messages - base.messages, c.torn - base.torn,
+		c.resets - base.resets, c.closes - base.closes, c.restarts - base.restarts,
+	}
+}
+
 // serverConn is one accepted connection.
 type serverConn struct {
 	c *net.TCPConn
@@ -58,6 +86,31 @@ type serverConn struct {
 	// message boundary: the clean close of a server that limits how long
 	// it keeps a connection.
 	closing atomic.Bool
+	// rec is the connection's record in the server's book, looked up
+	// when the first bytes arrive or the server begins to close it.
+	rec atomic.Pointer[connRecord]
+}
+
+// record returns sc's record in the book, or nil if there is no book.
+func (s *server) record(sc *serverConn) *connRecord {
+	if r := sc.rec.Load(); r != nil {
+		return r
+	}
+	book := s.book.Load()
+	if book == nil {
+		return nil
+	}
+	sc.rec.CompareAndSwap(nil, book.server(sc.c.RemoteAddr().String()))
+	return sc.rec.Load()
+}
+
+// beginClose notes in the book that the server has begun to close sc:
+// whatever is written on it from now on is written to a closing
+// connection.
+func (s *server) beginClose(sc *serverConn) {
+	if r := s.record(sc); r != nil {
+		r.closing.Store(true)
+	}
 }
 
 // startServer listens on 127.0.0.1 on a port of the system's choosing and
@@ -67,7 +120,7 @@ func startServer(sink bool) (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &server{sink: sink, addr: ln.Addr().String(), conns: map[*serverConn]struct{}{}}
+	s := &server{sink: sink, addr: ln.Addr().String(), conns: map[*serverConn]struct{}{}, gone: make(chan struct{})}
 	s.mu.Lock()
 	s.serveLocked(ln)
 	s.mu.Unlock()
@@ -118,6 +171,8 @@ func (s *server) handle(sc *serverConn) {
 		sc.c.Close()
 		s.mu.Lock()
 		delete(s.conns, sc)
+		close(s.gone)
+		s.gone = make(chan struct{})
 		s.mu.Unlock()
 	}()
 	buf := make([]byte, 32<<10)
@@ -126,8 +181,12 @@ func (s *server) handle(sc *serverConn) {
 		n, err := sc.c.Read(buf)
 		if n > 0 {
 			boundary = buf[n-1] == '\n'
+			m := uint64(bytes.Count(buf[:n], newline))
 			s.stats.bytes.Add(uint64(n))
-			s.stats.messages.Add(uint64(bytes.Count(buf[:n], []byte{'\n'})))
+			s.stats.messages.Add(m)
+			if r := s.record(sc); r != nil {
+				r.read.Add(m)
+			}
 			if !s.sink {
 				if _, werr := sc.c.Write(buf[:n]); werr != nil {
 					return
@@ -191,12 +250,14 @@ func (s *server) chaos(every, outage time.Duration) {
 				// Linger 0 makes Close send a reset instead of a
 				// graceful end of stream: the server crashed, or a
 				// middlebox dropped the connection.
+				s.beginClose(sc)
 				sc.c.SetLinger(0)
 				sc.c.Close()
 				s.stats.resets.Add(1)
 			}
 		default:
 			if sc := s.pick(); sc != nil && !sc.closing.Swap(true) {
+				s.beginClose(sc)
 				// Wake the handler if it waits for a message; it
 				// closes once none is half read.
 				sc.c.SetReadDeadline(time.Now())
@@ -240,6 +301,7 @@ func (s *server) restart(outage time.Duration) {
 	s.stats.restarts.Add(1)
 	ln.Close()
 	for _, sc := range conns {
+		s.beginClose(sc)
 		sc.c.Close()
 	}
 	t := time.NewTimer(outage)
@@ -250,26 +312,70 @@ func (s *server) restart(outage time.Duration) {
 			return
 		case <-t.C:
 		}
-		// The port is ours unless another program took it meanwhile,
-		// which a later try may find undone.
-		ln, err := net.Listen("tcp", s.addr)
-		if err == nil {
-			s.mu.Lock()
-			s.serveLocked(ln)
-			s.mu.Unlock()
+		if s.relisten() {
 			return
 		}
 		t.Reset(10 * time.Millisecond)
 	}
 }
 
+// relisten listens again on the server's port after a restart, and
+// reports whether it is up. The port is ours unless another program took
+// it meanwhile, which a later try may find undone.
+func (s *server) relisten() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ln != nil || s.closed {
+		return true
+	}
+	ln, err := net.Listen("tcp", s.addr)
+	if err != nil {
+		return false
+	}
+	s.serveLocked(ln)
+	return true
+}
+
 // stopChaos stops the chaos goroutine, if it runs, and waits for it. A
-// restart it was in the middle of may leave the server down.
+// restart it was in the middle of may leave the server down: see up.
 func (s *server) stopChaos() {
 	if s.chaosDone != nil {
 		close(s.chaosStop)
 		<-s.chaosDone
 		s.chaosDone = nil
+	}
+}
+
+// up makes sure the server listens, after chaos may have left it down, and
+// reports whether it does, trying for a second if another program holds
+// its port, as restart does.
+func (s *server) up() bool {
+	for range 100 {
+		if s.relisten() {
+			return true
+		}
+		time.Sleep(10 * time.Millisecond) // nothing to wait on but the other program
+	}
+	return false
+}
+
+// quiesce waits up to grace until no connection is open, so that the
+// server has read everything its clients sent before they hung up.
+func (s *server) quiesce(grace time.Duration) {
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	for {
+		s.mu.Lock()
+		n, gone := len(s.conns), s.gone
+		s.mu.Unlock()
+		if n == 0 {
+			return
+		}
+		select {
+		case <-gone:
+		case <-t.C:
+			return
+		}
 	}
 }
 
