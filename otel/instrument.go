@@ -1,0 +1,220 @@
+package connpoolotel
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+
+	"github.com/seed-a245f091/connpool"
+	"go.opentelemetry.io/otel"
+	"go.opentelemetry.io/otel/metric"
+	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+)
+
+// ScopeName is the name of the meter the instruments come from.
+const ScopeName = "github.com/seed-a245f091/connpool/otel"
+
+// Pool is a pool [Instrument] reports on: a [*connpool.ConnPool] or a
+// [*connpool.TCPPool], or a type that wraps one and has its Stats method
+// too. (For the [connpool.Pool] that [connpool.NewChannelPool] returns,
+// pass pool.(*connpool.ConnPool).)
+type Pool interface {
+	Name() string
+	Observe(connpool.Observer)
+}
+
+// connPool and tcpPool tell the two kinds of Pool apart by their Stats.
+type connPool interface {
+	Stats() connpool.Stats
+}
+
+type tcpPool interface {
+	Stats() connpool.TCPPoolStats
+}
+
+// Option is a setting of [Instrument].
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+// config holds Instrument's settings; every default is set in Instrument.
+type config struct {
+	provider metric.MeterProvider
+	idle     *idleConns // nil: not given
+}
+
+type idleConns struct{ min, max int }
+
+// WithMeterProvider reports through mp. Without it, or with nil,
+// Instrument uses the global provider, [otel.GetMeterProvider], as it is
+// when Instrument is called.
+func WithMeterProvider(mp metric.MeterProvider) Option {
+	return optionFunc(func(c *config) { c.provider = mp })
+}
+
+// WithIdleConns gives the pool's Config.MinIdleConns and
+// Config.MaxIdleConns, for db.client.connection.idle.min and .idle.max,
+// which a ConnPool's Stats do not tell. As in Config, a maxIdle of zero
+// means MaxConns. Without it the instruments report Config's defaults: a
+// minimum of 0 and a maximum of MaxConns. Instrument returns an error if
+// they are out of Config's ranges (0 <= minIdle <= maxIdle <= MaxConns),
+// and ignores them for a TCPPool.
+func WithIdleConns(minIdle, maxIdle int) Option {
+	return optionFunc(func(c *config) { c.idle = &idleConns{minIdle, maxIdle} })
+}
+
+// idleLimits returns the pool's MinIdleConns and MaxIdleConns.
+//
+// ROOT: connpool.Stats lacks MinIdleConns and MaxIdleConns; until it has
+// them, they come from WithIdleConns, or are Config's defaults.
+func idleLimits(st connpool.Stats, idle *idleConns) (minIdle, maxIdle int) {
+	switch {
+	case idle == nil:
+		return 0, st.MaxConns
+	case idle.max == 0:
+		return idle.min, st.MaxConns
+	}
+	return idle.min, idle.max
+}
+
+// bucketBounds are the histograms' advised bucket boundaries, in seconds,
+// listed in the package documentation.
+var bucketBounds = []float64{
+	0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10,
+}
+
+// Registration is a pool's instrumentation, from [Instrument]. It is safe
+// for concurrent use.
+type Registration struct {
+	reg   metric.Registration
+	obs   *observer
+	claim claim
+
+	once sync.Once
+	err  error
+}
+
+// Unregister stops reporting the pool: its callback is unregistered, and
+// its observer, which stays attached to the pool (a pool cannot drop an
+// observer), records nothing more, at the cost of one atomic load per
+// event. The pool's name is free again for Instrument. It returns the
+// error of unregistering the callback, the same at every call.
+func (r *Registration) Unregister() error {
+	r.once.Do(func() {
+		r.obs.stopped.Store(true)
+		r.err = r.reg.Unregister()
+		r.claim.release()
+	})
+	return r.err
+}
+
+// Instrument reports p's metrics, listed in the package documentation,
+// from now on: the observable instruments from p's Stats at each
+// collection (so the counters include what happened before), the
+// histograms from the events after the call. It returns an error, and
+// instruments nothing, if p is nil or of an unknown kind, has no name or
+// the name of a pool already instrumented with the same meter provider,
+// if WithIdleConns is out of range, or if the meter provider fails to
+// make an instrument or register the callback. Instrument is safe for
+// concurrent use.
+func Instrument(p Pool, opts ...Option) (*Registration, error) {
+	var cfg config
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	if cfg.provider == nil {
+		cfg.provider = otel.GetMeterProvider()
+	}
+	if p == nil {
+		return nil, errors.New("connpoolotel: nil pool")
+	}
+	name := p.Name()
+	if name == "" {
+		return nil, errors.New("connpoolotel: the pool has no name yet: set its Config.Name")
+	}
+	cp, isConn := p.(connPool)
+	tp, isTCP := p.(tcpPool)
+	if !isConn && !isTCP {
+		return nil, fmt.Errorf("connpoolotel: %T is neither a *connpool.ConnPool nor a *connpool.TCPPool", p)
+	}
+	if isConn && cfg.idle != nil {
+		maxConns := cp.Stats().MaxConns
+		minIdle, maxIdle := idleLimits(connpool.Stats{MaxConns: maxConns}, cfg.idle)
+		if minIdle < 0 || minIdle > maxIdle || maxIdle > maxConns {
+			return nil, fmt.Errorf("connpoolotel: WithIdleConns(%d, %d) for a pool of MaxConns %d, want 0 <= minIdle <= maxIdle <= MaxConns",
+				cfg.idle.min, cfg.idle.max, maxConns)
+		}
+	}
+
+	c, err := claimName(cfg.provider, name)
+	if err != nil {
+		return nil, err
+	}
+	b := builder{
+		meter: cfg.provider.Meter(ScopeName, metric.WithSchemaURL(semconv.SchemaURL)),
+		attrs: newAttrs(name),
+	}
+	obs := b.observer()
+	var callback metric.Callback
+	if isConn {
+		callback = b.connPool(cp, cfg.idle)
+	} else {
+		callback = b.tcpPool(tp)
+	}
+	if err := errors.Join(b.errs...); err != nil {
+		c.release()
+		return nil, fmt.Errorf("connpoolotel: %w", err)
+	}
+	reg, err := b.meter.RegisterCallback(callback, b.observables...)
+	if err != nil {
+		c.release()
+		return nil, fmt.Errorf("connpoolotel: registering the callback: %w", err)
+	}
+	p.Observe(obs)
+	return &Registration{reg: reg, obs: obs, claim: c}, nil
+}
+
+// names holds the pool names instrumented and not yet unregistered, by
+// meter provider.
+var names = struct {
+	sync.Mutex
+	m map[claim]bool
+}{m: make(map[claim]bool)}
+
+// claim is a pool name taken for a meter provider. Its zero value claims
+// nothing.
+type claim struct {
+	provider metric.MeterProvider
+	name     string
+}
+
+// claimName takes name for mp, or returns an error if it is taken. A
+// provider whose type is not comparable, so that it cannot be a map key,
+// is not checked.
+func claimName(mp metric.MeterProvider, name string) (claim, error) {
+	if !reflect.TypeOf(mp).Comparable() {
+		return claim{}, nil
+	}
+	c := claim{mp, name}
+	names.Lock()
+	defer names.Unlock()
+	if names.m[c] {
+		return claim{}, fmt.Errorf("connpoolotel: a pool named %q is already instrumented with this meter provider: give each pool its own name", name)
+	}
+	names.m[c] = true
+	return c, nil
+}
+
+func (c claim) release() {
+	if c.provider == nil {
+		return
+	}
+	names.Lock()
+	delete(names.m, c)
+	names.Unlock()
+}

@@ -1,0 +1,235 @@
+package connpoolprom_test
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// waitLimit bounds every wait on a condition: a passing test never waits
+// this long, a failing one fails instead of hanging.
+const waitLimit = testserver.WaitLimit
+
+// newPool returns a ConnPool to s described by cfg; it is drained, its
+// goroutines ended, when the test ends.
+func newPool(t testing.TB, s *testserver.Server, cfg connpool.Config) *connpool.ConnPool {
+	t.Helper()
+	if s != nil {
+		cfg.Addr = s.Addr()
+	}
+	p, err := connpool.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { drain(t, p) })
+	return p
+}
+
+func drain(t testing.TB, p *connpool.ConnPool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	if n, err := p.Drain(ctx); err != nil {
+		t.Errorf("Drain: %d connections still out: %v", n, err)
+	}
+}
+
+// refusing is a Dial function that fails as a dial to a closed port does.
+func refusing(context.Context, string, string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+
+// get checks a connection out of p.
+func get(t testing.TB, p *connpool.ConnPool) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	c, err := p.Get(ctx)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	return c
+}
+
+// getAsync starts a Get on p in the background, with ctx, and returns
+// where its result arrives.
+func getAsync(p *connpool.ConnPool, ctx context.Context) <-chan getResult {
+	ch := make(chan getResult, 1)
+	go func() {
+		c, err := p.Get(ctx)
+		ch <- getResult{c, err}
+	}()
+	return ch
+}
+
+type getResult struct {
+	c   net.Conn
+	err error
+}
+
+// waitFor waits until cond holds. The pools have no event to wait on for
+// what a test waits for here (a Get joining the line, a connection coming
+// up), so it looks at their Stats, yielding in between, until cond holds
+// or waitLimit passes.
+func waitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(waitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// scraper serves a registry over HTTP, as a Prometheus server would
+// scrape it, and parses what it serves.
+type scraper struct {
+	t   testing.TB
+	srv *httptest.Server
+}
+
+func newScraper(t testing.TB, g prometheus.Gatherer) *scraper {
+	srv := httptest.NewServer(promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.HTTPErrorOnError}))
+	t.Cleanup(srv.Close)
+	return &scraper{t: t, srv: srv}
+}
+
+// scrape fetches the metrics, in the text format, and parses them.
+func (s *scraper) scrape() families {
+	s.t.Helper()
+	resp, err := s.srv.Client().Get(s.srv.URL + "/metrics")
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		body, _ := io.ReadAll(resp.Body)
+		s.t.Fatalf("scrape: %s: %s", resp.Status, body)
+	}
+	if ct := resp.Header.Get("Content-Type"); !strings.HasPrefix(ct, "text/plain") {
+		s.t.Fatalf("scrape: Content-Type %q, want the text format", ct)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	if err != nil {
+		s.t.Fatalf("parsing the scrape: %v", err)
+	}
+	return families{s.t, fams}
+}
+
+// families are the metric families of one scrape, by name.
+type families struct {
+	t    testing.TB
+	fams map[string]*dto.MetricFamily
+}
+
+// metric returns the metric of family name whose labels are labels, given
+// as name, value pairs, or fails the test.
+func (f families) metric(name string, labels ...string) *dto.Metric {
+	f.t.Helper()
+	fam, ok := f.fams[name]
+	if !ok {
+		f.t.Fatalf("no metric %s in the scrape", name)
+	}
+	want := map[string]string{}
+	for i := 0; i < len(labels); i += 2 {
+		want[labels[i]] = labels[i+1]
+	}
+next:
+	for _, m := range fam.GetMetric() {
+		if len(m.GetLabel()) != len(want) {
+			continue
+		}
+		for _, l := range m.GetLabel() {
+			if v, ok := want[l.GetName()]; !ok || v != l.GetValue() {
+				continue next
+			}
+		}
+		return m
+	}
+	f.t.Fatalf("no metric %s%v in the scrape", name, want)
+	return nil
+}
+
+// value returns the value of a gauge or counter.
+func (f families) value(name string, labels ...string) float64 {
+	f.t.Helper()
+	m := f.metric(name, labels...)
+	switch f.fams[name].GetType() {
+	case dto.MetricType_GAUGE:
+		return m.GetGauge().GetValue()
+	case dto.MetricType_COUNTER:
+		return m.GetCounter().GetValue()
+	}
+	f.t.Fatalf("%s is a %v, want a gauge or a counter", name, f.fams[name].GetType())
+	return 0
+}
+
+// histogram returns a histogram.
+func (f families) histogram(name string, labels ...string) *dto.Histogram {
+	f.t.Helper()
+	if typ := f.fams[name].GetType(); typ != dto.MetricType_HISTOGRAM {
+		f.t.Fatalf("%s is a %v, want a histogram", name, typ)
+	}
+	return f.metric(name, labels...).GetHistogram()
+}
+
+// ofPool returns the names of the families that have a series for pool,
+// sorted.
+func (f families) ofPool(pool string) []string {
+	var names []string
+	for name, fam := range f.fams {
+		for _, m := range fam.GetMetric() {
+			if hasLabel(m, "pool", pool) {
+				names = append(names, name)
+				break
+			}
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// labelValues returns the values of label among family name's series for
+// pool, sorted.
+func (f families) labelValues(name, pool, label string) []string {
+	var vals []string
+	for _, m := range f.fams[name].GetMetric() {
+		if !hasLabel(m, "pool", pool) {
+			continue
+		}
+		for _, l := range m.GetLabel() {
+			if l.GetName() == label {
+				vals = append(vals, l.GetValue())
+			}
+		}
+	}
+	sort.Strings(vals)
+	return vals
+}
+
+func hasLabel(m *dto.Metric, name, value string) bool {
+	for _, l := range m.GetLabel() {
+		if l.GetName() == name && l.GetValue() == value {
+			return true
+		}
+	}
+	return false
+}
