@@ -590,6 +590,9 @@ func checkStats(t testing.TB, st connpool.Stats) {
 	if st.GetsDialed > st.GetsWaited {
 		t.Errorf("GetsDialed %d > GetsWaited %d", st.GetsDialed, st.GetsWaited)
 	}
+	if st.GetsTimedOut > st.GetsCanceled {
+		t.Errorf("GetsTimedOut %d > GetsCanceled %d", st.GetsTimedOut, st.GetsCanceled)
+	}
 	if st.Open > st.MaxConns || st.InUse < 0 {
 		t.Errorf("Open %d, InUse %d with MaxConns %d", st.Open, st.InUse, st.MaxConns)
 	}

@@ -237,11 +237,11 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 	// Err takes a lock.
 	select {
 	case <-ctx.Done():
+		err := ctx.Err()
 		p.mu.Lock()
-		p.stats.gets++
-		p.stats.getsCanceled++
+		p.countCanceledLocked(err)
 		p.mu.Unlock()
-		return nil, ctx.Err()
+		return nil, err
 	default:
 	}
 	start := p.clock.Now()
@@ -374,8 +374,7 @@ func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
 	if p.waiters.Remove(w) {
 		// Nothing was or will be sent to w. A dial started on w's behalf
 		// goes on and serves the next waiter or the idle list.
-		p.stats.gets++
-		p.stats.getsCanceled++
+		p.countCanceledLocked(ctx.Err())
 		p.stats.waitTime += waited(w, now)
 		return handoff{}, ctx.Err()
 	}
@@ -390,8 +389,7 @@ func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
 	// A wake-up this Get will not use goes to the next waiter.
 	p.woken = false
 	p.wakeLocked()
-	p.stats.gets++
-	p.stats.getsCanceled++
+	p.countCanceledLocked(ctx.Err())
 	p.stats.waitTime += waited(w, now)
 	return handoff{}, ctx.Err()
 }

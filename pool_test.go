@@ -160,6 +160,14 @@ func TestMaxConnsIsAHardLimit(t *testing.T) {
 	if s.Accepts() != 2 {
 		t.Errorf("server accepted %d connections, want 2", s.Accepts())
 	}
+	// A canceled Get counts as canceled; one past its deadline as timed
+	// out too.
+	canceled, cancelNow := context.WithCancel(context.Background())
+	cancelNow()
+	p.Get(canceled)
+	if st := p.Stats(); st.GetsCanceled != 2 || st.GetsTimedOut != 1 {
+		t.Errorf("GetsCanceled %d, GetsTimedOut %d; want 2 and 1", st.GetsCanceled, st.GetsTimedOut)
+	}
 }
 
 func TestGetWithDoneContextHandsOutNothing(t *testing.T) {

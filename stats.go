@@ -1,6 +1,9 @@
 package connpool
 
-import "time"
+import (
+	"context"
+	"time"
+)
 
 // CloseReason says why a pool closed a connection. Its zero value is an
 // unknown reason, which the pools never report.
@@ -48,20 +51,24 @@ func (r CloseReason) String() string {
 //	Gets == GetsFromIdle + GetsWaited + GetsCanceled + GetsFailed
 //	Dials - DialErrors - Closed() == Open - Dialing
 //	GetsDialed <= GetsWaited
+//	GetsTimedOut <= GetsCanceled
 type Stats struct {
-	Name     string // the pool's name (Config.Name)
-	MaxConns int    // Config.MaxConns
-	Open     int    // idle + in use + dialling
-	Idle     int    // in the idle list
-	InUse    int    // checked out
-	Dialing  int    // dials in flight
-	Waiting  int    // Gets waiting in line
+	Name         string // the pool's name (Config.Name)
+	MaxConns     int    // Config.MaxConns
+	MaxIdleConns int    // Config.MaxIdleConns, its default filled in
+	MinIdleConns int    // Config.MinIdleConns
+	Open         int    // idle + in use + dialling
+	Idle         int    // in the idle list
+	InUse        int    // checked out
+	Dialing      int    // dials in flight
+	Waiting      int    // Gets waiting in line
 
 	Gets         uint64        // Get and TryGet calls that have returned
 	GetsFromIdle uint64        // served from the idle list without waiting
 	GetsWaited   uint64        // served after waiting in line
 	GetsDialed   uint64        // of GetsWaited, served by a new connection
 	GetsCanceled uint64        // ended by their context, waiting or not
+	GetsTimedOut uint64        // of GetsCanceled, ended by their context's deadline
 	GetsFailed   uint64        // ended by a dial error, ErrClosed or ErrNotAvailable
 	WaitTime     time.Duration // total time Gets spent in line, served or not
 
@@ -90,10 +97,21 @@ func (s Stats) Closed() uint64 {
 // counters are a ConnPool's cumulative statistics, guarded by ConnPool.mu.
 type counters struct {
 	gets, getsFromIdle, getsWaited, getsDialed, getsCanceled, getsFailed uint64
+	getsTimedOut                                                         uint64
 	waitTime                                                             time.Duration
 	dials, dialErrors                                                    uint64
 	closed                                                               [numCloseReasons]uint64
 	leaks                                                                uint64
+}
+
+// countCanceledLocked counts a Get ended by its context with err (ctx.Err()).
+// Caller must hold p.mu.
+func (p *ConnPool) countCanceledLocked(err error) {
+	p.stats.gets++
+	p.stats.getsCanceled++
+	if err == context.DeadlineExceeded {
+		p.stats.getsTimedOut++
+	}
 }
 
 // Stats returns a snapshot of the pool's state and counters, taken at one
@@ -103,19 +121,22 @@ func (p *ConnPool) Stats() Stats {
 	defer p.mu.Unlock()
 	c := &p.stats
 	return Stats{
-		Name:     p.Name(),
-		MaxConns: p.cfg.MaxConns,
-		Open:     p.open,
-		Idle:     p.idle.Len(),
-		InUse:    p.open - p.idle.Len() - p.dialing,
-		Dialing:  p.dialing,
-		Waiting:  p.waiters.Len(),
+		Name:         p.Name(),
+		MaxConns:     p.cfg.MaxConns,
+		MaxIdleConns: p.cfg.MaxIdleConns,
+		MinIdleConns: p.cfg.MinIdleConns,
+		Open:         p.open,
+		Idle:         p.idle.Len(),
+		InUse:        p.open - p.idle.Len() - p.dialing,
+		Dialing:      p.dialing,
+		Waiting:      p.waiters.Len(),
 
 		Gets:         c.gets,
 		GetsFromIdle: c.getsFromIdle,
 		GetsWaited:   c.getsWaited,
 		GetsDialed:   c.getsDialed,
 		GetsCanceled: c.getsCanceled,
+		GetsTimedOut: c.getsTimedOut,
 		GetsFailed:   c.getsFailed,
 		WaitTime:     c.waitTime,
 

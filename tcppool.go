@@ -488,6 +488,7 @@ type TCPPoolStats struct {
 	Dials        uint64 // dial attempts finished
 	DialErrors   uint64 // of Dials, those that failed
 	ClosedStale  uint64 // connections the probe found closed by their peer
+	Waiting      int    // Reads and Writes waiting for a connection to come up
 	ConnsUp      int    // connections up now
 	Size         int    // connections the pool keeps, up or not
 }
@@ -519,6 +520,9 @@ func (p *TCPPool) Stats() TCPPoolStats {
 			st.ConnsUp++
 		}
 	}
+	p.mu.Lock()
+	st.Waiting = p.sleepers
+	p.mu.Unlock()
 	return st
 }
 

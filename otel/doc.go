@@ -24,11 +24,11 @@
 // pool's name. For a [*connpool.ConnPool], those of the conventions:
 //
 //	db.client.connection.count             UpDownCounter {connection}  by db.client.connection.state: idle (Idle), used (InUse)
-//	db.client.connection.idle.max          UpDownCounter {connection}  Config.MaxIdleConns (see WithIdleConns)
-//	db.client.connection.idle.min          UpDownCounter {connection}  Config.MinIdleConns (see WithIdleConns)
+//	db.client.connection.idle.max          UpDownCounter {connection}  Config.MaxIdleConns
+//	db.client.connection.idle.min          UpDownCounter {connection}  Config.MinIdleConns
 //	db.client.connection.max               UpDownCounter {connection}  Config.MaxConns
 //	db.client.connection.pending_requests  UpDownCounter {request}     Gets waiting in line
-//	db.client.connection.timeouts          Counter       {timeout}     Gets ended by their context (GetsCanceled)
+//	db.client.connection.timeouts          Counter       {timeout}     Gets ended by their context's deadline (GetsTimedOut)
 //	db.client.connection.create_time       Histogram     s             each dial, failed ones included
 //	db.client.connection.wait_time         Histogram     s             a Get's wait for its connection
 //	db.client.connection.use_time          Histogram     s             from Get to the connection's return

@@ -45,41 +45,13 @@ func (f optionFunc) apply(c *config) { f(c) }
 // config holds Instrument's settings; every default is set in Instrument.
 type config struct {
 	provider metric.MeterProvider
-	idle     *idleConns // nil: not given
 }
-
-type idleConns struct{ min, max int }
 
 // WithMeterProvider reports through mp. Without it, or with nil,
 // Instrument uses the global provider, [otel.GetMeterProvider], as it is
 // when Instrument is called.
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return optionFunc(func(c *config) { c.provider = mp })
-}
-
-// WithIdleConns gives the pool's Config.MinIdleConns and
-// Config.MaxIdleConns, for db.client.connection.idle.min and .idle.max,
-// which a ConnPool's Stats do not tell. As in Config, a maxIdle of zero
-// means MaxConns. Without it the instruments report Config's defaults: a
-// minimum of 0 and a maximum of MaxConns. Instrument returns an error if
-// they are out of Config's ranges (0 <= minIdle <= maxIdle <= MaxConns),
-// and ignores them for a TCPPool.
-func WithIdleConns(minIdle, maxIdle int) Option {
-	return optionFunc(func(c *config) { c.idle = &idleConns{minIdle, maxIdle} })
-}
-
-// idleLimits returns the pool's MinIdleConns and MaxIdleConns.
-//
-// ROOT: connpool.Stats lacks MinIdleConns and MaxIdleConns; until it has
-// them, they come from WithIdleConns, or are Config's defaults.
-func idleLimits(st connpool.Stats, idle *idleConns) (minIdle, maxIdle int) {
-	switch {
-	case idle == nil:
-		return 0, st.MaxConns
-	case idle.max == 0:
-		return idle.min, st.MaxConns
-	}
-	return idle.min, idle.max
 }
 
 // bucketBounds are the histograms' advised bucket boundaries, in seconds,
@@ -119,8 +91,8 @@ func (r *Registration) Unregister() error {
 // histograms from the events after the call. It returns an error, and
 // instruments nothing, if p is nil or of an unknown kind, has no name or
 // the name of a pool already instrumented with the same meter provider,
-// if WithIdleConns is out of range, or if the meter provider fails to
-// make an instrument or register the callback. Instrument is safe for
+// or if the meter provider fails to make an instrument or register the
+// callback. Instrument is safe for
 // concurrent use.
 func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	var cfg config
@@ -142,15 +114,6 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if !isConn && !isTCP {
 		return nil, fmt.Errorf("connpoolotel: %T is neither a *connpool.ConnPool nor a *connpool.TCPPool", p)
 	}
-	if isConn && cfg.idle != nil {
-		maxConns := cp.Stats().MaxConns
-		minIdle, maxIdle := idleLimits(connpool.Stats{MaxConns: maxConns}, cfg.idle)
-		if minIdle < 0 || minIdle > maxIdle || maxIdle > maxConns {
-			return nil, fmt.Errorf("connpoolotel: WithIdleConns(%d, %d) for a pool of MaxConns %d, want 0 <= minIdle <= maxIdle <= MaxConns",
-				cfg.idle.min, cfg.idle.max, maxConns)
-		}
-	}
-
 	c, err := claimName(cfg.provider, name)
 	if err != nil {
 		return nil, err
@@ -162,7 +125,7 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	obs := b.observer()
 	var callback metric.Callback
 	if isConn {
-		callback = b.connPool(cp, cfg.idle)
+		callback = b.connPool(cp)
 	} else {
 		callback = b.tcpPool(tp)
 	}

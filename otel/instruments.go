@@ -132,7 +132,7 @@ func (b *builder) dials() (dials, dialErrors, closed metric.Int64ObservableCount
 
 // connPool makes a ConnPool's observable instruments and returns the
 // callback that reads p's Stats into them.
-func (b *builder) connPool(p connPool, idle *idleConns) metric.Callback {
+func (b *builder) connPool(p connPool) metric.Callback {
 	count := b.connectionCount()
 	idleMax := b.upDown(dbconv.NewClientConnectionIdleMaxObservable(b.meter))
 	idleMin := b.upDown(dbconv.NewClientConnectionIdleMinObservable(b.meter))
@@ -148,14 +148,13 @@ func (b *builder) connPool(p connPool, idle *idleConns) metric.Callback {
 	a := b.attrs
 	return func(_ context.Context, o metric.Observer) error {
 		st := p.Stats()
-		minIdle, maxIdle := idleLimits(st, idle)
 		o.ObserveInt64(count, int64(st.Idle), a.idle)
 		o.ObserveInt64(count, int64(st.InUse), a.used)
-		o.ObserveInt64(idleMax, int64(maxIdle), a.pool)
-		o.ObserveInt64(idleMin, int64(minIdle), a.pool)
+		o.ObserveInt64(idleMax, int64(st.MaxIdleConns), a.pool)
+		o.ObserveInt64(idleMin, int64(st.MinIdleConns), a.pool)
 		o.ObserveInt64(maxConns, int64(st.MaxConns), a.pool)
 		o.ObserveInt64(pending, int64(st.Waiting), a.pool)
-		o.ObserveInt64(timeouts.Inst(), int64(st.GetsCanceled), a.pool)
+		o.ObserveInt64(timeouts.Inst(), int64(st.GetsTimedOut), a.pool)
 
 		o.ObserveInt64(gets, int64(st.GetsFromIdle), a.outcome[outcomeIdle])
 		o.ObserveInt64(gets, int64(st.GetsWaited), a.outcome[outcomeWaited])
