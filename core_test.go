@@ -79,7 +79,8 @@ func TestNoGetStarvesUnderContention(t *testing.T) {
 					t.Error(err)
 					return
 				}
-				if _, err := c.Write([]byte("ping")); err == nil {
+				_, err = c.Write([]byte("ping"))
+				if err == nil {
 					_, err = io.ReadFull(c, buf)
 				}
 				c.Close()
