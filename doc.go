@@ -4,88 +4,141 @@
 //
 //   - [ConnPool] is a checkout pool: [ConnPool.Get] lends a connection to one
 //     holder, whose Close gives it back. [NewChannelPool] builds one with the
-//     API of fatih/pool and buraksezer/connpool, so code written against
-//     them builds unchanged once the import path is changed.
+//     API of buraksezer/connpool v0.6.0, so code written against it builds
+//     unchanged once the import path is changed; the package
+//     github.com/seed-a245f091/connpool/fatih does the same for
+//     fatih/pool v3.
 //   - [TCPPool] is a net.Conn that spreads writes over several connections
-//     and reconnects by itself, with the API of samber/go-tcp-pool.
+//     and reconnects by itself, with the API of samber/go-tcp-pool v1.
 //
-// The package depends on the standard library alone.
+// The package depends on the standard library alone. Both pools dial
+// through a [DialFunc] (the signature of net.Dialer.DialContext), back off
+// the same way while dials fail ([Config.DialBackoff]), probe idle
+// connections the same way ([Config.ProbeAfter]), and report to the same
+// [Observer] and [log/slog] logger.
 //
 // # Checkout pool
 //
 // A ConnPool keeps at most [Config.MaxConns] connections open, counting those
 // idle, checked out and being dialled. A Get takes the most recently
 // returned idle connection, or dials one if there is room, or else waits in
-// line. Waiting Gets are served first come, first served: a connection given
-// back goes straight to the longest waiter, and no connection sits idle
-// while a Get waits. A Get ends early with its context's error, or with
-// [ErrClosed] when the pool closes.
+// line; it ends early with its context's error, or with [ErrClosed] when
+// the pool closes.
+//
+// A connection given back goes to the idle list and wakes the longest
+// waiting Get; a Get that is already running may take the connection
+// first, and the woken one then waits again at the front of the line. With
+// many more goroutines than processors this keeps connections moving: a
+// connection handed to a parked goroutine stays out until the scheduler
+// gets round to that goroutine, and when every Get has to wait for that,
+// every Get waits (a convoy). So that no Get waits for long, once the
+// longest waiter has waited 250µs, connections given back go straight to
+// the waiters in line, first come first served, until the line has caught
+// up. This is how sync.Mutex is fair without convoys, with a shorter
+// threshold because a pool's holders do I/O: on loopback round trips it
+// keeps the p99 of a Get's wait where first come, first served has it.
+// A new connection always goes to the longest waiter.
 //
 // Dials run apart from the Get that asked for them: a Get whose context ends
 // during a slow dial returns at once, and the dial's connection, when it
 // comes, serves the next waiter or joins the idle list. A failed dial frees
 // its slot and its error goes to the longest waiter, so while a server is
-// down each waiting Get fails once rather than waiting for ever. A dial
-// function that returns neither a connection nor an error is an error
-// ([ErrNilConn]), never a nil connection.
+// down each waiting Get fails once rather than waiting for ever. While
+// dials fail the pool dials one at a time, after a capped, jittered,
+// exponential backoff ([Config.DialBackoff]); the first success ends it.
+// A dial function that returns neither a connection nor an error is an
+// error ([ErrNilConn]), never a nil connection.
 //
 // A connection comes wrapped in a [*PoolConn]. Its Close gives the socket
 // back; after [PoolConn.MarkUnusable], Close closes the socket and frees its
-// slot for a new dial. Close twice is harmless: every checkout lends the
-// socket through a PoolConn never handed out before, so a second or late
-// Close, Read or Write on it fails with an error wrapping [net.ErrClosed]
-// and touches nobody else's connection, however often the socket has been
-// lent out since.
+// slot for a new dial. Every checkout lends the socket through a PoolConn
+// never handed out before, so nothing done with a PoolConn after its
+// Close (a second Close, a late Read, a deadline, the embedded Conn field)
+// reaches the socket's next holder; see [PoolConn]. A deadline set
+// through a PoolConn is cleared when it comes back.
 //
 // [ConnPool.Close] closes the idle connections at once, fails waiting Gets
 // with ErrClosed, and closes checked-out connections as they come back and
-// dialled ones as their dials finish. [ConnPool.NumberOfConns] counts
-// every open connection at all times, so it reaches 0 once all are back.
+// dialled ones as their dials finish; [ConnPool.Drain] does the same and
+// waits, up to a context. [ConnPool.Reset] closes every connection dialled
+// so far, idle ones at once and checked-out ones as they come back, and
+// keeps the pool open: for a server that failed over.
 //
-// # Stale connections, ageing and sizing
+// # Stale connections
 //
 // The commonest pool failure is a connection the server closed while it sat
 // idle (a restart, or the server's own idle timeout): the first request on
-// it fails. Before handing out a connection that has been idle at least
-// [Config.ProbeAfter] (500ms by default, as HikariCP's bypass window), Get
-// looks at its socket with a non-blocking peek, a system call but no round
-// trip: if the peer has closed or reset it, or sent bytes nobody asked for,
-// the connection is closed and Get takes another or dials. The peek goes
-// through *tls.Conn and any wrapper with a NetConn method; on TLS, waiting
-// bytes are no alarm (servers send session tickets unasked), only a close
-// is. A read deadline left on the connection is no alarm either. Linux,
-// macOS and the BSDs have the probe; elsewhere it is skipped.
-// [Config.HealthCheck] adds a protocol-level check after the probe. The
-// probe is on by default, for [NewChannelPool] too.
+// it fails. connpool finds such connections two ways.
+//
+// On Linux, each pooled socket is added, once, to an epoll set of the
+// pool's own, for the peer's close (EPOLLRDHUP) and reset: a goroutine of
+// the pool sleeps on it in the runtime's poller and hears of a FIN or RST
+// as the kernel does, whatever the connection's idle time, while a
+// connection's traffic never wakes it. An idle connection so closed is
+// closed by the pool at once (and [Config.MinIdleConns] dials its
+// replacement before anyone asks); one checked out is closed when it comes
+// back. This costs Get and the connection's traffic nothing.
+//
+// Everywhere, before handing out a connection that has been idle at least
+// [Config.ProbeAfter] (1ms by default), Get peeks at its socket with one
+// non-blocking system call and no round trip: if the peer has closed or
+// reset it, or sent bytes nobody asked for, the connection is closed and
+// Get takes another or dials. The peek looks through *tls.Conn and any
+// wrapper with a NetConn method; on TLS, waiting bytes are no alarm
+// (servers send session tickets unasked), only a close is, and a read
+// deadline left on the connection is no alarm either. Linux, macOS and
+// the BSDs have the peek; elsewhere it is skipped. So a close is missed
+// only when it arrives in the moment (microseconds, in practice) before
+// the pool hears of it, on a connection idle for less than ProbeAfter, or,
+// off Linux, on any connection idle for less than ProbeAfter.
+// [Config.HealthCheck] adds a protocol-level check for connections idle
+// at least [Config.HealthCheckAfter].
+//
+// A server that closes connections before their first use (one at its
+// connection limit, say) would have the MinIdleConns top-up dial and lose
+// them in a loop; the top-up backs off from it as from failed dials.
+//
+// # Ageing, sizing and observing
 //
 // [Config.IdleTimeout] and [Config.MaxLifetime] (with a jitter drawn once per
 // connection) close connections in the background; [Config.MaxIdleConns]
 // closes returns beyond it; [Config.MinIdleConns] keeps spare connections
-// dialled, backing off with jitter while dials fail. Idle connections are
-// reused most recently returned first ([LIFO]), so that under a light load
-// a few stay warm and the rest time out; [FIFO] is the option. All of this
-// runs in one maintenance goroutine that exists only while it has work.
+// dialled. Idle connections are reused most recently returned first
+// ([LIFO]), so that under a light load a few stay warm and the rest time
+// out; [FIFO] is the option. This runs in one maintenance goroutine that
+// exists only while it has work and never dials itself, so nothing it
+// waits on delays it. Every Get reads the clock itself, so ages and
+// timeouts hold to the clock's resolution whatever the pool's goroutines
+// are doing.
 //
 // [ConnPool.Stats] returns gauges and counters (Gets by outcome, wait
-// time, dials, closes by reason) that add up; [Config.OnDial] and
-// [Config.OnClose] report each dial and each close as it happens.
-// [ConnPool.Drain] is a graceful Close: it waits for checked-out
-// connections up to a context.
+// time, dials, closes by reason, leaks) that add up. [ConnPool.Observe]
+// adds an [Observer], called with each Get's wait, each checkout's use and
+// each dial's time, for histograms; the modules
+// github.com/seed-a245f091/connpool/prometheus and .../otel export all of
+// it. [Config.Logger] logs what an operator needs, never a record per Get,
+// and [Config.LeakThreshold] warns, with the stack of the Get, of a
+// connection held too long. [Config.OnDial] and [Config.OnClose] report each
+// dial and close as it happens.
+//
+// # Callbacks
+//
+// A HealthCheck, OnDial, OnClose or Observer that panics leaves no slot and
+// no lock behind: the pool settles its books first. The panic then goes on
+// to the caller of the Get, Close or New that ran the callback; in a
+// background dial or in the pool's goroutines it ends the program, as any
+// unrecovered panic in a goroutine does.
 //
 // # Performance
 //
-// Get and Close of an idle connection allocate nothing but the PoolConn
-// handles, which come 64 at a time: one allocation of 2 KiB per 64
-// checkouts of a socket, reported by the benchmarks as 0 allocs/op and
-// 36 B/op. The pool takes one mutex for a few dozen instructions on each.
-// Reading the clock would cost a Get as much again, so while Gets come more
-// often than every 5ms the maintenance goroutine reads it for them, every
-// 5ms, and leaves once Gets have stopped for 100ms. A Get that finds every
-// connection out lets the holders run a few times before it waits in line:
-// with more goroutines than processors, a connection handed to a parked
-// waiter would otherwise stay out until the scheduler reached that waiter,
-// and every Get would end up waiting (a convoy). BENCHMARKS.md has the
-// figures against jackc/puddle and a fatih/pool-style channel pool.
+// Get and Close of an idle connection take the pool's mutex once each,
+// read the clock once (and a second time on return only with IdleTimeout,
+// MaxLifetime, LeakThreshold or an Observer), and allocate nothing but the
+// PoolConn handles, which come 64 at a time from a pool-wide block: 32
+// bytes a checkout, garbage as soon as the holder drops the handle, and
+// reported by the benchmarks as 0 allocs/op. BENCHMARKS.md has the figures
+// on real sockets beside jackc/puddle, fatih/pool, buraksezer/connpool,
+// silenceper/pool and a naive channel pool.
 //
 // # Reconnecting connection
 //
@@ -97,14 +150,18 @@
 // sending anything moves on to another. With one connection it is an
 // ordinary net.Conn that reconnects, Read included. Its type documentation
 // gives the details; [Dial], [DialTCP] and the setters keep the API of
-// samber/go-tcp-pool v1.
+// samber/go-tcp-pool v1 ([TCPClient] is another name for the type).
 //
-// # Migrating from fatih/pool or buraksezer/connpool
+// # Migrating from buraksezer/connpool or fatih/pool
 //
-// Change the import path. The differences are fixes and additions:
+// Change the import path: buraksezer/connpool's code to this package,
+// fatih/pool's to github.com/seed-a245f091/connpool/fatih. The
+// differences are fixes and additions:
 //
-//   - maxCap is a hard limit: at the limit Get waits for a returned
-//     connection or its context, instead of dialling past it.
+//   - maxCap is a hard limit, as in buraksezer/connpool v0.6.0: at the
+//     limit Get waits for a returned connection or its context. fatih/pool
+//     dialled past it; code that held more than maxCap connections at once
+//     now waits, and with fatih's Get, which takes no context, for ever.
 //   - Close twice, or Close after the pool closed, no longer hands one
 //     socket to two holders or frees another holder's slot.
 //   - A factory returning (nil, nil) is an error from Get.
@@ -114,7 +171,10 @@
 //
 // # Migrating from samber/go-tcp-pool
 //
-// Change the import path. Read works, Write never reports a negative count,
-// Write and Read after Close return an error instead of panicking, and
-// SetPoolSize(0) is an error.
+// Change the import path. SetMaxRetries counts attempts in all, as
+// go-tcp-pool does (0 means one attempt, where go-tcp-pool failed every
+// Write). Read works, Write never reports a negative count, Write and Read
+// after Close return an error instead of panicking, SetPoolSize(0) is an
+// error, and a Write after the server closed an idle connection goes to
+// a new connection instead of being lost.
 package connpool

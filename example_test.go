@@ -7,6 +7,8 @@ import (
 	"io"
 	"log"
 	"net"
+	"runtime"
+	"sync"
 	"time"
 
 	"github.com/seed-a245f091/connpool"
@@ -41,10 +43,7 @@ func ExampleNew() {
 	defer stop()
 
 	pool, err := connpool.New(connpool.Config{
-		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "tcp", addr)
-		},
+		Addr:         addr, // dialled with a net.Dialer; set Dial for TLS or your own
 		DialTimeout:  time.Second,
 		MaxConns:     4,
 		InitialConns: 1,
@@ -100,10 +99,7 @@ func ExampleConnPool_TryGet() {
 	addr, stop := startEcho()
 	defer stop()
 
-	pool, err := connpool.New(connpool.Config{
-		Dial:     func(context.Context, string, string) (net.Conn, error) { return net.Dial("tcp", addr) },
-		MaxConns: 1,
-	})
+	pool, err := connpool.New(connpool.Config{Addr: addr, MaxConns: 1})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -121,4 +117,81 @@ func ExampleConnPool_TryGet() {
 	// Output:
 	// connpool: no idle connection available
 	// open: 1
+}
+
+// waitTimes is an Observer that keeps the longest wait it has seen; an
+// exporter would feed a histogram instead.
+type waitTimes struct {
+	mu      sync.Mutex
+	longest time.Duration
+	gets    int
+}
+
+func (w *waitTimes) ObserveWait(d time.Duration) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.gets++
+	w.longest = max(w.longest, d)
+}
+func (w *waitTimes) ObserveUse(time.Duration)         {}
+func (w *waitTimes) ObserveDial(time.Duration, error) {}
+
+func ExampleConnPool_Observe() {
+	addr, stop := startEcho()
+	defer stop()
+
+	pool, err := connpool.New(connpool.Config{Name: "echo", Addr: addr, MaxConns: 1})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+	waits := new(waitTimes)
+	pool.Observe(waits)
+
+	held, err := pool.Get(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	got := make(chan net.Conn)
+	go func() {
+		c, err := pool.Get(context.Background()) // waits for held
+		if err != nil {
+			log.Fatal(err)
+		}
+		got <- c
+	}()
+	for pool.Stats().Waiting == 0 {
+		runtime.Gosched()
+	}
+	time.Sleep(time.Millisecond)
+	held.Close()
+	(<-got).Close()
+
+	waits.mu.Lock()
+	defer waits.mu.Unlock()
+	fmt.Println("Gets observed:", waits.gets, "the longest waited at least 1ms:", waits.longest >= time.Millisecond)
+	// Output:
+	// Gets observed: 2 the longest waited at least 1ms: true
+}
+
+func ExampleConnPool_Reset() {
+	addr, stop := startEcho()
+	defer stop()
+
+	pool, err := connpool.New(connpool.Config{Addr: addr, MaxConns: 2, InitialConns: 2})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer pool.Close()
+
+	held, err := pool.Get(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	pool.Reset() // the server failed over: the idle connection is closed now
+	held.Close() // and this one as it comes back
+	st := pool.Stats()
+	fmt.Println("open:", st.Open, "closed by the reset:", st.ClosedReset)
+	// Output:
+	// open: 0 closed by the reset: 2
 }

@@ -260,19 +260,15 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 			return nil, ErrClosed
 		}
 		p.lastNow = max(p.lastNow, now)
-		if c := p.popIdleLocked(); c != nil {
-			if w != nil {
-				p.wakeLocked() // a woken Get passes the wake-up on if more sit idle
-			}
-			if reason := p.unfitLocked(c, now); reason != 0 {
-				p.releaseLocked(c, reason)
-				p.mu.Unlock()
-				p.closeConn(c, reason)
-				p.mu.Lock()
-				continue
-			}
-			pc := p.checkOutLocked(c, now)
-			probe, health := p.checksDue(c, now)
+		pc, expired, why := p.takeIdleLocked(now, w != nil)
+		if expired != nil {
+			p.mu.Unlock()
+			p.closeConn(expired, why)
+			p.mu.Lock()
+			continue
+		}
+		if pc != nil {
+			probe, health := p.checksDue(pc.c, now)
 			if !probe && !health {
 				p.countGetLocked(w, now)
 				p.mu.Unlock()
@@ -414,9 +410,13 @@ func (p *ConnPool) wakeLocked() {
 	}
 }
 
-// popIdleLocked takes the next idle connection in IdleOrder, or returns
-// nil. Caller must hold p.mu.
-func (p *ConnPool) popIdleLocked() *conn {
+// takeIdleLocked takes the next idle connection in IdleOrder and checks it
+// out at now, or returns nil if none is idle. One past its lifetime or idle
+// timeout it releases instead and returns as expired, with why, for the
+// caller to close after unlocking and then try again. A Get woken to take
+// a connection passes the wake-up on if more remain idle. Caller must hold
+// p.mu.
+func (p *ConnPool) takeIdleLocked(now time.Duration, woken bool) (pc *PoolConn, expired *conn, why CloseReason) {
 	var c *conn
 	var ok bool
 	if p.cfg.IdleOrder == FIFO {
@@ -425,12 +425,19 @@ func (p *ConnPool) popIdleLocked() *conn {
 		c, ok = p.idle.PopBack()
 	}
 	if !ok {
-		return nil
+		return nil, nil, 0
+	}
+	if woken {
+		p.wakeLocked()
 	}
 	if p.maintained {
 		p.maintainLocked() // the idle list may have shrunk below MinIdleConns
 	}
-	return c
+	if why := p.unfitLocked(c, now); why != 0 {
+		p.releaseLocked(c, why)
+		return nil, c, why
+	}
+	return p.checkOutLocked(c, now), nil, 0
 }
 
 // unfitLocked returns why the idle connection c must be closed rather than
@@ -518,20 +525,17 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 			return nil, ErrClosed
 		}
 		p.lastNow = max(p.lastNow, now)
-		c := p.popIdleLocked()
-		if c == nil {
-			break
-		}
-		if reason := p.unfitLocked(c, now); reason != 0 {
-			p.releaseLocked(c, reason)
+		pc, expired, why := p.takeIdleLocked(now, false)
+		if expired != nil {
 			p.mu.Unlock()
-			p.closeConn(c, reason)
+			p.closeConn(expired, why)
 			p.mu.Lock()
 			continue
 		}
-		pc := p.checkOutLocked(c, now)
-		probe, _ := p.checksDue(c, now)
-		if probe {
+		if pc == nil {
+			break
+		}
+		if probe, _ := p.checksDue(pc.c, now); probe {
 			p.mu.Unlock()
 			if !p.check(context.Background(), pc, false) {
 				p.mu.Lock()
@@ -618,15 +622,8 @@ func (p *ConnPool) Close() {
 	p.closed = true
 	idle := p.takeAllIdleLocked(ClosePoolClosed)
 	now := p.clock.Now()
-	for {
-		w, ok := p.waiters.PopFront()
-		if !ok {
-			break
-		}
-		p.stats.gets++
-		p.stats.getsFailed++
-		p.stats.waitTime += waited(w, now)
-		w.ch <- handoff{err: ErrClosed}
+	for p.waiters.Len() > 0 {
+		p.failWaiterLocked(ErrClosed, now)
 	}
 	watch := p.watch
 	p.checkDrainedLocked()

@@ -2,16 +2,13 @@ package connpoolotel_test
 
 import (
 	"context"
-	"errors"
-	"net"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
 	connpoolotel "github.com/seed-a245f091/connpool/otel"
 	"go.opentelemetry.io/otel"
@@ -82,78 +79,10 @@ func TestConnPoolInstruments(t *testing.T) {
 	instrument(t, db, connpoolotel.WithMeterProvider(mp))
 	instrument(t, down, connpoolotel.WithMeterProvider(mp))
 
-	returns := 0
-	put := func(c net.Conn) {
-		t.Helper()
-		if err := c.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		returns++
-	}
-
-	// One Get that dials (and so waits for the dial), six from the idle
-	// list, one of them a TryGet.
-	put(get(t, db))
-	for range 5 {
-		put(get(t, db))
-	}
-	c, err := db.TryGet()
-	if err != nil {
-		t.Fatalf("TryGet: %v", err)
-	}
-	put(c)
-
-	// Both connections out, and a Get waiting in line for one of them.
-	c1, c2 := get(t, db), get(t, db)
-	waiter := getAsync(db, context.Background())
-	waitFor(t, "a Get waiting", func() bool { return db.Stats().Waiting == 1 })
-	st := db.Stats()
-	if st.Waiting != 1 || st.InUse != 2 || st.Idle != 0 {
-		t.Fatalf("stats while a Get waits: %+v", st)
-	}
-	checkConnPool(t, collect(t, r), st, 0, 2, returns, 0)
-	put(c1)
-	res := <-waiter
-	if res.err != nil {
-		t.Fatalf("the waiting Get: %v", res.err)
-	}
-	c3 := res.c
-
-	// A Get that gives up while it waits.
-	ctx, cancel := context.WithCancel(context.Background())
-	canceled := getAsync(db, ctx)
-	waitFor(t, "a Get waiting", func() bool { return db.Stats().Waiting == 1 })
-	cancel()
-	if res := <-canceled; !errors.Is(res.err, context.Canceled) {
-		t.Fatalf("the canceled Get returned %v, %v; want context.Canceled", res.c, res.err)
-	}
-	// A Get whose deadline has passed: a timeout.
-	late, cancelLate := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
-	defer cancelLate()
-	if _, err := db.Get(late); !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("a Get past its deadline returned %v", err)
-	}
-
-	// A connection marked unusable is closed as it comes back.
-	c2.(*connpool.PoolConn).MarkUnusable()
-	put(c2)
-	put(c3)
-
-	// A Get that fails with its dial.
-	if _, err := down.Get(context.Background()); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("Get on a pool that cannot dial: %v, want ECONNREFUSED", err)
-	}
-
-	st = db.Stats()
-	if st.GetsFromIdle != 7 || st.GetsWaited != 3 || st.GetsCanceled != 2 || st.GetsTimedOut != 1 || st.GetsFailed != 0 ||
-		st.Dials != 2 || st.DialErrors != 0 || st.ClosedUnusable != 1 || st.Closed() != 1 ||
-		st.Open != 1 || st.Idle != 1 || st.InUse != 0 || st.Waiting != 0 || st.MaxConns != 2 {
-		t.Fatalf("db stats after the workload: %+v", st)
-	}
-	dst := down.Stats()
-	if dst.GetsFailed != 1 || dst.Dials != 1 || dst.DialErrors != 1 || dst.Open != 0 {
-		t.Fatalf("down stats after the workload: %+v", dst)
-	}
+	returns := pooltest.Workload(t, db, down, func(st connpool.Stats, returns int) {
+		checkConnPool(t, collect(t, r), st, 0, 2, returns, 0)
+	})
+	st, dst := db.Stats(), down.Stats()
 	got := collect(t, r)
 	checkConnPool(t, got, st, 0, 2, returns, 0)
 	checkConnPool(t, got, dst, 0, 1, 0, 0)

@@ -2,17 +2,15 @@ package connpoolprom_test
 
 import (
 	"context"
-	"errors"
 	"math"
-	"net"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
 	connpoolprom "github.com/seed-a245f091/connpool/prometheus"
 )
@@ -67,75 +65,10 @@ func TestConnPoolMetrics(t *testing.T) {
 	reg.MustRegister(connpoolprom.NewCollector(db, down))
 	s := newScraper(t, reg)
 
-	returns := 0
-	put := func(c net.Conn) {
-		t.Helper()
-		if err := c.Close(); err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		returns++
-	}
-
-	// One Get that dials (and so waits for the dial), six from the idle
-	// list, one of them a TryGet.
-	put(get(t, db))
-	for range 5 {
-		put(get(t, db))
-	}
-	c, err := db.TryGet()
-	if err != nil {
-		t.Fatalf("TryGet: %v", err)
-	}
-	put(c)
-
-	// Both connections out (one from the idle list, one dialled), and a
-	// Get waiting in line for one of them.
-	c1, c2 := get(t, db), get(t, db)
-	waiter := getAsync(db, context.Background())
-	waitFor(t, "a Get waiting", func() bool { return db.Stats().Waiting == 1 })
-	st := db.Stats()
-	if st.Waiting != 1 || st.InUse != 2 || st.Idle != 0 {
-		t.Fatalf("stats while a Get waits: %+v", st)
-	}
-	checkConnPool(t, s.scrape(), st, returns, 0)
-	put(c1)
-	r := <-waiter
-	if r.err != nil {
-		t.Fatalf("the waiting Get: %v", r.err)
-	}
-	c3 := r.c
-
-	// A Get that gives up while it waits.
-	ctx, cancel := context.WithCancel(context.Background())
-	canceled := getAsync(db, ctx)
-	waitFor(t, "a Get waiting", func() bool { return db.Stats().Waiting == 1 })
-	cancel()
-	if r := <-canceled; !errors.Is(r.err, context.Canceled) {
-		t.Fatalf("the canceled Get returned %v, %v; want context.Canceled", r.c, r.err)
-	}
-
-	// A connection marked unusable is closed as it comes back.
-	c2.(*connpool.PoolConn).MarkUnusable()
-	put(c2)
-	put(c3)
-
-	// A Get that fails with its dial.
-	if _, err := down.Get(context.Background()); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("Get on a pool that cannot dial: %v, want ECONNREFUSED", err)
-	}
-
-	// The workload's own count, so that a Stats that missed an event is
-	// caught too, not only an exporter that misreads Stats.
-	st = db.Stats()
-	if st.GetsFromIdle != 7 || st.GetsWaited != 3 || st.GetsCanceled != 1 || st.GetsFailed != 0 ||
-		st.Dials != 2 || st.DialErrors != 0 || st.ClosedUnusable != 1 || st.Closed() != 1 ||
-		st.Open != 1 || st.Idle != 1 || st.InUse != 0 || st.Waiting != 0 || st.MaxConns != 2 {
-		t.Fatalf("db stats after the workload: %+v", st)
-	}
-	dst := down.Stats()
-	if dst.GetsFailed != 1 || dst.Dials != 1 || dst.DialErrors != 1 || dst.Open != 0 {
-		t.Fatalf("down stats after the workload: %+v", dst)
-	}
+	returns := pooltest.Workload(t, db, down, func(st connpool.Stats, returns int) {
+		checkConnPool(t, s.scrape(), st, returns, 0)
+	})
+	st, dst := db.Stats(), down.Stats()
 	fams := s.scrape()
 	checkConnPool(t, fams, st, returns, 0)
 	checkConnPool(t, fams, dst, 0, 0)
@@ -288,18 +221,6 @@ func TestTCPPoolReconnect(t *testing.T) {
 		t.Fatalf("stats after the reconnect: %+v", st)
 	}
 	checkTCPPool(t, s.scrape(), st, -1, dialsBefore)
-}
-
-func dialTCPPool(t *testing.T, cfg connpool.TCPPoolConfig) *connpool.TCPPool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	p, err := connpool.DialPool(ctx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { p.Close() })
-	return p
 }
 
 // checkTCPPool checks the scrape's series for the TCPPool of st against

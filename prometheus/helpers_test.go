@@ -1,102 +1,35 @@
 package connpoolprom_test
 
 import (
-	"context"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"sort"
 	"strings"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// The helpers shared with the other exporter's tests.
+var (
+	newPool     = pooltest.NewPool
+	dialTCPPool = pooltest.DialTCPPool
+	refusing    = pooltest.Refusing
+	get         = pooltest.Get
+	getAsync    = pooltest.GetAsync
+	waitFor     = pooltest.WaitFor
 )
 
 // waitLimit bounds every wait on a condition: a passing test never waits
 // this long, a failing one fails instead of hanging.
 const waitLimit = testserver.WaitLimit
-
-// newPool returns a ConnPool to s described by cfg; it is drained, its
-// goroutines ended, when the test ends.
-func newPool(t testing.TB, s *testserver.Server, cfg connpool.Config) *connpool.ConnPool {
-	t.Helper()
-	if s != nil {
-		cfg.Addr = s.Addr()
-	}
-	p, err := connpool.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { drain(t, p) })
-	return p
-}
-
-func drain(t testing.TB, p *connpool.ConnPool) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	if n, err := p.Drain(ctx); err != nil {
-		t.Errorf("Drain: %d connections still out: %v", n, err)
-	}
-}
-
-// refusing is a Dial function that fails as a dial to a closed port does.
-func refusing(context.Context, string, string) (net.Conn, error) {
-	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
-}
-
-// get checks a connection out of p.
-func get(t testing.TB, p *connpool.ConnPool) net.Conn {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	c, err := p.Get(ctx)
-	if err != nil {
-		t.Fatalf("Get: %v", err)
-	}
-	return c
-}
-
-// getAsync starts a Get on p in the background, with ctx, and returns
-// where its result arrives.
-func getAsync(p *connpool.ConnPool, ctx context.Context) <-chan getResult {
-	ch := make(chan getResult, 1)
-	go func() {
-		c, err := p.Get(ctx)
-		ch <- getResult{c, err}
-	}()
-	return ch
-}
-
-type getResult struct {
-	c   net.Conn
-	err error
-}
-
-// waitFor waits until cond holds. The pools have no event to wait on for
-// what a test waits for here (a Get joining the line, a connection coming
-// up), so it looks at their Stats, yielding in between, until cond holds
-// or waitLimit passes.
-func waitFor(t testing.TB, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(waitLimit)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Microsecond)
-	}
-}
 
 // scraper serves a registry over HTTP, as a Prometheus server would
 // scrape it, and parses what it serves.

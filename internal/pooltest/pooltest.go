@@ -1,0 +1,179 @@
+// Package pooltest holds what the tests of the metrics exporters share: a
+// pool to a test server, a pool that cannot dial, and a known workload
+// whose counts the exporters' output is checked against.
+package pooltest
+
+import (
+	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// NewPool returns a ConnPool to s (if not nil) described by cfg; it is
+// drained, its goroutines ended, when the test ends.
+func NewPool(t testing.TB, s *testserver.Server, cfg connpool.Config) *connpool.ConnPool {
+	t.Helper()
+	if s != nil {
+		cfg.Addr = s.Addr()
+	}
+	p, err := connpool.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), testserver.WaitLimit)
+		defer cancel()
+		if n, err := p.Drain(ctx); err != nil {
+			t.Errorf("Drain: %d connections still out: %v", n, err)
+		}
+	})
+	return p
+}
+
+// DialTCPPool returns a TCPPool described by cfg, closed when the test ends.
+func DialTCPPool(t testing.TB, cfg connpool.TCPPoolConfig) *connpool.TCPPool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testserver.WaitLimit)
+	defer cancel()
+	p, err := connpool.DialPool(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	return p
+}
+
+// Refusing is a Dial function that fails as a dial to a closed port does.
+func Refusing(context.Context, string, string) (net.Conn, error) {
+	return nil, &net.OpError{Op: "dial", Net: "tcp", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}
+}
+
+// Get checks a connection out of p.
+func Get(t testing.TB, p *connpool.ConnPool) net.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testserver.WaitLimit)
+	defer cancel()
+	c, err := p.Get(ctx)
+	if err != nil {
+		t.Fatalf("Get: %v", err)
+	}
+	return c
+}
+
+// GetResult is what a Get in the background returned.
+type GetResult struct {
+	C   net.Conn
+	Err error
+}
+
+// GetAsync starts a Get on p in the background, with ctx, and returns where
+// its result arrives.
+func GetAsync(p *connpool.ConnPool, ctx context.Context) <-chan GetResult {
+	ch := make(chan GetResult, 1)
+	go func() {
+		c, err := p.Get(ctx)
+		ch <- GetResult{c, err}
+	}()
+	return ch
+}
+
+// WaitFor waits until cond holds. The pools have no event to wait on for
+// what these tests wait for (a Get joining the line, a connection coming
+// up), so it looks at their Stats, yielding in between, until cond holds
+// or testserver.WaitLimit passes.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(testserver.WaitLimit)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Microsecond)
+	}
+}
+
+// Workload runs a known workload on db, a pool of 2 connections to an echo
+// server, and down, a pool of 1 that cannot dial, and checks their Stats
+// against its own count of what happened, so that a Stats that missed an
+// event is caught too, not only an exporter that misreads Stats. Midway,
+// while a Get waits with both of db's connections out, it calls midway
+// with db's Stats and the number of connections given back so far. It
+// returns that number at the end.
+//
+// The workload: a Get that dials; five Gets and a TryGet from the idle
+// list; two Gets holding both connections and a third waiting for one;
+// a Get canceled while it waits; a Get past its deadline; a connection
+// marked unusable; a Get on down whose dial fails.
+func Workload(t testing.TB, db, down *connpool.ConnPool, midway func(st connpool.Stats, returns int)) (returns int) {
+	t.Helper()
+	put := func(c net.Conn) {
+		t.Helper()
+		if err := c.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		returns++
+	}
+	put(Get(t, db))
+	for range 5 {
+		put(Get(t, db))
+	}
+	c, err := db.TryGet()
+	if err != nil {
+		t.Fatalf("TryGet: %v", err)
+	}
+	put(c)
+
+	c1, c2 := Get(t, db), Get(t, db)
+	waiter := GetAsync(db, context.Background())
+	WaitFor(t, "a Get waiting", func() bool { return db.Stats().Waiting == 1 })
+	st := db.Stats()
+	if st.Waiting != 1 || st.InUse != 2 || st.Idle != 0 {
+		t.Fatalf("stats while a Get waits: %+v", st)
+	}
+	midway(st, returns)
+	put(c1)
+	r := <-waiter
+	if r.Err != nil {
+		t.Fatalf("the waiting Get: %v", r.Err)
+	}
+	c3 := r.C
+
+	ctx, cancel := context.WithCancel(context.Background())
+	canceled := GetAsync(db, ctx)
+	WaitFor(t, "a Get waiting", func() bool { return db.Stats().Waiting == 1 })
+	cancel()
+	if r := <-canceled; !errors.Is(r.Err, context.Canceled) {
+		t.Fatalf("the canceled Get returned %v, %v; want context.Canceled", r.C, r.Err)
+	}
+	late, cancelLate := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancelLate()
+	if _, err := db.Get(late); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("a Get past its deadline returned %v", err)
+	}
+
+	c2.(*connpool.PoolConn).MarkUnusable()
+	put(c2)
+	put(c3)
+
+	if _, err := down.Get(context.Background()); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Get on a pool that cannot dial: %v, want ECONNREFUSED", err)
+	}
+
+	st = db.Stats()
+	if st.GetsFromIdle != 7 || st.GetsWaited != 3 || st.GetsCanceled != 2 || st.GetsTimedOut != 1 || st.GetsFailed != 0 ||
+		st.Dials != 2 || st.DialErrors != 0 || st.ClosedUnusable != 1 || st.Closed() != 1 ||
+		st.Open != 1 || st.Idle != 1 || st.InUse != 0 || st.Waiting != 0 || st.MaxConns != 2 {
+		t.Fatalf("db stats after the workload: %+v", st)
+	}
+	if dst := down.Stats(); dst.GetsFailed != 1 || dst.Dials != 1 || dst.DialErrors != 1 || dst.Open != 0 {
+		t.Fatalf("down stats after the workload: %+v", dst)
+	}
+	return returns
+}
