@@ -512,9 +512,9 @@ func TestMaxConnsUpToMaxInt(t *testing.T) {
 		t.Errorf("New with MaxConns MaxInt allocated %d bytes", grown)
 	}
 	c := get(t, p)
+	p.WaitDials() // taking one left one idle: the top-up dials a third
 	echo(t, c, "unbounded")
 	c.Close()
-	p.WaitDials() // taking one left one idle: the top-up dialled a third
 	if st := p.Stats(); st.MaxConns != math.MaxInt || st.Open != 3 || st.Idle != 3 {
 		t.Errorf("stats %+v: want 3 open and idle", st)
 	}

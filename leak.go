@@ -24,6 +24,13 @@ func (p *ConnPool) noteCheckout(pc *PoolConn) {
 	info := &leakInfo{stack: pcs[:n]}
 	p.mu.Lock()
 	pc.c.leak = info
+	// The maintainer may have looked at the checkouts before this one had
+	// its stack: make it look again by the time this one is due.
+	if !p.maintaining {
+		p.maintainLocked()
+	} else if due := pc.c.checkedOutAt + p.cfg.LeakThreshold; due < p.maintWake {
+		p.kickMaintainer()
+	}
 	p.mu.Unlock()
 }
 

@@ -159,11 +159,18 @@ func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
 // and wraps the last error. The waits between attempts run on the pool's
 // clock, so this takes no time.
 func TestTCPPoolSetMaxRetriesCountsAttemptsInAll(t *testing.T) {
-	resetEveryWrite := func(net.Conn, []byte) (int, error) { return 0, syscall.ECONNRESET }
+	// Every connection fails every write, so every attempt fails.
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &faultyConn{Conn: c, write: func(net.Conn, []byte) (int, error) { return 0, syscall.ECONNRESET }}, nil
+	}
 	for _, tc := range []struct{ set, attempts int }{{3, 3}, {1, 1}, {0, 1}, {-5, 1}} {
 		t.Run(fmt.Sprintf("SetMaxRetries(%d)", tc.set), func(t *testing.T) {
 			srv := newTCPServer(t, nil)
-			p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Dial: faultyDial(resetEveryWrite)})
+			p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Dial: dial})
 			autoAdvance(t, clk, time.Hour)
 			p.SetMaxRetries(tc.set)
 			_, err := p.Write([]byte("x"))
