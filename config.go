@@ -130,10 +130,12 @@ type Config struct {
 	HealthCheckAfter time.Duration
 
 	// DialBackoff and MaxDialBackoff bound the wait before the next dial
-	// while dials fail: the n-th wait in a row is drawn at random (full
-	// jitter) between zero and DialBackoff×2ⁿ⁻¹, but at most MaxDialBackoff,
-	// so a short outage costs a short wait and a long one a trickle of one
-	// attempt per MaxDialBackoff. While dials fail, the pool dials one at a
+	// while dials fail: each wait is drawn at random (full jitter) up to
+	// half the time dials have been failing, but up to no less than
+	// DialBackoff and no more than MaxDialBackoff, so the first attempt
+	// after the server is back comes within about half the outage, and a
+	// long outage costs a trickle of about one attempt per MaxDialBackoff.
+	// While dials fail, the pool dials one at a
 	// time, each failure ends the longest wait with the dial's error, and
 	// the other Gets wait for the next attempt, a connection coming back,
 	// or their context, instead of dialling each. The first dial that

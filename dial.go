@@ -50,27 +50,32 @@ func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration
 }
 
 // backoff computes the waits between attempts that keep failing, for both
-// pools: exponential from base, capped at max, with full jitter (a uniform
-// draw from zero to the exponential step), so that many clients whose
-// server went away do not come back at the same instant. A success resets
-// it.
+// pools: each wait is drawn at random (full jitter) up to half the time the
+// failures have been going on, but up to no less than base and no more
+// than max; a success resets it. So the waits grow with the outage, and
+// the first attempt after the server returns comes within about half the
+// outage: a blip costs a blip, and a long outage an attempt per max or so.
+// (Doubling the step at every failure instead would put that attempt up to
+// twice the outage away, since a run of quick failures doubles it many
+// times over.) Full jitter keeps many clients whose server went away from
+// coming back at the same instant.
 //
 // The zero value is not useful; set base and max. A backoff is not safe for
 // concurrent use.
 type backoff struct {
 	base, max time.Duration
-	attempt   int // failures in a row so far
+	failures  int           // failures in a row so far
+	since     time.Duration // when the first of them happened
 }
 
-// next counts one more failure and returns the wait before the next
-// attempt: at least 1ns, at most the step.
-func (b *backoff) next() time.Duration {
-	step := b.base
-	for i := 0; i < b.attempt && step < b.max; i++ {
-		step *= 2
+// next counts one more failure, at now, and returns the wait before the
+// next attempt: at least 1ns, at most the step.
+func (b *backoff) next(now time.Duration) time.Duration {
+	if b.failures == 0 {
+		b.since = now
 	}
-	step = min(step, b.max)
-	b.attempt++
+	b.failures++
+	step := min(b.max, max(b.base, (now-b.since)/2))
 	if step <= 0 {
 		return 1
 	}
@@ -78,7 +83,15 @@ func (b *backoff) next() time.Duration {
 }
 
 // reset starts over after a success.
-func (b *backoff) reset() { b.attempt = 0 }
+func (b *backoff) reset() { b.failures = 0 }
 
 // failing reports whether the last attempt failed.
-func (b *backoff) failing() bool { return b.attempt > 0 }
+func (b *backoff) failing() bool { return b.failures > 0 }
+
+// failingFor returns how long the failures have been going on at now.
+func (b *backoff) failingFor(now time.Duration) time.Duration {
+	if b.failures == 0 {
+		return 0
+	}
+	return now - b.since
+}

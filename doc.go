@@ -44,8 +44,10 @@
 // comes, serves the next waiter or joins the idle list. A failed dial frees
 // its slot and its error goes to the longest waiter, so while a server is
 // down each waiting Get fails once rather than waiting for ever. While
-// dials fail the pool dials one at a time, after a capped, jittered,
-// exponential backoff ([Config.DialBackoff]); the first success ends it.
+// dials fail the pool dials one at a time, each after a jittered wait that
+// grows with the outage, up to a cap ([Config.DialBackoff]), so the first
+// attempt after the server is back comes within about half the outage; the
+// first success ends it.
 // A dial function that returns neither a connection nor an error is an
 // error ([ErrNilConn]), never a nil connection.
 //

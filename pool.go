@@ -111,12 +111,11 @@ type ConnPool struct {
 	// The maintainer: running says it is, wake when it means to wake next.
 	maintaining bool
 	maintWake   time.Duration
-	// While dials fail, dialErr is the last one's error, failingSince when
-	// the first of them failed, and no dial starts before retryAt.
-	dialErr      error
-	failingSince time.Duration
-	retryAt      time.Duration
-	bo           backoff
+	// While dials fail, dialErr is the last one's error, bo counts them,
+	// and no dial starts before retryAt.
+	dialErr error
+	retryAt time.Duration
+	bo      backoff
 	// The MinIdleConns top-up also waits until topUpAt while the server
 	// closes what it dials before any use (see peerGone).
 	topUpAt time.Duration

@@ -129,11 +129,8 @@ func (p *ConnPool) dialAndDeliver(gen uint64) error {
 // whether this failure began a run of them. Caller must hold p.mu.
 func (p *ConnPool) dialFailedLocked(err error, now time.Duration) (first bool) {
 	first = p.dialErr == nil
-	if first {
-		p.failingSince = now
-	}
 	p.dialErr = err
-	p.retryAt = now + p.bo.next()
+	p.retryAt = now + p.bo.next(now)
 	// The error goes to the longest waiter: each waiting Get is owed one
 	// dial, so while the server is down the Gets fail one by one, a
 	// backoff step apart, rather than wait for ever or dial once each.
@@ -154,7 +151,7 @@ func (p *ConnPool) dialSucceededLocked(now time.Duration) (recovered bool, failu
 	if p.dialErr == nil {
 		return false, 0, 0
 	}
-	failures, since = uint64(p.bo.attempt), now-p.failingSince
+	failures, since = uint64(p.bo.failures), p.bo.failingFor(now)
 	p.dialErr = nil
 	p.bo.reset()
 	return true, failures, since

@@ -95,7 +95,8 @@ func isTimeout(err error) bool {
 // in parallel on different connections. A Write that finds its connection
 // broken before any byte left moves on to the next connection up, up to
 // MaxAttempts attempts in all; the broken connection is redialled in the
-// background with exponential backoff and full jitter. When no connection
+// background with a jittered backoff that grows with the outage (see
+// [TCPPoolConfig.DialBackoff]). When no connection
 // is up, a Write waits for one, up to DialBackoff per attempt, and gives
 // up with an error wrapping the last dial or write error. A connection
 // that has not been written to for [TCPPoolConfig.ProbeAfter] is checked

@@ -62,10 +62,10 @@ type TCPPoolConfig struct {
 	MaxAttempts int
 
 	// DialBackoff and MaxDialBackoff bound the wait between the
-	// reconnection attempts of one connection, as for a ConnPool: the n-th
-	// wait in a row is drawn at random (full jitter) between zero and
-	// DialBackoff×2ⁿ⁻¹, at most MaxDialBackoff, and a successful dial
-	// starts over. DialBackoff is also how long a Write waits per attempt
+	// reconnection attempts of one connection, as for a ConnPool: each wait
+	// is drawn at random (full jitter) up to half the time the connection
+	// has been down, but up to no less than DialBackoff and no more than
+	// MaxDialBackoff, and a successful dial starts over. DialBackoff is also how long a Write waits per attempt
 	// when no connection is up (it wakes at once when one comes up). Zero
 	// means 10ms and 1s. [TCPPool.SetRetryInterval] sets DialBackoff.
 	DialBackoff, MaxDialBackoff time.Duration

@@ -215,12 +215,17 @@ func TestTCPPoolRedialBacksOffOnTheClock(t *testing.T) {
 	if _, err := p.Write([]byte("lost")); err == nil {
 		t.Fatal("a Write with its only connection closed and one attempt succeeded")
 	}
+	// Each wait is at most half the time the connection has been down,
+	// at least up to base and at most limit. The fake clock stands still
+	// between a timer firing and the dial it lets through failing.
+	var outage time.Duration
 	for step := 1; step <= 5; step++ {
 		waitTimer(t, clk)
 		wait := clk.NextDeadline()
-		if ceiling := min(base<<(step-1), limit); wait <= 0 || wait > ceiling {
-			t.Errorf("backoff step %d waits %v, want (0, %v]", step, wait, ceiling)
+		if ceiling := min(limit, max(base, outage/2)); wait <= 0 || wait > ceiling {
+			t.Errorf("backoff step %d, %v into the outage: waits %v, want (0, %v]", step, outage, wait, ceiling)
 		}
+		outage += wait
 		if step == 5 {
 			down.Store(false)
 		}

@@ -124,7 +124,7 @@ func (p *TCPPool) redial(s *slot, failed bool) {
 		if failed {
 			base := time.Duration(p.dialBackoff.Load())
 			s.bo.base, s.bo.max = base, max(p.cfg.MaxDialBackoff, base)
-			t := p.clock.NewTimer(s.bo.next())
+			t := p.clock.NewTimer(s.bo.next(p.clock.Now()))
 			select {
 			case <-t.C():
 			case <-p.done:
@@ -146,10 +146,10 @@ func (p *TCPPool) redial(s *slot, failed bool) {
 			p.mu.Lock()
 			p.lastErr = err
 			p.mu.Unlock()
-			p.logDial(addr, err, s.bo.attempt+1)
+			p.logDial(addr, err, s.bo.failures+1)
 			continue
 		}
-		p.logDial(addr, nil, s.bo.attempt)
+		p.logDial(addr, nil, s.bo.failures)
 		s.bo.reset()
 		p.mu.Lock()
 		p.installLocked(s, conn, addr)

@@ -63,7 +63,7 @@ func (p *ConnPool) peerGone(id uint64) {
 	first := false
 	if unused {
 		first = !p.topUp.failing()
-		p.topUpAt = now + p.topUp.next()
+		p.topUpAt = now + p.topUp.next(now)
 	}
 	p.releaseLocked(c, CloseStale)
 	wait := p.topUpAt - now
