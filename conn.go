@@ -13,35 +13,35 @@ import (
 // errReleased is returned by a PoolConn used after it was given back.
 var errReleased = fmt.Errorf("connpool: connection already returned to the pool: %w", net.ErrClosed)
 
-// conn is a socket owned by a ConnPool.
+// conn is a socket owned by a ConnPool. It is kept small: a pool holds one
+// per open connection (see the heap benchmark).
 type conn struct {
 	nc   net.Conn
 	pool *ConnPool
-	id   uint64 // its key in pool.conns, and its token in the watcher
-	gen  uint64 // pool.gen when its dial started: a Reset since retires it
-	// sock is the socket under nc, for the probe and the watcher. It has
-	// no lock: only the goroutine that has c checked out probes it,
-	// between taking it from the idle list and handing it over, and
-	// pool.mu, taken to move c out of the idle list and back in, orders
-	// each holder's probe after the last one's.
+	// sock is the socket under nc, for the probe and the watcher. A probe
+	// needs no lock: only the goroutine that has c checked out probes it,
+	// between taking it from the idle list and handing it over.
 	sock      sock.Socket
 	expiresAt time.Duration // end of its lifetime on the pool clock, jitter included; 0 for none
 
 	// Guarded by pool.mu:
-	returnedAt   time.Duration // when it last joined the idle list
-	checkedOutAt time.Duration // when it was last checked out
-	lent         bool          // it has been checked out at least once
-	dead         bool          // the kernel said the peer closed it while it was out
-	leak         *leakInfo     // the checkout's stack, while LeakThreshold is set
+	// movedAt is when c last joined the idle list while it is idle, and
+	// when it was last checked out while it is out.
+	movedAt time.Duration
+	slot    int32  // its index in pool.conns
+	seq     uint32 // tells it from other connections that had its slot
+	gen     uint32 // pool.gen when its dial started: a Reset since retires it
+	lent    bool   // it has been checked out at least once
+	dead    bool   // the kernel said the peer closed it while it was out
 }
 
-// newConn wraps a socket dialled at now, in a dial started at generation
-// gen. Its lifetime is fixed here, jitter included, once for good: a
-// jitter drawn again at each return would average itself away. Caller
-// must hold p.mu.
-func (p *ConnPool) newConnLocked(nc net.Conn, now time.Duration, gen uint64) *conn {
-	p.nextID++
-	c := &conn{nc: nc, pool: p, id: p.nextID, gen: gen}
+// newConnLocked wraps a socket dialled at now, in a dial started at
+// generation gen, and enters it in p.conns. Its lifetime is fixed here,
+// jitter included, once for good: a jitter drawn again at each return
+// would average itself away. Caller must hold p.mu.
+func (p *ConnPool) newConnLocked(nc net.Conn, now time.Duration, gen uint32) *conn {
+	p.seq++
+	c := &conn{nc: nc, pool: p, seq: p.seq, gen: gen}
 	c.sock.Init(nc)
 	if life := p.cfg.MaxLifetime; life > 0 {
 		if j := p.cfg.MaxLifetimeJitter; j > 0 {
@@ -49,8 +49,38 @@ func (p *ConnPool) newConnLocked(nc net.Conn, now time.Duration, gen uint64) *co
 		}
 		c.expiresAt = now + life
 	}
-	p.conns[c.id] = c
+	if n := len(p.freeSlots); n > 0 {
+		c.slot = p.freeSlots[n-1]
+		p.freeSlots = p.freeSlots[:n-1]
+		p.conns[c.slot] = c
+	} else {
+		c.slot = int32(len(p.conns))
+		p.conns = append(p.conns, c)
+	}
 	return c
+}
+
+// forgetLocked takes c out of p.conns. Caller must hold p.mu.
+func (p *ConnPool) forgetLocked(c *conn) {
+	p.conns[c.slot] = nil
+	p.freeSlots = append(p.freeSlots, c.slot)
+}
+
+// token returns c's name in the watcher: its slot, and the sequence number
+// that tells it from the slot's earlier and later holders.
+func (c *conn) token() uint64 { return uint64(uint32(c.slot)) | uint64(c.seq)<<32 }
+
+// connOfLocked returns the connection the watcher names token, or nil if
+// it is gone. Caller must hold p.mu.
+func (p *ConnPool) connOfLocked(token uint64) *conn {
+	slot := int(uint32(token))
+	if slot >= len(p.conns) {
+		return nil
+	}
+	if c := p.conns[slot]; c != nil && c.seq == uint32(token>>32) {
+		return c
+	}
+	return nil
 }
 
 // outlived reports whether c is past the end of its lifetime at now.
@@ -76,7 +106,7 @@ func (p *ConnPool) checkOutLocked(c *conn, now time.Duration) *PoolConn {
 	p.handles = p.handles[1:]
 	h.Conn = c.nc
 	h.c = c
-	c.checkedOutAt = now
+	c.movedAt = now
 	if !c.lent {
 		c.lent = true
 		p.topUp.reset() // the server keeps what it accepts

@@ -23,12 +23,15 @@ func (p *ConnPool) noteCheckout(pc *PoolConn) {
 	n := runtime.Callers(3, pcs) // runtime.Callers, noteCheckout, got
 	info := &leakInfo{stack: pcs[:n]}
 	p.mu.Lock()
-	pc.c.leak = info
+	if p.leaks == nil {
+		p.leaks = make(map[*conn]*leakInfo)
+	}
+	p.leaks[pc.c] = info
 	// The maintainer may have looked at the checkouts before this one had
 	// its stack: make it look again by the time this one is due.
 	if !p.maintaining {
 		p.maintainLocked()
-	} else if due := pc.c.checkedOutAt + p.cfg.LeakThreshold; due < p.maintWake {
+	} else if due := pc.c.movedAt + p.cfg.LeakThreshold; due < p.maintWake {
 		p.kickMaintainer()
 	}
 	p.mu.Unlock()
@@ -48,20 +51,20 @@ func (p *ConnPool) leaksLocked(now time.Duration) (found []leaked, next time.Dur
 	if p.cfg.LeakThreshold <= 0 {
 		return nil, 0
 	}
-	for _, c := range p.conns {
-		if c.leak == nil || c.leak.reported {
+	for c, info := range p.leaks {
+		if info.reported {
 			continue
 		}
-		due := c.checkedOutAt + p.cfg.LeakThreshold
+		due := c.movedAt + p.cfg.LeakThreshold
 		if now < due {
 			if next == 0 || due < next {
 				next = due
 			}
 			continue
 		}
-		c.leak.reported = true
+		info.reported = true
 		p.stats.leaks++
-		found = append(found, leaked{info: c.leak, addr: remoteAddr(c.nc), held: now - c.checkedOutAt})
+		found = append(found, leaked{info: info, addr: remoteAddr(c.nc), held: now - c.movedAt})
 	}
 	return found, next
 }

@@ -76,7 +76,7 @@ func (p *ConnPool) kickMaintainer() {
 func (p *ConnPool) deadline(c *conn) time.Duration {
 	d := c.expiresAt
 	if p.cfg.IdleTimeout > 0 {
-		if t := c.returnedAt + p.cfg.IdleTimeout; d == 0 || t < d {
+		if t := c.movedAt + p.cfg.IdleTimeout; d == 0 || t < d {
 			d = t
 		}
 	}
@@ -181,7 +181,7 @@ func (p *ConnPool) nextDeadlineLocked() time.Duration {
 	}
 	// Only the connections beyond MinIdleConns time out, oldest first.
 	if p.cfg.IdleTimeout > 0 && p.idle.Len() > p.cfg.MinIdleConns {
-		next = earliest(next, p.idle.At(0).returnedAt+p.cfg.IdleTimeout)
+		next = earliest(next, p.idle.At(0).movedAt+p.cfg.IdleTimeout)
 	}
 	return next
 }

@@ -93,21 +93,23 @@ type ConnPool struct {
 	//   - every open connection that is not being dialled is in conns;
 	//   - idle.Len() > 0 and waiters.Len() > 0 only while woken: a waiter
 	//     has been woken to take an idle connection and has not yet tried.
-	mu       sync.Mutex
-	closed   bool
-	idle     ring.Ring[*conn]   // front returned longest ago, back most recently
-	waiters  ring.Ring[*waiter] // front is the longest waiting
-	woken    bool
-	open     int
-	dialing  int
-	conns    map[uint64]*conn // by conn.id
-	nextID   uint64
-	handles  []PoolConn    // unused handles of the current block
-	gen      uint64        // the number of Resets so far
-	lastNow  time.Duration // the latest time a Get read from the clock
-	drained  chan struct{} // closed once the pool is closed and open is 0
-	watch    *sock.Watcher // nil until the first connection, or if there is none here
-	watchOff bool          // no watcher could be made
+	mu        sync.Mutex
+	closed    bool
+	idle      ring.Ring[*conn]   // front returned longest ago, back most recently
+	waiters   ring.Ring[*waiter] // front is the longest waiting
+	woken     bool
+	open      int
+	dialing   int
+	conns     []*conn             // every open connection but those being dialled, by conn.slot; nil in a free slot
+	freeSlots []int32             // slots of conns free for the next connection
+	seq       uint32              // the last conn.seq handed out
+	leaks     map[*conn]*leakInfo // checkouts' stacks, while LeakThreshold is set
+	handles   []PoolConn          // unused handles of the current block
+	gen       uint32              // the number of Resets so far
+	lastNow   time.Duration       // the latest time a Get read from the clock
+	drained   chan struct{}       // closed once the pool is closed and open is 0
+	watch     *sock.Watcher       // nil until the first connection, or if there is none here
+	watchOff  bool                // no watcher could be made
 	// The maintainer: running says it is, wake when it means to wake next.
 	maintaining bool
 	maintWake   time.Duration
@@ -169,7 +171,6 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		maintained: cfg.IdleTimeout > 0 || cfg.MaxLifetime > 0 || cfg.MinIdleConns > 0 || cfg.LeakThreshold > 0,
 		log:        cfg.Logger,
 		kick:       make(chan struct{}, 1),
-		conns:      make(map[uint64]*conn),
 		drained:    make(chan struct{}),
 		bo:         backoff{base: cfg.DialBackoff, max: cfg.MaxDialBackoff},
 		topUp:      backoff{base: cfg.DialBackoff, max: cfg.MaxDialBackoff},
@@ -259,7 +260,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 			return nil, ErrClosed
 		}
 		p.lastNow = max(p.lastNow, now)
-		pc, expired, why := p.takeIdleLocked(now, w != nil)
+		pc, idle, expired, why := p.takeIdleLocked(now, w != nil)
 		if expired != nil {
 			p.mu.Unlock()
 			p.closeConn(expired, why)
@@ -267,7 +268,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 			continue
 		}
 		if pc != nil {
-			probe, health := p.checksDue(pc.c, now)
+			probe, health := p.checksDue(idle)
 			if !probe && !health {
 				p.countGetLocked(w, now)
 				p.mu.Unlock()
@@ -410,12 +411,12 @@ func (p *ConnPool) wakeLocked() {
 }
 
 // takeIdleLocked takes the next idle connection in IdleOrder and checks it
-// out at now, or returns nil if none is idle. One past its lifetime or idle
-// timeout it releases instead and returns as expired, with why, for the
-// caller to close after unlocking and then try again. A Get woken to take
-// a connection passes the wake-up on if more remain idle. Caller must hold
-// p.mu.
-func (p *ConnPool) takeIdleLocked(now time.Duration, woken bool) (pc *PoolConn, expired *conn, why CloseReason) {
+// out at now, and returns it with how long it was idle, or nil if none is
+// idle. One past its lifetime or idle timeout it releases instead and
+// returns as expired, with why, for the caller to close after unlocking
+// and then try again. A Get woken to take a connection passes the wake-up
+// on if more remain idle. Caller must hold p.mu.
+func (p *ConnPool) takeIdleLocked(now time.Duration, woken bool) (pc *PoolConn, idle time.Duration, expired *conn, why CloseReason) {
 	var c *conn
 	var ok bool
 	if p.cfg.IdleOrder == FIFO {
@@ -424,7 +425,7 @@ func (p *ConnPool) takeIdleLocked(now time.Duration, woken bool) (pc *PoolConn, 
 		c, ok = p.idle.PopBack()
 	}
 	if !ok {
-		return nil, nil, 0
+		return nil, 0, nil, 0
 	}
 	if woken {
 		p.wakeLocked()
@@ -434,9 +435,10 @@ func (p *ConnPool) takeIdleLocked(now time.Duration, woken bool) (pc *PoolConn, 
 	}
 	if why := p.unfitLocked(c, now); why != 0 {
 		p.releaseLocked(c, why)
-		return nil, c, why
+		return nil, 0, c, why
 	}
-	return p.checkOutLocked(c, now), nil, 0
+	idle = now - c.movedAt
+	return p.checkOutLocked(c, now), idle, nil, 0
 }
 
 // unfitLocked returns why the idle connection c must be closed rather than
@@ -451,16 +453,15 @@ func (p *ConnPool) unfitLocked(c *conn, now time.Duration) CloseReason {
 	return 0
 }
 
-// idledOut reports whether c, idle since c.returnedAt, has been idle longer
+// idledOut reports whether c, idle since c.movedAt, has been idle longer
 // than IdleTimeout at now.
 func (p *ConnPool) idledOut(c *conn, now time.Duration) bool {
-	return p.cfg.IdleTimeout > 0 && now-c.returnedAt >= p.cfg.IdleTimeout
+	return p.cfg.IdleTimeout > 0 && now-c.movedAt >= p.cfg.IdleTimeout
 }
 
-// checksDue reports whether the idle connection c, about to be handed out
-// at now, is due for the probe and for the health check.
-func (p *ConnPool) checksDue(c *conn, now time.Duration) (probe, health bool) {
-	idle := now - c.returnedAt
+// checksDue reports whether a connection idle for idle, about to be handed
+// out, is due for the probe and for the health check.
+func (p *ConnPool) checksDue(idle time.Duration) (probe, health bool) {
 	probe = probeDue(p.cfg.ProbeAfter, idle)
 	health = p.cfg.HealthCheck != nil && probeDue(p.cfg.HealthCheckAfter, idle)
 	return probe, health
@@ -524,7 +525,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 			return nil, ErrClosed
 		}
 		p.lastNow = max(p.lastNow, now)
-		pc, expired, why := p.takeIdleLocked(now, false)
+		pc, idle, expired, why := p.takeIdleLocked(now, false)
 		if expired != nil {
 			p.mu.Unlock()
 			p.closeConn(expired, why)
@@ -534,7 +535,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 		if pc == nil {
 			break
 		}
-		if probe, _ := p.checksDue(pc.c, now); probe {
+		if probe, _ := p.checksDue(idle); probe {
 			p.mu.Unlock()
 			if !p.check(context.Background(), pc, false) {
 				p.mu.Lock()
@@ -662,7 +663,9 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	p.mu.Lock()
 	held := make([]*conn, 0, len(p.conns))
 	for _, c := range p.conns {
-		held = append(held, c)
+		if c != nil {
+			held = append(held, c)
+		}
 	}
 	outstanding = p.open - p.dialing
 	p.mu.Unlock()
@@ -689,7 +692,7 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	// connection, for which the time of the latest Get, which is no later,
 	// errs on the side of probing, and saves a clock read per return.
 	var now time.Duration
-	exact := p.ages || obs != nil || c.leak != nil
+	exact := p.ages || obs != nil || p.cfg.LeakThreshold > 0
 	if exact {
 		now = p.clock.Now()
 	}
@@ -707,11 +710,11 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 		now = p.lastNow
 	}
 	if obs != nil {
-		defer observeUse(obs, now-c.checkedOutAt)
+		defer observeUse(obs, now-c.movedAt)
 	}
-	if info := c.leak; info != nil {
-		c.leak = nil
-		defer p.leakReturned(info, now-c.checkedOutAt)
+	if info := p.leaks[c]; info != nil {
+		delete(p.leaks, c)
+		defer p.leakReturned(info, now-c.movedAt)
 	}
 	switch {
 	case reason != 0:
@@ -761,7 +764,7 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 		p.releaseLocked(c, CloseMaxIdle)
 		return c
 	}
-	c.returnedAt = now
+	c.movedAt = now
 	p.idle.PushBack(c)
 	p.wakeLocked()
 	switch {
@@ -780,7 +783,7 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 // from the pool's books, so that the caller can close it with closeConn
 // after unlocking. Caller must hold p.mu.
 func (p *ConnPool) releaseLocked(c *conn, reason CloseReason) {
-	delete(p.conns, c.id)
+	p.forgetLocked(c)
 	p.stats.closed[reason]++
 	p.freeSlotLocked()
 }

@@ -51,7 +51,7 @@ func (p *ConnPool) startDialLocked() {
 // dialing counted), in generation gen, and hands its result on: a
 // connection to the longest waiter or the idle list, an error to the
 // longest waiter. It returns the dial's error.
-func (p *ConnPool) dialAndDeliver(gen uint64) error {
+func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	nc, took, err := p.dialer.open(p.ctx, p.cfg.Addr)
 	now := p.clock.Now()
 	// The hooks run before the connection is used. One that panics leaves
@@ -116,7 +116,7 @@ func (p *ConnPool) dialAndDeliver(gen uint64) error {
 		// After delivery, not before: the connection is in p.conns by now,
 		// so no event can come for an id the pool does not know, and a
 		// close that came first is reported as soon as it is added.
-		watch.Add(&c.sock, c.id) // an error leaves the probe to find a close
+		watch.Add(&c.sock, c.token()) // an error leaves the probe to find a close
 	}
 	if extra != nil {
 		p.closeConn(extra, CloseMaxIdle)

@@ -39,13 +39,13 @@ func (p *ConnPool) watcherLocked() *sock.Watcher {
 	return w
 }
 
-// peerGone is told by the watcher that the peer of connection id closed or
-// reset it.
-func (p *ConnPool) peerGone(id uint64) {
+// peerGone is told by the watcher that the peer of the connection named
+// token closed or reset it.
+func (p *ConnPool) peerGone(token uint64) {
 	now := p.clock.Now()
 	p.mu.Lock()
-	c, ok := p.conns[id]
-	if !ok || p.closed {
+	c := p.connOfLocked(token)
+	if c == nil || p.closed {
 		p.mu.Unlock()
 		return
 	}

@@ -4,6 +4,7 @@ package sock
 
 import (
 	"net"
+	"sync"
 	"syscall"
 )
 
@@ -12,20 +13,18 @@ const Supported = true
 
 // Socket is the socket under one pooled connection, found once by looking
 // through TLS and NetConn wrappers and kept, so that probing it again costs
-// a system call and no allocation: whatever goes through an interface
-// method escapes to the heap, so the syscall.RawConn and the callback
-// handed to its Control are made once, by Init.
+// a system call and no allocation. It is small, as a pool keeps one per
+// connection: the callback handed to RawConn.Control, which would cost an
+// allocation per probe if made each time and another per connection if
+// kept in it, comes from a pool of peekers shared by every Socket.
 //
 // The zero value is a connection with no socket, which probes as healthy.
-// A Socket is not safe for concurrent use: the callback hands its verdict
-// back through the Socket. A pool needs no lock for it because only the
-// goroutine that has the connection checked out probes it.
+// Probe may be called from several goroutines at once; a pool probes a
+// connection only from the goroutine that has it checked out anyway.
 type Socket struct {
-	rc        syscall.RawConn  // the socket; nil if there is none
-	encrypted bool             // a *tls.Conn was on the way down
-	peekFn    func(fd uintptr) // s.peek, bound once
-	result    error            // the verdict of the latest peek
-	closed    bool             // the socket was closed when Init looked
+	rc        syscall.RawConn // the socket; nil if there is none
+	encrypted bool            // a *tls.Conn was on the way down
+	closed    bool            // the socket was closed when Init looked
 }
 
 // Init finds the socket under conn. It does no system call.
@@ -42,7 +41,6 @@ func (s *Socket) Init(conn net.Conn) {
 		return
 	}
 	s.rc = rc
-	s.peekFn = s.peek
 }
 
 // RawConn returns the socket, or nil if conn had none.
@@ -60,17 +58,35 @@ func (s *Socket) Probe() error {
 	if s.rc == nil {
 		return nil
 	}
-	if err := s.rc.Control(s.peekFn); err != nil {
+	pk := peekers.Get().(*peeker)
+	pk.encrypted = s.encrypted
+	err := s.rc.Control(pk.fn)
+	result := pk.result
+	peekers.Put(pk)
+	if err != nil {
 		return ErrPeerClosed // closed on our side, by Drain say
 	}
-	return s.result
+	return result
 }
 
+// peeker is the state of one peek, with its callback bound once.
+type peeker struct {
+	encrypted bool
+	result    error
+	fn        func(fd uintptr) // peek, bound to this peeker
+}
+
+var peekers = sync.Pool{New: func() any {
+	pk := new(peeker)
+	pk.fn = pk.peek
+	return pk
+}}
+
 // peek looks at the socket fd with a non-blocking MSG_PEEK and leaves the
-// verdict in s.result. It runs under RawConn.Control, not RawConn.Read, so
-// a read deadline left on the connection by its last holder cannot turn
+// verdict in pk.result. It runs under RawConn.Control, not RawConn.Read,
+// so a read deadline left on the connection by its last holder cannot turn
 // into a false alarm.
-func (s *Socket) peek(fd uintptr) {
+func (pk *peeker) peek(fd uintptr) {
 	var b [1]byte
 	for {
 		n, _, err := syscall.Recvfrom(int(fd), b[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
@@ -78,15 +94,15 @@ func (s *Socket) peek(fd uintptr) {
 		case err == syscall.EINTR:
 			continue
 		case err == syscall.EAGAIN || err == syscall.EWOULDBLOCK:
-			s.result = nil
+			pk.result = nil
 		case err != nil, n == 0:
-			s.result = ErrPeerClosed
-		case !s.encrypted:
-			s.result = ErrUnreadData
+			pk.result = ErrPeerClosed
+		case !pk.encrypted:
+			pk.result = ErrUnreadData
 		case finReceived(fd):
-			s.result = ErrPeerClosed
+			pk.result = ErrPeerClosed
 		default:
-			s.result = nil // TLS records sent unasked: no alarm
+			pk.result = nil // TLS records sent unasked: no alarm
 		}
 		return
 	}
