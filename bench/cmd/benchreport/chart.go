@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -93,6 +94,7 @@ func WriteSeriesChart(w io.Writer, d *Data) error {
 			ns.Title.Text, ns.Y.Label.Text, ns.X.Label.Text = title, "ns/op per 100ms window", "s"
 			waits.Title.Text, waits.Y.Label.Text, waits.X.Label.Text = title, "waits/op per 100ms window", "s"
 			drawn, drawnWaits, stalled := 0, 0, 0
+			var all []float64 // every pool's ns/op windows, for the axis
 			for i, pool := range checkoutPools {
 				e := d.Get(benchGetPut, p, "Pool="+pool, "PerCPU="+per, "Conns=8")
 				if e == nil || len(e.windows) == 0 {
@@ -105,6 +107,7 @@ func WriteSeriesChart(w io.Writer, d *Data) error {
 						continue
 					}
 					pts = append(pts, plotter.XY{X: win.atMS / 1e3, Y: win.nsPerOp})
+					all = append(all, win.nsPerOp)
 					if win.hasWaits && !win.stalled {
 						wpts = append(wpts, plotter.XY{X: win.atMS / 1e3, Y: win.waitsPerOp})
 					}
@@ -125,6 +128,14 @@ func WriteSeriesChart(w io.Writer, d *Data) error {
 			}
 			if stalled > 0 {
 				ns.Title.Text += fmt.Sprintf(" (%d windows without an op left out)", stalled)
+			}
+			// A few windows far above the rest (a pool that stalled for a
+			// moment) would flatten every line: the axis stops at three
+			// times the 95th percentile, and says so.
+			slices.Sort(all)
+			if top := 3 * all[len(all)*95/100]; all[len(all)-1] > top {
+				ns.Y.Max = top
+				ns.Title.Text += ", clipped"
 			}
 			for _, pl := range []*plot.Plot{ns, waits} {
 				pl.Y.Min = 0
