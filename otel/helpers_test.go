@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/seed-a245f091/connpool/internal/pooltest"
-	"github.com/seed-a245f091/connpool/internal/testserver"
 	connpoolotel "github.com/seed-a245f091/connpool/otel"
 	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
@@ -20,13 +19,8 @@ var (
 	dialTCPPool = pooltest.DialTCPPool
 	refusing    = pooltest.Refusing
 	get         = pooltest.Get
-	getAsync    = pooltest.GetAsync
 	waitFor     = pooltest.WaitFor
 )
-
-// waitLimit bounds every wait on a condition: a passing test never waits
-// this long, a failing one fails instead of hanging.
-const waitLimit = testserver.WaitLimit
 
 // newProvider returns a meter provider whose ManualReader collects on
 // demand; it is shut down when the test ends.

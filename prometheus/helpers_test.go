@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 	"github.com/seed-a245f091/connpool/internal/pooltest"
-	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
 // The helpers shared with the other exporter's tests.
@@ -23,13 +22,8 @@ var (
 	dialTCPPool = pooltest.DialTCPPool
 	refusing    = pooltest.Refusing
 	get         = pooltest.Get
-	getAsync    = pooltest.GetAsync
 	waitFor     = pooltest.WaitFor
 )
-
-// waitLimit bounds every wait on a condition: a passing test never waits
-// this long, a failing one fails instead of hanging.
-const waitLimit = testserver.WaitLimit
 
 // scraper serves a registry over HTTP, as a Prometheus server would
 // scrape it, and parses what it serves.
