@@ -92,19 +92,28 @@ func TestDeadConnectionIsNotHandedOut(t *testing.T) {
 	}
 }
 
+// strayBytesOnIdle checks p's only connection out and gives it back, has
+// the server send it msg unasked, and returns its socket once the bytes
+// are in this side's kernel.
+func strayBytesOnIdle(t testing.TB, p connpool.Pool, s *server, msg string) net.Conn {
+	t.Helper()
+	c := get(t, p)
+	socket := underlying(c)
+	c.Close()
+	s.WaitOpen(1)
+	s.Push(msg)
+	waitReadable(t, socket)
+	return socket
+}
+
 // A connection given back less than ProbeAfter ago goes out without a
 // peek: bytes the server sent it meanwhile are still there for the holder.
 func TestProbeIsSkippedForRecentlyReturnedConns(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, InitialConns: 1})
-	c := get(t, p)
-	first := underlying(c)
-	c.Close()
-	s.WaitOpen(1)
-	s.Push("x")
-	waitReadable(t, first)
+	first := strayBytesOnIdle(t, p, s, "x")
 	clk.Advance(probeAfter - time.Microsecond)
-	c = get(t, p) // inside the bypass window: not probed
+	c := get(t, p) // inside the bypass window: not probed
 	defer c.Close()
 	if underlying(c) != first {
 		t.Fatal("a connection returned within ProbeAfter was replaced")
@@ -122,14 +131,12 @@ func TestUnaskedBytesMakeAConnStale(t *testing.T) {
 	requireProbe(t)
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
-	c := get(t, p)
-	socket := underlying(c)
-	c.Close()
-	s.WaitOpen(1)
-	s.Push("stray reply")
-	waitReadable(t, socket)
+	socket := strayBytesOnIdle(t, p, s, "stray reply")
 	clk.Advance(time.Hour)
-	c = get(t, p)
+	c := get(t, p)
+	if underlying(c) == socket {
+		t.Fatal("handed out the connection with a stray reply")
+	}
 	echo(t, c, "clean stream") // would read "stray reply" on the old one
 	c.Close()
 	if st := p.Stats(); st.ClosedStale != 1 {
@@ -189,14 +196,9 @@ func TestHealthCheckRunsOnlyOnConnsIdleLongEnough(t *testing.T) {
 func TestProbeCanBeTurnedOff(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, ProbeAfter: -1})
-	c := get(t, p)
-	socket := underlying(c)
-	c.Close()
-	s.WaitOpen(1)
-	s.Push("x")
-	waitReadable(t, socket)
+	socket := strayBytesOnIdle(t, p, s, "x")
 	clk.Advance(time.Hour)
-	c = get(t, p)
+	c := get(t, p)
 	if underlying(c) != socket {
 		t.Error("a connection was replaced with the probe off")
 	}
@@ -216,14 +218,12 @@ func TestNewChannelPoolProbesByDefault(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close()
-	c := get(t, p)
-	socket := underlying(c)
-	c.Close()
-	s.WaitOpen(1)
-	s.Push("a reply nobody asked for")
-	waitReadable(t, socket)
+	socket := strayBytesOnIdle(t, p, s, "a reply nobody asked for")
 	clk.Advance(time.Hour)
-	c = get(t, p)
+	c := get(t, p)
+	if underlying(c) == socket {
+		t.Fatal("handed out the connection with a stray reply")
+	}
 	echo(t, c, "a switch from buraksezer/connpool gets this for free")
 	c.Close()
 	if st := p.(*connpool.ConnPool).Stats(); st.ClosedStale != 1 {

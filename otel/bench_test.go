@@ -1,13 +1,12 @@
 package connpoolotel_test
 
 import (
-	"context"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/seed-a245f091/connpool"
-	"github.com/seed-a245f091/connpool/internal/testserver"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	connpoolotel "github.com/seed-a245f091/connpool/otel"
 )
 
@@ -32,52 +31,8 @@ func BenchmarkGetPut(b *testing.B) {
 			instrument(b, p, connpoolotel.WithMeterProvider(mp))
 		}},
 	} {
-		b.Run(exp.name, func(b *testing.B) {
-			b.Run("Goroutines=1", func(b *testing.B) {
-				p := newBenchPool(b)
-				exp.attach(b, p)
-				b.ReportAllocs()
-				for b.Loop() {
-					if err := getPut(p); err != nil {
-						b.Fatal(err)
-					}
-				}
-			})
-			b.Run("Goroutines=GOMAXPROCS", func(b *testing.B) {
-				p := newBenchPool(b)
-				exp.attach(b, p)
-				b.ReportAllocs()
-				b.ResetTimer()
-				b.RunParallel(func(pb *testing.PB) {
-					for pb.Next() {
-						if err := getPut(p); err != nil {
-							b.Error(err) // not Fatal: this is not the benchmark's goroutine
-							return
-						}
-					}
-				})
-			})
-		})
+		b.Run(exp.name, func(b *testing.B) { pooltest.BenchGetPut(b, exp.attach) })
 	}
-}
-
-// newBenchPool returns a pool of 8 connections to a new echo server,
-// prefilled.
-func newBenchPool(b *testing.B) *connpool.ConnPool {
-	b.Helper()
-	const size = 8
-	s := testserver.Start(b, (*testserver.Server).Echo)
-	p := newPool(b, s, connpool.Config{Name: "bench", MaxConns: size, InitialConns: size})
-	s.WaitOpen(size)
-	return p
-}
-
-func getPut(p *connpool.ConnPool) error {
-	c, err := p.Get(context.Background())
-	if err != nil {
-		return err
-	}
-	return c.Close()
 }
 
 // countingObserver counts the events it is told of.

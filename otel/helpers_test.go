@@ -19,7 +19,6 @@ var (
 	dialTCPPool = pooltest.DialTCPPool
 	refusing    = pooltest.Refusing
 	get         = pooltest.Get
-	waitFor     = pooltest.WaitFor
 )
 
 // newProvider returns a meter provider whose ManualReader collects on

@@ -202,24 +202,7 @@ func TestTCPPoolReconnect(t *testing.T) {
 	reg.MustRegister(connpoolprom.NewCollector(logs))
 	s := newScraper(t, reg)
 
-	if _, err := logs.Write([]byte("before\n")); err != nil {
-		t.Fatalf("Write: %v", err)
-	}
-	srv.WaitTotal(len("before\n"))
-	srv.CloseConns()
-	srv.WaitOpen(0)
-	// The next Write's probe finds the close and the pool redials; should
-	// the close not have arrived yet, that Write goes into the dead socket
-	// and a later one finds the reset.
-	waitFor(t, "a reconnect", func() bool {
-		logs.Write([]byte("after\n")) // may fail: the check is against Stats
-		st := logs.Stats()
-		return st.Reconnects > 0 && st.ConnsUp == 1
-	})
-	st := logs.Stats()
-	if st.Dials < 2 {
-		t.Fatalf("stats after the reconnect: %+v", st)
-	}
+	st := pooltest.Reconnect(t, srv, logs)
 	checkTCPPool(t, s.scrape(), st, -1, dialsBefore)
 }
 

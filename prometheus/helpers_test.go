@@ -22,7 +22,6 @@ var (
 	dialTCPPool = pooltest.DialTCPPool
 	refusing    = pooltest.Refusing
 	get         = pooltest.Get
-	waitFor     = pooltest.WaitFor
 )
 
 // scraper serves a registry over HTTP, as a Prometheus server would

@@ -177,3 +177,72 @@ func Workload(t testing.TB, db, down *connpool.ConnPool, midway func(st connpool
 	}
 	return returns
 }
+
+// Reconnect has srv close logs' only connection and writes until the pool
+// has replaced it, for the checks of the stale close, the reconnect and
+// the dials. The next Write's probe finds the close and the pool redials;
+// should the close not have arrived yet, that Write goes into the dead
+// socket and a later one finds the reset.
+func Reconnect(t testing.TB, srv *testserver.Server, logs *connpool.TCPPool) connpool.TCPPoolStats {
+	t.Helper()
+	if _, err := logs.Write([]byte("before\n")); err != nil {
+		t.Fatalf("Write: %v", err)
+	}
+	srv.WaitTotal(len("before\n"))
+	srv.CloseConns()
+	srv.WaitOpen(0)
+	WaitFor(t, "a reconnect", func() bool {
+		logs.Write([]byte("after\n")) // may fail: the check is against Stats
+		st := logs.Stats()
+		return st.Reconnects > 0 && st.ConnsUp == 1
+	})
+	st := logs.Stats()
+	if st.Dials < 2 {
+		t.Fatalf("stats after the reconnect: %+v", st)
+	}
+	return st
+}
+
+// BenchGetPut measures Get and return on a pool of 8 connections to a new
+// echo server, prefilled, on one goroutine and on GOMAXPROCS goroutines,
+// with attach applied to each pool before timing.
+func BenchGetPut(b *testing.B, attach func(*testing.B, *connpool.ConnPool)) {
+	getPut := func(p *connpool.ConnPool) error {
+		c, err := p.Get(context.Background())
+		if err != nil {
+			return err
+		}
+		return c.Close()
+	}
+	open := func(b *testing.B) *connpool.ConnPool {
+		const size = 8
+		s := testserver.Start(b, (*testserver.Server).Echo)
+		p := NewPool(b, s, connpool.Config{Name: "bench", MaxConns: size, InitialConns: size})
+		s.WaitOpen(size)
+		attach(b, p)
+		return p
+	}
+	b.Run("Goroutines=1", func(b *testing.B) {
+		p := open(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		for b.Loop() {
+			if err := getPut(p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("Goroutines=GOMAXPROCS", func(b *testing.B) {
+		p := open(b)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if err := getPut(p); err != nil {
+					b.Error(err) // not Fatal: this is not the benchmark's goroutine
+					return
+				}
+			}
+		})
+	})
+}
