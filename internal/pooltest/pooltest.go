@@ -246,3 +246,13 @@ func BenchGetPut(b *testing.B, attach func(*testing.B, *connpool.ConnPool)) {
 		})
 	})
 }
+
+// CloseReasons returns how many close reasons connpool names, for the
+// exporters' checks that none is left out.
+func CloseReasons() int {
+	n := 0
+	for r := connpool.CloseReason(1); r.String() != "unknown"; r++ {
+		n++
+	}
+	return n
+}
