@@ -170,6 +170,9 @@ type TCPPool struct {
 	shares                                                      [8]counterShare
 	failedWrites, retries, reconnects, dials, dialErrors, stale atomic.Uint64
 
+	// waitingWrites counts Writes waiting for a connection to come up.
+	waitingWrites atomic.Int64
+
 	// readMu serializes Reads and guards pend and readTimer. It is taken
 	// before mu, never after.
 	readMu    sync.Mutex
@@ -489,7 +492,7 @@ type TCPPoolStats struct {
 	Dials        uint64 // dial attempts finished
 	DialErrors   uint64 // of Dials, those that failed
 	ClosedStale  uint64 // connections the probe found closed by their peer
-	Waiting      int    // Reads and Writes waiting for a connection to come up
+	Waiting      int    // Writes waiting for a connection to come up
 	ConnsUp      int    // connections up now
 	Size         int    // connections the pool keeps, up or not
 }
@@ -510,6 +513,7 @@ func (p *TCPPool) Stats() TCPPoolStats {
 		Dials:        p.dials.Load(),
 		DialErrors:   p.dialErrors.Load(),
 		ClosedStale:  p.stale.Load(),
+		Waiting:      int(p.waitingWrites.Load()),
 		Size:         len(*sp),
 	}
 	for i := range p.shares {
@@ -521,9 +525,6 @@ func (p *TCPPool) Stats() TCPPoolStats {
 			st.ConnsUp++
 		}
 	}
-	p.mu.Lock()
-	st.Waiting = p.sleepers
-	p.mu.Unlock()
 	return st
 }
 

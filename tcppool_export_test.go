@@ -84,3 +84,11 @@ func (p *TCPPool) WaitPeerClosed(timeout time.Duration) bool {
 	err := rc.Read(func(uintptr) bool { return s.Probe() == sock.ErrPeerClosed })
 	return err == nil
 }
+
+// Sleepers returns the number of Reads and Writes waiting on the pool's
+// wake channel.
+func (p *TCPPool) Sleepers() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.sleepers
+}

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
@@ -1185,5 +1186,42 @@ func TestTCPPoolHammerWritesWhileResizing(t *testing.T) {
 				t.Fatalf("writer %d seq %d arrived %d times, want once", w, seq, seen[[2]int{w, seq}])
 			}
 		}
+	}
+}
+
+// TestTCPPoolStatsWaitingCountsWritesWaitingForAConnection checks that
+// Stats.Waiting counts a Write that found no connection up, for its whole
+// wait, and not a Read waiting for data.
+func TestTCPPoolStatsWaitingCountsWritesWaitingForAConnection(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	// Two connections, so that Read waits for either, not in one socket's Read.
+	quiet := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 2})
+	read := make(chan error, 1)
+	go func() {
+		_, err := quiet.Read(make([]byte, 1))
+		read <- err
+	}()
+	pooltest.WaitFor(t, "a Read waiting for data", func() bool { return quiet.Sleepers() == 1 })
+	if st := quiet.Stats(); st.Waiting != 0 {
+		t.Errorf("Stats.Waiting with a Read waiting for data = %d, want 0", st.Waiting)
+	}
+	quiet.Close()
+	if err := <-read; !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the Read returned %v, want net.ErrClosed", err)
+	}
+
+	logs, release := pooltest.WaitingWrite(t, srv, "logs")
+	// Between two of the Write's attempts it is still waiting.
+	retries := logs.Stats().Retries
+	pooltest.WaitFor(t, "three more attempts", func() bool {
+		st := logs.Stats()
+		if st.Waiting != 1 {
+			t.Fatalf("Stats.Waiting with a Write waiting = %d, want 1 (%+v)", st.Waiting, st)
+		}
+		return st.Retries >= retries+3
+	})
+	release()
+	if st := logs.Stats(); st.Waiting != 0 {
+		t.Errorf("Stats.Waiting once the Write is done = %d, want 0", st.Waiting)
 	}
 }

@@ -56,12 +56,17 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 		start = p.clock.Now()
 	}
 	var lastErr error // of the last attempt, if it was a write
+	// waiting is set while this Write is counted in Stats.Waiting: from
+	// when it first finds no connection up until it has one or returns.
+	waiting := false
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			if p.closed.Load() {
+				p.stopWaiting(&waiting)
 				return 0, errTCPPoolClosed
 			}
 			if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
+				p.stopWaiting(&waiting)
 				return 0, p.timedOut("write", lastErr)
 			}
 			p.retries.Add(1)
@@ -76,11 +81,17 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 			if s, lc = p.pick(slots, len(b)); lc == nil {
 				if attempt >= attempts {
 					p.unsleep()
+					p.stopWaiting(&waiting)
 					return 0, p.giveUp("write", attempt, lastErr)
+				}
+				if !waiting {
+					waiting = true
+					p.waitingWrites.Add(1)
 				}
 				err := p.pause(wake, &p.wdl)
 				p.unsleep()
 				if err != nil {
+					p.stopWaiting(&waiting)
 					return 0, err
 				}
 				lastErr = nil
@@ -88,6 +99,7 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 			}
 			p.unsleep()
 		}
+		p.stopWaiting(&waiting)
 		var picked time.Duration
 		if obs != nil {
 			picked = p.clock.Now()
@@ -264,6 +276,15 @@ func (p *TCPPool) lastError() error {
 		return errNoConn
 	}
 	return p.lastErr
+}
+
+// stopWaiting takes a Write out of Stats.Waiting if *waiting says it is
+// counted there.
+func (p *TCPPool) stopWaiting(waiting *bool) {
+	if *waiting {
+		*waiting = false
+		p.waitingWrites.Add(-1)
+	}
 }
 
 // sleep registers the caller as waiting for a connection or a deadline

@@ -43,19 +43,20 @@ var (
 		"connpool.leaks":                        {"{leak}", "counter"},
 	}
 	tcpPoolInstruments = map[string]spec{
-		"db.client.connection.count":       {"{connection}", "updown"},
-		"db.client.connection.max":         {"{connection}", "updown"},
-		"db.client.connection.create_time": {"s", "histogram"},
-		"db.client.connection.wait_time":   {"s", "histogram"},
-		"db.client.connection.use_time":    {"s", "histogram"},
-		"connpool.dials":                   {"{dial}", "counter"},
-		"connpool.dial_errors":             {"{error}", "counter"},
-		"connpool.closed_connections":      {"{connection}", "counter"},
-		"connpool.writes":                  {"{write}", "counter"},
-		"connpool.written":                 {"By", "counter"},
-		"connpool.failed_writes":           {"{write}", "counter"},
-		"connpool.write_retries":           {"{retry}", "counter"},
-		"connpool.reconnects":              {"{reconnect}", "counter"},
+		"db.client.connection.count":            {"{connection}", "updown"},
+		"db.client.connection.max":              {"{connection}", "updown"},
+		"db.client.connection.pending_requests": {"{request}", "updown"},
+		"db.client.connection.create_time":      {"s", "histogram"},
+		"db.client.connection.wait_time":        {"s", "histogram"},
+		"db.client.connection.use_time":         {"s", "histogram"},
+		"connpool.dials":                        {"{dial}", "counter"},
+		"connpool.dial_errors":                  {"{error}", "counter"},
+		"connpool.closed_connections":           {"{connection}", "counter"},
+		"connpool.writes":                       {"{write}", "counter"},
+		"connpool.written":                      {"By", "counter"},
+		"connpool.failed_writes":                {"{write}", "counter"},
+		"connpool.write_retries":                {"{retry}", "counter"},
+		"connpool.reconnects":                   {"{reconnect}", "counter"},
 	}
 	closeReasons = []string{"idle_timeout", "max_lifetime", "stale", "health_check", "max_idle", "unusable", "pool_closed", "reset"}
 	bounds       = []float64{0.00001, 0.00005, 0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10}
@@ -264,6 +265,25 @@ func TestTCPPoolReconnect(t *testing.T) {
 	checkTCPPool(t, collect(t, r), st, -1, dialsBefore)
 }
 
+// TestTCPPoolWaiting checks that a Write waiting for a connection to come
+// back shows in db.client.connection.pending_requests, and leaves it when
+// it is done.
+func TestTCPPoolWaiting(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	logs, release := pooltest.WaitingWrite(t, srv, "logs")
+	mp, r := newProvider(t)
+	instrument(t, logs, connpoolotel.WithMeterProvider(mp))
+
+	const pending = "db.client.connection.pending_requests"
+	if got := collect(t, r).sum(pending, false, set("logs")); got != 1 {
+		t.Errorf("%s with a Write waiting = %d, want 1", pending, got)
+	}
+	release()
+	if got := collect(t, r).sum(pending, false, set("logs")); got != 0 {
+		t.Errorf("%s once the Write is done = %d, want 0", pending, got)
+	}
+}
+
 // checkTCPPool checks every instrument's data points for the TCPPool of
 // st against st, and the histograms against the events: attempts write
 // attempts on a connection (if not negative; otherwise as many waits as
@@ -282,6 +302,7 @@ func checkTCPPool(t *testing.T, got collected, st connpool.TCPPoolStats, attempt
 	}{
 		{"db.client.connection.count", false, set(pool, stateKey.String("used")), int64(st.ConnsUp)},
 		{"db.client.connection.max", false, ps, int64(st.Size)},
+		{"db.client.connection.pending_requests", false, ps, int64(st.Waiting)},
 		{"connpool.dials", true, ps, int64(st.Dials)},
 		{"connpool.dial_errors", true, ps, int64(st.DialErrors)},
 		{"connpool.closed_connections", true, set(pool, reasonKey.String("stale")), int64(st.ClosedStale)},

@@ -181,6 +181,7 @@ func (b *builder) connPool(p connPool) metric.Callback {
 func (b *builder) tcpPool(p tcpPool) metric.Callback {
 	count := b.connectionCount()
 	maxConns := b.connectionMax()
+	pending := b.upDown(dbconv.NewClientConnectionPendingRequestsObservable(b.meter))
 	dials, dialErrors, closed := b.dials()
 	writes := b.counter("connpool.writes", "{write}", "Writes that returned no error.")
 	written := b.counter("connpool.written", "By", "Bytes written, those of Writes that failed part way included.")
@@ -193,6 +194,7 @@ func (b *builder) tcpPool(p tcpPool) metric.Callback {
 		st := p.Stats()
 		o.ObserveInt64(count, int64(st.ConnsUp), a.used)
 		o.ObserveInt64(maxConns, int64(st.Size), a.pool)
+		o.ObserveInt64(pending, int64(st.Waiting), a.pool)
 		o.ObserveInt64(dials, int64(st.Dials), a.pool)
 		o.ObserveInt64(dialErrors, int64(st.DialErrors), a.pool)
 		o.ObserveInt64(closed, int64(st.ClosedStale), a.reason[reasonStale])

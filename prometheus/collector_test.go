@@ -45,6 +45,7 @@ var (
 		"connpool_reconnects_total",
 		"connpool_use_seconds",
 		"connpool_wait_seconds",
+		"connpool_waiting_gets",
 		"connpool_write_retries_total",
 		"connpool_writes_total",
 		"connpool_written_bytes_total",
@@ -202,6 +203,24 @@ func TestTCPPoolReconnect(t *testing.T) {
 	checkTCPPool(t, s.scrape(), st, -1, dialsBefore)
 }
 
+// TestTCPPoolWaiting checks that a Write waiting for a connection to come
+// back shows in connpool_waiting_gets, and leaves it when it is done.
+func TestTCPPoolWaiting(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	logs, release := pooltest.WaitingWrite(t, srv, "logs")
+	reg := prometheus.NewPedanticRegistry()
+	reg.MustRegister(connpoolprom.NewCollector(logs))
+	s := newScraper(t, reg)
+
+	if got := s.scrape().value("connpool_waiting_gets", "pool", "logs"); got != 1 {
+		t.Errorf("connpool_waiting_gets with a Write waiting = %v, want 1", got)
+	}
+	release()
+	if got := s.scrape().value("connpool_waiting_gets", "pool", "logs"); got != 0 {
+		t.Errorf("connpool_waiting_gets once the Write is done = %v, want 0", got)
+	}
+}
+
 // checkTCPPool checks the scrape's series for the TCPPool of st against
 // st, and the histograms against the events: attempts write attempts on a
 // connection (if not negative; otherwise as many waits as uses, and at
@@ -219,6 +238,7 @@ func checkTCPPool(t *testing.T, fams families, st connpool.TCPPoolStats, attempt
 	}{
 		{"connpool_open_connections", float64(st.ConnsUp)},
 		{"connpool_max_connections", float64(st.Size)},
+		{"connpool_waiting_gets", float64(st.Waiting)},
 		{"connpool_writes_total", float64(st.Writes)},
 		{"connpool_written_bytes_total", float64(st.Bytes)},
 		{"connpool_failed_writes_total", float64(st.FailedWrites)},

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -201,6 +202,56 @@ func Reconnect(t testing.TB, srv *testserver.Server, logs *connpool.TCPPool) con
 		t.Fatalf("stats after the reconnect: %+v", st)
 	}
 	return st
+}
+
+// WaitingWrite returns a TCPPool named name with one connection to srv,
+// that connection broken under the pool, and a Write waiting for it to
+// come back: the pool's redial cannot finish until release is called.
+// release lets it, and checks that the Write then succeeds. For the checks
+// of what an exporter says of Writes waiting.
+func WaitingWrite(t testing.TB, srv *testserver.Server, name string) (logs *connpool.TCPPool, release func()) {
+	t.Helper()
+	gate := make(chan struct{})
+	first := make(chan net.Conn, 1)
+	var dials atomic.Int32
+	var d net.Dialer
+	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		if dials.Add(1) > 1 {
+			select {
+			case <-gate:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		c, err := d.DialContext(ctx, network, addr)
+		if err == nil && dials.Load() == 1 {
+			first <- c
+		}
+		return c, err
+	}
+	// Attempts enough for the Write to wait out the test.
+	logs = DialTCPPool(t, connpool.TCPPoolConfig{Name: name, Addrs: []string{srv.Addr()}, Size: 1, Dial: dial, MaxAttempts: 1 << 20})
+	(<-first).Close()
+	done := make(chan error, 1)
+	go func() {
+		_, err := logs.Write([]byte("waited\n"))
+		done <- err
+	}()
+	WaitFor(t, "a Write waiting", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("the Write returned %v before it waited", err)
+		default:
+		}
+		return logs.Stats().Waiting == 1
+	})
+	return logs, func() {
+		t.Helper()
+		close(gate)
+		if err := <-done; err != nil {
+			t.Fatalf("the waiting Write: %v", err)
+		}
+	}
 }
 
 // BenchGetPut measures Get and return on a pool of 8 connections to a new
