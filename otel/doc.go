@@ -57,7 +57,7 @@
 // For a [*connpool.TCPPool], which has no checkouts: db.client.connection.count
 // with state used (ConnsUp: every connection up carries Writes),
 // db.client.connection.max (Size), db.client.connection.pending_requests
-// (Waiting: Reads and Writes waiting for a connection to come up), the
+// (Waiting: Writes waiting for a connection to come up), the
 // three histograms (wait_time for each write attempt's wait for a
 // connection, use_time for the write itself, create_time for each dial),
 // connpool.dials,

@@ -45,7 +45,7 @@
 // For a TCPPool, which has no checkouts:
 //
 //	connpool_open_connections          gauge      connections up (ConnsUp)
-//	connpool_waiting_gets              gauge      Reads and Writes waiting for a connection up (Waiting)
+//	connpool_waiting_gets              gauge      Writes waiting for a connection up (Waiting)
 //	connpool_max_connections           gauge      connections kept, up or not (Size)
 //	connpool_writes_total              counter    Writes that returned no error
 //	connpool_written_bytes_total       counter    bytes written

@@ -22,7 +22,7 @@ func newDescs() descs {
 		idle:    desc("connpool_idle_connections", "Connections idle in the pool."),
 		inUse:   desc("connpool_in_use_connections", "Connections checked out."),
 		dialing: desc("connpool_dialing_connections", "Connections being dialled."),
-		waiting: desc("connpool_waiting_gets", "Gets waiting in line for a connection (for a TCPPool, Reads and Writes waiting for one to come up)."),
+		waiting: desc("connpool_waiting_gets", "Gets waiting in line for a connection (for a TCPPool, Writes waiting for one to come up)."),
 		max:     desc("connpool_max_connections", "Most connections the pool keeps open (for a TCPPool, its size)."),
 
 		gets:       desc("connpool_gets_total", "Gets that returned, by outcome: served from the idle list, after waiting, ended by their context, or failed.", "outcome"),
