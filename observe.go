@@ -37,21 +37,61 @@ type Observer interface {
 }
 
 // observers is the set of a pool's Observers, replaced whole when one is
-// added, so that an event reads it with one atomic load and no lock: the
-// cost of having none is that load.
+// added or removed, so that an event reads it with one atomic load and no
+// lock: the cost of having none is that load.
 type observers struct {
-	p atomic.Pointer[[]Observer]
+	set    atomic.Pointer[observerSet] // nil while there are none
+	lastID atomic.Uint64
 }
 
-func (s *observers) add(o Observer) {
-	for {
-		old := s.p.Load()
-		var next []Observer
-		if old != nil {
-			next = slices.Clip(*old)
+// observerSet is one version of a pool's observers: list[i] was added
+// under ids[i].
+type observerSet struct {
+	list []Observer
+	ids  []uint64
+}
+
+// add adds o, unless it is nil, and returns the function that removes it.
+func (s *observers) add(o Observer) (remove func()) {
+	if o == nil {
+		return func() {}
+	}
+	id := s.lastID.Add(1)
+	s.update(func(old observerSet) observerSet {
+		return observerSet{
+			list: append(slices.Clip(old.list), o),
+			ids:  append(slices.Clip(old.ids), id),
 		}
-		next = append(next, o)
-		if s.p.CompareAndSwap(old, &next) {
+	})
+	return func() {
+		s.update(func(old observerSet) observerSet {
+			i := slices.Index(old.ids, id)
+			if i < 0 {
+				return old
+			}
+			return observerSet{
+				list: slices.Delete(slices.Clone(old.list), i, i+1),
+				ids:  slices.Delete(slices.Clone(old.ids), i, i+1),
+			}
+		})
+	}
+}
+
+// update replaces the set with what next makes of it; an empty one is
+// stored as nil.
+func (s *observers) update(next func(observerSet) observerSet) {
+	for {
+		old := s.set.Load()
+		var cur observerSet
+		if old != nil {
+			cur = *old
+		}
+		n := next(cur)
+		var p *observerSet
+		if len(n.list) > 0 {
+			p = &n
+		}
+		if s.set.CompareAndSwap(old, p) {
 			return
 		}
 	}
@@ -59,8 +99,8 @@ func (s *observers) add(o Observer) {
 
 // load returns the observers, or nil if there are none.
 func (s *observers) load() []Observer {
-	if p := s.p.Load(); p != nil {
-		return *p
+	if p := s.set.Load(); p != nil {
+		return p.list
 	}
 	return nil
 }

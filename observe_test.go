@@ -84,6 +84,50 @@ func TestObserverSeesEveryWaitUseAndDial(t *testing.T) {
 	}
 }
 
+// TestObserveRemove checks that a removed observer hears nothing more
+// while the others still hear every event, that removing twice is
+// harmless, and that Observe(nil) adds nothing, on both pools.
+func TestObserveRemove(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	kept, gone := new(recordingObserver), new(recordingObserver)
+	p.Observe(kept)
+	remove := p.Observe(gone)
+	p.Observe(nil)()  // neither call may panic
+	get(t, p).Close() // dials: both hear the dial, the wait and the use
+	remove()
+	remove()
+	get(t, p).Close()
+	kept.mu.Lock()
+	gone.mu.Lock()
+	if len(kept.waits) != 2 || len(kept.uses) != 2 || len(kept.dials) != 1 {
+		t.Errorf("the observer kept heard %d waits, %d uses, %d dials; want 2, 2, 1", len(kept.waits), len(kept.uses), len(kept.dials))
+	}
+	if len(gone.waits) != 1 || len(gone.uses) != 1 || len(gone.dials) != 1 {
+		t.Errorf("the observer removed heard %d waits, %d uses, %d dials; want 1, 1, 1", len(gone.waits), len(gone.uses), len(gone.dials))
+	}
+	kept.mu.Unlock()
+	gone.mu.Unlock()
+
+	srv := newTCPServer(t, nil)
+	logs := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 1})
+	o := new(recordingObserver)
+	remove = logs.Observe(o)
+	logs.Observe(nil)()
+	if _, err := logs.Write([]byte("heard\n")); err != nil {
+		t.Fatal(err)
+	}
+	remove()
+	if _, err := logs.Write([]byte("not heard\n")); err != nil {
+		t.Fatal(err)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if len(o.waits) != 1 || len(o.uses) != 1 {
+		t.Errorf("the TCPPool's observer heard %d waits and %d uses over one Write before its removal and one after; want 1 and 1", len(o.waits), len(o.uses))
+	}
+}
+
 // logRecorder is a slog.Handler that keeps the records it is handed.
 type logRecorder struct {
 	mu      sync.Mutex

@@ -214,9 +214,13 @@ func (p *ConnPool) Name() string {
 	return ""
 }
 
-// Observe adds o to the observers of the pool's events, from now on. It
-// is safe to call at any time.
-func (p *ConnPool) Observe(o Observer) { p.obs.add(o) }
+// Observe adds o to the observers of the pool's events, from now on, and
+// returns the function that removes it again. Events already under way
+// when remove returns may still reach o; after that, none does, and a pool
+// whose observers are all removed costs what one with none costs. Observe
+// and remove are safe to call at any time, remove more than once;
+// Observe(nil) adds nothing.
+func (p *ConnPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 
 // Get returns a connection from the pool: an idle one if there is one, else
 // a new one if fewer than MaxConns are open, else the next one given back

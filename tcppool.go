@@ -389,9 +389,9 @@ func (a poolAddr) String() string  { return a.addr }
 func (p *TCPPool) Name() string { return p.cfg.Name }
 
 // Observe adds o to the observers of the pool's events, from now on: each
-// dial, and each Write's wait for a connection and its write. It is safe
-// to call at any time.
-func (p *TCPPool) Observe(o Observer) { p.obs.add(o) }
+// dial, and each Write's wait for a connection and its write. It returns
+// the function that removes o again, as [ConnPool.Observe] does.
+func (p *TCPPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 
 // Close closes every connection and stops every goroutine of the pool,
 // waiting for them; Reads and Writes in progress return an error wrapping

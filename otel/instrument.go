@@ -21,7 +21,7 @@ const ScopeName = "github.com/seed-a245f091/connpool/otel"
 // pass pool.(*connpool.ConnPool).)
 type Pool interface {
 	Name() string
-	Observe(connpool.Observer)
+	Observe(connpool.Observer) (remove func())
 }
 
 // connPool and tcpPool tell the two kinds of Pool apart by their Stats.
@@ -63,22 +63,24 @@ var bucketBounds = []float64{
 // Registration is a pool's instrumentation, from [Instrument]. It is safe
 // for concurrent use.
 type Registration struct {
-	reg   metric.Registration
-	obs   *observer
-	claim claim
+	reg    metric.Registration
+	obs    *observer
+	remove func() // removes obs from the pool
+	claim  claim
 
 	once sync.Once
 	err  error
 }
 
 // Unregister stops reporting the pool: its callback is unregistered, and
-// its observer, which stays attached to the pool (a pool cannot drop an
-// observer), records nothing more, at the cost of one atomic load per
-// event. The pool's name is free again for Instrument. It returns the
-// error of unregistering the callback, the same at every call.
+// its observer is removed from the pool and records nothing more, not even
+// an event already under way. The pool's name is free again for
+// Instrument. It returns the error of unregistering the callback, the same
+// at every call.
 func (r *Registration) Unregister() error {
 	r.once.Do(func() {
 		r.obs.stopped.Store(true)
+		r.remove()
 		r.err = r.reg.Unregister()
 		r.claim.release()
 	})
@@ -138,8 +140,8 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 		c.release()
 		return nil, fmt.Errorf("connpoolotel: registering the callback: %w", err)
 	}
-	p.Observe(obs)
-	return &Registration{reg: reg, obs: obs, claim: c}, nil
+	remove := p.Observe(obs)
+	return &Registration{reg: reg, obs: obs, remove: remove, claim: c}, nil
 }
 
 // names holds the pool names instrumented and not yet unregistered, by

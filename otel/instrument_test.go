@@ -373,17 +373,17 @@ func TestRefused(t *testing.T) {
 // fakePool has the methods of Pool but no Stats.
 type fakePool struct{}
 
-func (fakePool) Name() string              { return "fake" }
-func (fakePool) Observe(connpool.Observer) {}
+func (fakePool) Name() string                     { return "fake" }
+func (fakePool) Observe(connpool.Observer) func() { return func() {} }
 
 // TestUnregister checks that after Unregister the pool's observable
 // instruments report nothing and its histograms count nothing more.
 func TestUnregister(t *testing.T) {
 	srv := testserver.Start(t, (*testserver.Server).Echo)
-	p := newPool(t, srv, connpool.Config{Name: "db", MaxConns: 1})
+	p := &pooltest.ObservedPool{ConnPool: newPool(t, srv, connpool.Config{Name: "db", MaxConns: 1})}
 	mp, r := newProvider(t)
 	reg := instrument(t, p, connpoolotel.WithMeterProvider(mp))
-	get(t, p).Close()
+	get(t, p.ConnPool).Close()
 	if n := collect(t, r).histogram("db.client.connection.use_time", "db").Count; n != 1 {
 		t.Fatalf("use_time counts %d, want 1", n)
 	}
@@ -393,7 +393,10 @@ func TestUnregister(t *testing.T) {
 	if err := reg.Unregister(); err != nil {
 		t.Fatalf("second Unregister: %v", err)
 	}
-	get(t, p).Close()
+	if n := p.Attached(); n != 0 {
+		t.Errorf("%d observers still attached to the pool after Unregister, want 0", n)
+	}
+	get(t, p.ConnPool).Close()
 	got := collect(t, r)
 	if n := got.histogram("db.client.connection.use_time", "db").Count; n != 1 {
 		t.Errorf("use_time counts %d after Unregister, want still 1", n)

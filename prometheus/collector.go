@@ -3,6 +3,7 @@ package connpoolprom
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -15,7 +16,7 @@ import (
 // pass pool.(*connpool.ConnPool).)
 type Pool interface {
 	Name() string
-	Observe(connpool.Observer)
+	Observe(connpool.Observer) (remove func())
 }
 
 // connPool and tcpPool tell the two kinds of Pool apart by their Stats.
@@ -52,23 +53,25 @@ type Opts struct {
 // Collector is a [prometheus.Collector] of the metrics of one or many
 // pools, listed in the package documentation. Make one with
 // [NewCollector] or [NewCollectorOpts]; the zero value is not usable. It
-// is safe for concurrent use: pools may be added while it is scraped.
+// is safe for concurrent use: pools may be added and removed while it is
+// scraped.
 type Collector struct {
 	descs           descs
 	wait, use, dial *prometheus.HistogramVec
 	err             error // from NewCollector, sent by Describe
 
 	mu    sync.Mutex
-	pools []member            // guarded by mu; only appended to
+	pools []member            // guarded by mu; replaced, never changed in place
 	names map[string]struct{} // guarded by mu: the names in pools
 }
 
 // member is a pool in a Collector, under its name. One of conn and tcp is
 // set.
 type member struct {
-	name string
-	conn connPool
-	tcp  tcpPool
+	name   string
+	conn   connPool
+	tcp    tcpPool
+	remove func() // removes the pool's observer
 }
 
 // NewCollector returns a Collector of pools with the default [Opts].
@@ -108,7 +111,7 @@ func NewCollectorOpts(opts Opts, pools ...Pool) *Collector {
 // only what happens after. It returns an error, and adds none of them, if
 // one is nil or of an unknown kind, has no name (see the package
 // documentation), or has the name of a pool in c or of another in pools.
-// A pool cannot be removed.
+// [Collector.Remove] removes one.
 func (c *Collector) Add(pools ...Pool) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -127,15 +130,39 @@ func (c *Collector) Add(pools ...Pool) error {
 		add = append(add, m)
 	}
 	for i, m := range add {
-		pools[i].Observe(&observer{
+		m.remove = pools[i].Observe(&observer{
 			wait: c.wait.WithLabelValues(m.name),
 			use:  c.use.WithLabelValues(m.name),
 			dial: c.dial.WithLabelValues(m.name),
 		})
 		c.names[m.name] = struct{}{}
-		c.pools = append(c.pools, m)
+		c.pools = append(slices.Clip(c.pools), m)
 	}
 	return nil
+}
+
+// Remove removes the pool named as p is from c, for a pool that is closed
+// or should no longer be exported: c stops observing it, and no longer
+// exports its series, histograms included. Its name is free again for
+// Add. It reports whether c had such a pool.
+func (c *Collector) Remove(p Pool) bool {
+	if p == nil {
+		return false
+	}
+	name := p.Name()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	i := slices.IndexFunc(c.pools, func(m member) bool { return m.name == name })
+	if i < 0 {
+		return false
+	}
+	c.pools[i].remove()
+	c.pools = slices.Delete(slices.Clone(c.pools), i, i+1)
+	delete(c.names, name)
+	c.wait.DeleteLabelValues(name)
+	c.use.DeleteLabelValues(name)
+	c.dial.DeleteLabelValues(name)
+	return true
 }
 
 func newMember(p Pool) (member, error) {
@@ -176,7 +203,7 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 // the histograms.
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
-	pools := c.pools // Add only appends: this prefix stays as it is
+	pools := c.pools // Add and Remove replace it: this one stays as it is
 	c.mu.Unlock()
 	for _, m := range pools {
 		if m.conn != nil {

@@ -309,8 +309,8 @@ func TestRefused(t *testing.T) {
 // fakePool has the methods of Pool but no Stats.
 type fakePool struct{}
 
-func (fakePool) Name() string              { return "fake" }
-func (fakePool) Observe(connpool.Observer) {}
+func (fakePool) Name() string                     { return "fake" }
+func (fakePool) Observe(connpool.Observer) func() { return func() {} }
 
 // TestAdd adds a pool to a registered collector, and checks that a second
 // collector is refused by the registry rather than merged into the first.
@@ -338,6 +338,45 @@ func TestAdd(t *testing.T) {
 	if err := reg.Register(connpoolprom.NewCollector(newPool(t, srv, connpool.Config{Name: "c", MaxConns: 1}))); err == nil {
 		t.Error("a second collector registered in the same registry")
 	}
+}
+
+// TestRemove checks that a pool removed from a Collector has no series
+// left and no observer attached, that the others keep theirs, and that
+// its name can be added again.
+func TestRemove(t *testing.T) {
+	srv := testserver.Start(t, (*testserver.Server).Echo)
+	a := &pooltest.ObservedPool{ConnPool: newPool(t, srv, connpool.Config{Name: "a", MaxConns: 1})}
+	b := newPool(t, srv, connpool.Config{Name: "b", MaxConns: 1})
+	reg := prometheus.NewPedanticRegistry()
+	c := connpoolprom.NewCollector(a, b)
+	reg.MustRegister(c)
+	s := newScraper(t, reg)
+	get(t, a.ConnPool).Close()
+	get(t, b).Close()
+	if got := s.scrape().ofPool("a"); !slices.Equal(got, connPoolFamilies) {
+		t.Fatalf("pool a has series in %v before Remove, want %v", got, connPoolFamilies)
+	}
+
+	if !c.Remove(a) {
+		t.Fatal("Remove(a) = false, want true")
+	}
+	if c.Remove(a) {
+		t.Error("a second Remove(a) = true, want false")
+	}
+	if n := a.Attached(); n != 0 {
+		t.Errorf("%d observers still attached to a after Remove, want 0", n)
+	}
+	fams := s.scrape()
+	if got := fams.ofPool("a"); len(got) != 0 {
+		t.Errorf("pool a has series in %v after Remove, want none", got)
+	}
+	checkConnPool(t, fams, b.Stats(), 1, 0)
+
+	if err := c.Add(a); err != nil {
+		t.Fatalf("adding a again: %v", err)
+	}
+	get(t, a.ConnPool).Close()
+	checkHistogram(t, s.scrape(), "connpool_use_seconds", "a", 1)
 }
 
 // TestOpts checks that Opts set the buckets and make native histograms.

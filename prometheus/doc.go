@@ -76,5 +76,6 @@
 //
 // A registry takes one Collector of this package: a second one registers
 // the same metrics, and Register refuses it as a duplicate. Put every pool
-// in one Collector, adding those made later with [Collector.Add].
+// in one Collector, adding those made later with [Collector.Add] and
+// removing those closed with [Collector.Remove], which drops their series.
 package connpoolprom

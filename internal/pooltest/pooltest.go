@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -203,6 +204,29 @@ func Reconnect(t testing.TB, srv *testserver.Server, logs *connpool.TCPPool) con
 	}
 	return st
 }
+
+// ObservedPool is a ConnPool that counts the observers attached to it and
+// not yet removed, for the checks that an exporter removes its own.
+type ObservedPool struct {
+	*connpool.ConnPool
+	attached atomic.Int32
+}
+
+// Observe attaches o to the pool and counts it until it is removed.
+func (p *ObservedPool) Observe(o connpool.Observer) (remove func()) {
+	p.attached.Add(1)
+	rm := p.ConnPool.Observe(o)
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			rm()
+			p.attached.Add(-1)
+		})
+	}
+}
+
+// Attached returns the number of observers attached and not removed.
+func (p *ObservedPool) Attached() int { return int(p.attached.Load()) }
 
 // WaitingWrite returns a TCPPool named name with one connection to srv,
 // that connection broken under the pool, and a Write waiting for it to
