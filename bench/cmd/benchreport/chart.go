@@ -127,7 +127,7 @@ func WriteSeriesChart(w io.Writer, d *Data) error {
 				continue
 			}
 			if stalled > 0 {
-				ns.Title.Text += fmt.Sprintf(" (%d windows without an op left out)", stalled)
+				ns.Title.Text += fmt.Sprintf("\n(%d windows without an op left out)", stalled)
 			}
 			// A few windows far above the rest (a pool that stalled for a
 			// moment) would flatten every line: the axis stops at three
