@@ -37,10 +37,10 @@ fi
 how="${quick:+QUICK=1 }bench/run.sh   # which runs:
 go -C bench test -c -o bench.test .
 go -C bench run ./cmd/benchrun ${flags[*]:+${flags[*]} }-test bench.test -out results.txt -series series.txt
-go -C bench run ./cmd/benchreport -series series.txt -gomod go.mod -md ../BENCHMARKS.md \\
+go -C bench run ./cmd/benchreport -series series.txt -gomod go.mod -readme ../README.md -md ../BENCHMARKS.md \\
 	-chart benchmarks.png -series-chart timeseries.png results.txt"
 
-go -C bench run ./cmd/benchreport -series "$out/bench/series.txt" -gomod "$root/bench/go.mod" \
+go -C bench run ./cmd/benchreport -series "$out/bench/series.txt" -gomod "$root/bench/go.mod" -readme "$root/README.md" \
 	-md "$out/BENCHMARKS.md" -chart "$out/bench/benchmarks.png" -series-chart "$out/bench/timeseries.png" \
 	-cmd "$how" "$out/bench/results.txt"
 if [[ -n $quick ]]; then

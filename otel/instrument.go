@@ -73,8 +73,8 @@ type Registration struct {
 }
 
 // Unregister stops reporting the pool: its callback is unregistered, and
-// its observer is removed from the pool and records nothing more, not even
-// an event already under way. The pool's name is free again for
+// its observer is removed from the pool and records no event that starts
+// after Unregister returns. The pool's name is free again for
 // Instrument. It returns the error of unregistering the callback, the same
 // at every call.
 func (r *Registration) Unregister() error {

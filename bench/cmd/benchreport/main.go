@@ -36,6 +36,7 @@ func main() {
 	series := flag.String("series", "", "read the Get+return time series from this `file`")
 	gomod := flag.String("gomod", "go.mod", "read the versions of the peers from this `go.mod`")
 	command := flag.String("cmd", "bench/run.sh", "the `command` that produced the results, quoted in the report")
+	readme := flag.String("readme", "", "check the claim of this README `file` against the results; empty for none")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: benchreport [flags] results.txt\n")
 		flag.PrintDefaults()
@@ -45,13 +46,13 @@ func main() {
 		flag.Usage()
 		os.Exit(2)
 	}
-	if err := run(flag.Arg(0), *series, *gomod, *md, *chart, *seriesChart, *command); err != nil {
+	if err := run(flag.Arg(0), *series, *gomod, *md, *chart, *seriesChart, *command, *readme); err != nil {
 		fmt.Fprintln(os.Stderr, "benchreport:", err)
 		os.Exit(1)
 	}
 }
 
-func run(resultsPath, seriesPath, gomodPath, mdPath, chartPath, seriesChartPath, command string) error {
+func run(resultsPath, seriesPath, gomodPath, mdPath, chartPath, seriesChartPath, command, readmePath string) error {
 	results, err := os.Open(resultsPath)
 	if err != nil {
 		return err
@@ -71,6 +72,13 @@ func run(resultsPath, seriesPath, gomodPath, mdPath, chartPath, seriesChartPath,
 		return err
 	}
 	info := Info{Machine: machine(d.config), Command: command}
+	if readmePath != "" {
+		text, err := os.ReadFile(readmePath)
+		if err != nil {
+			return err
+		}
+		info.Readme = string(text)
+	}
 	if info.Versions, err = versions(gomodPath); err != nil {
 		return err
 	}
