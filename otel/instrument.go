@@ -104,7 +104,7 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if cfg.provider == nil {
 		cfg.provider = otel.GetMeterProvider()
 	}
-	if p == nil {
+	if isNil(p) {
 		return nil, errors.New("connpoolotel: nil pool")
 	}
 	name := p.Name()
@@ -182,4 +182,17 @@ func (c claim) release() {
 	names.Lock()
 	delete(names.m, c)
 	names.Unlock()
+}
+
+// isNil reports whether p is nil, or a nil pointer (or other nil value)
+// under the interface, whose methods would panic.
+func isNil(p Pool) bool {
+	if p == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }

@@ -351,6 +351,8 @@ func TestRefused(t *testing.T) {
 		{"same pool twice", a, `named "same"`},
 		{"no name", unnamed, "no name"},
 		{"nil", nil, "nil pool"},
+		{"nil *ConnPool", (*connpool.ConnPool)(nil), "nil pool"},
+		{"nil *TCPPool", (*connpool.TCPPool)(nil), "nil pool"},
 		{"not a pool", fakePool{}, "neither"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package connpoolprom
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"slices"
 	"sync"
 
@@ -146,7 +147,7 @@ func (c *Collector) Add(pools ...Pool) error {
 // exports its series, histograms included. Its name is free again for
 // Add. It reports whether c had such a pool.
 func (c *Collector) Remove(p Pool) bool {
-	if p == nil {
+	if isNil(p) {
 		return false
 	}
 	name := p.Name()
@@ -166,7 +167,7 @@ func (c *Collector) Remove(p Pool) bool {
 }
 
 func newMember(p Pool) (member, error) {
-	if p == nil {
+	if isNil(p) {
 		return member{}, errors.New("nil pool")
 	}
 	m := member{name: p.Name()}
@@ -218,3 +219,16 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
+
+// isNil reports whether p is nil, or a nil pointer (or other nil value)
+// under the interface, whose methods would panic.
+func isNil(p Pool) bool {
+	if p == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
+}

@@ -287,6 +287,8 @@ func TestRefused(t *testing.T) {
 		{"same pool twice", []connpoolprom.Pool{a, a}, `named "same"`},
 		{"no name", []connpoolprom.Pool{unnamed}, "no name"},
 		{"nil", []connpoolprom.Pool{nil}, "nil pool"},
+		{"nil *ConnPool", []connpoolprom.Pool{(*connpool.ConnPool)(nil)}, "nil pool"},
+		{"nil *TCPPool", []connpoolprom.Pool{(*connpool.TCPPool)(nil)}, "nil pool"},
 		{"not a pool", []connpoolprom.Pool{fakePool{}}, "neither"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -362,6 +364,9 @@ func TestRemove(t *testing.T) {
 	}
 	if c.Remove(a) {
 		t.Error("a second Remove(a) = true, want false")
+	}
+	if c.Remove(nil) || c.Remove((*connpool.ConnPool)(nil)) {
+		t.Error("Remove of a nil pool = true, want false")
 	}
 	if n := a.Attached(); n != 0 {
 		t.Errorf("%d observers still attached to a after Remove, want 0", n)
