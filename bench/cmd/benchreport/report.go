@@ -482,8 +482,8 @@ func (r *report) getPutTargets() {
 			"which with no I/O is taken several million times a second. "+
 			"sync.Mutex does not spin while other goroutines are runnable, so with more goroutines than "+
 			"processors a Get that finds it taken parks; puddle, whose Acquire and Release also take a "+
-			"mutex, grows the same way, while fatih/pool and the naive pool, whose idle lists are channels, "+
-			"stay flat there.")
+			"mutex, grows the same way, while fatih/pool, buraksezer/connpool and the naive pool, whose idle "+
+			"lists are channels, stay flat there.")
 	default:
 		r.target("Pool of 8 and 512 with up to 1024 goroutines: nothing grows", met, strings.Join(growth, "; ")+
 			"; 0 allocs/op in every row.")
