@@ -282,9 +282,18 @@ func (r *reporter) run() {
 	stopping, quitting := r.ctx.Done(), r.quit.Done()
 	var last *tally // at the last status, for the recent p99
 	var lastAt time.Time
+	const quitNotice = "connload: quitting: the requests in flight are abandoned"
 	for {
 		select {
 		case <-r.stop:
+			// A stop or a quit that came as the run ended still gets its
+			// notice: select may have picked the end first.
+			if stopping != nil && r.ctx.Err() != nil {
+				r.scr.notice(r.stoppingNotice())
+			}
+			if quitting != nil && r.quit.Err() != nil {
+				r.scr.notice(quitNotice)
+			}
 			return
 		case <-r.started:
 			if r.cfg.interval > 0 {
@@ -313,7 +322,7 @@ func (r *reporter) run() {
 			r.scr.notice(r.stoppingNotice())
 		case <-quitting:
 			quitting = nil
-			r.scr.notice("connload: quitting: the requests in flight are abandoned")
+			r.scr.notice(quitNotice)
 		}
 	}
 }
