@@ -146,7 +146,7 @@ func ExampleConnPool_Observe() {
 	}
 	defer pool.Close()
 	waits := new(waitTimes)
-	pool.Observe(waits)
+	remove := pool.Observe(waits)
 
 	held, err := pool.Get(context.Background())
 	if err != nil {
@@ -166,6 +166,13 @@ func ExampleConnPool_Observe() {
 	time.Sleep(time.Millisecond)
 	held.Close()
 	(<-got).Close()
+
+	remove() // from now on waits hears nothing
+	c, err := pool.Get(context.Background())
+	if err != nil {
+		log.Fatal(err)
+	}
+	c.Close()
 
 	waits.mu.Lock()
 	defer waits.mu.Unlock()

@@ -104,3 +104,53 @@ func Example() {
 	// # HELP connpool_writes_total Writes that returned no error.
 	// connpool_writes_total{pool="logs"} 1
 }
+
+// A pool closed while the program runs leaves the Collector with Remove,
+// and its series leave the scrape.
+func ExampleCollector_Remove() {
+	addr, stop := startEcho()
+	defer stop()
+	ctx := context.Background()
+
+	cache, err := connpool.New(connpool.Config{Name: "cache", Addr: addr, MaxConns: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer cache.Close()
+	tenant, err := connpool.New(connpool.Config{Name: "tenant-42", Addr: addr, MaxConns: 4})
+	if err != nil {
+		log.Fatal(err)
+	}
+
+	reg := prometheus.NewRegistry()
+	c := connpoolprom.NewCollector(cache, tenant)
+	reg.MustRegister(c)
+	pools := func() []string {
+		fams, err := reg.Gather()
+		if err != nil {
+			log.Fatal(err)
+		}
+		var names []string
+		for _, f := range fams {
+			if f.GetName() != "connpool_max_connections" {
+				continue
+			}
+			for _, m := range f.GetMetric() {
+				for _, l := range m.GetLabel() {
+					if l.GetName() == "pool" {
+						names = append(names, l.GetValue())
+					}
+				}
+			}
+		}
+		return names
+	}
+	fmt.Println("exported:", pools())
+
+	tenant.Drain(ctx) // the tenant left
+	c.Remove(tenant)
+	fmt.Println("exported:", pools())
+	// Output:
+	// exported: [cache tenant-42]
+	// exported: [cache]
+}
