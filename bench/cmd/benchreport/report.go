@@ -10,6 +10,7 @@ import (
 // Names of the benchmarks and pools, as the bench module spells them.
 const (
 	benchGetPut   = "BenchmarkGetPut"
+	benchBaseline = "BenchmarkGetPutBaseline"
 	benchProbe    = "BenchmarkGetPutProbe"
 	benchObserver = "BenchmarkGetPutObserver"
 	benchRound    = "BenchmarkRoundTrip"
@@ -330,7 +331,58 @@ func (r *report) getPut() {
 	}
 	r.printf("Each cell of the last tables: fairness / p99 of the wait for a connection / waits per Get " +
 		"(w, where the pool counts them) or dials per Get (d) / allocs per op (bytes per op).\n\n")
+	r.baselines()
 	r.getPutTargets()
+}
+
+// baselines writes BenchmarkGetPutBaseline's rows beside connpool's with a
+// pool of 8.
+func (r *report) baselines() {
+	rows := r.getPutRows(benchBaseline, "8", "Pool=none")
+	if len(rows) == 0 {
+		return
+	}
+	for i := range rows {
+		rows[i].kv = rows[i].kv[:2]
+	}
+	r.printf("### Baselines: the loop alone, and a bare mutex\n\n")
+	r.printf("`BenchmarkGetPutBaseline` runs the same loop, as long, on two stand-ins that are not pools. " +
+		"*none* hands every goroutine the same connection and takes it back doing nothing: its ns/op is the " +
+		"loop's own cost, and its fairness the most the scheduler gives goroutines that never block. *mutex* " +
+		"takes and releases one sync.Mutex in get and one in put, the least a pool with one lock does. " +
+		"connpool's rows with a pool of 8 beside them:\n\n")
+	get := func(bench, pool string, rw row) *entry {
+		return r.d.Get(bench, rw.procs, append(rw.kv, "Pool="+pool)...)
+	}
+	var cols []column
+	for _, c := range []struct{ head, bench, pool string }{
+		{"none", benchBaseline, "none"},
+		{"mutex", benchBaseline, "mutex"},
+		{"connpool", benchGetPut, "connpool"},
+	} {
+		cols = append(cols,
+			column{c.head + ": ns/op", func(rw row) string { return statCell(get(c.bench, c.pool, rw), "ns/op", num) }},
+			column{c.head + ": fairness", func(rw row) string { return fairCell(get(c.bench, c.pool, rw)) }})
+	}
+	r.table([]string{"GOMAXPROCS", "goroutines"}, rows, cols)
+}
+
+// fairCell is the median fairness of e's runs, as the detail cells give it.
+func fairCell(e *entry) string {
+	if f, ok := e.stat("fairness"); ok {
+		return num(f.Center)
+	}
+	if e != nil {
+		return orDash(e.status)
+	}
+	return "–"
+}
+
+// baseline returns the median of unit in BenchmarkGetPutBaseline's row of
+// pool at perCPU goroutines per CPU and GOMAXPROCS procs.
+func (r *report) baseline(procs int, pool, perCPU, unit string) (float64, bool) {
+	s, ok := r.d.Get(benchBaseline, procs, "Pool="+pool, "PerCPU="+perCPU, "Conns=8").stat(unit)
+	return s.Center, ok
 }
 
 // detailCell is a Get+return row's fairness, p99 wait, waits or dials, and
@@ -388,7 +440,11 @@ func (r *report) getPutTargets() {
 				allocs = append(allocs, fmt.Sprintf("%s: %s", at, num(a)))
 			}
 			if f, ok := c.stat("fairness"); ok && f.Center < minFairness {
-				unfair = append(unfair, fmt.Sprintf("%s: %s", at, num(f.Center)))
+				u := fmt.Sprintf("%s: %s", at, num(f.Center))
+				if none, ok := r.baseline(p, "none", per, "fairness"); ok {
+					u += fmt.Sprintf(" (with no pool at all, %s)", num(none))
+				}
+				unfair = append(unfair, u)
 			}
 			w, _ := c.stat("waits/op")
 			pw, _ := c.stat("p99-wait-ns")
@@ -410,13 +466,19 @@ func (r *report) getPutTargets() {
 			cs, ok1 := c.stat("ns/op")
 			ps, ok2 := pd.stat("ns/op")
 			if ok1 && ok2 {
-				cost = fmt.Sprintf(" (%s against puddle's %s, one goroutine at GOMAXPROCS 1)", dur(cs.Center), dur(ps.Center))
+				cost = fmt.Sprintf(" (%s against puddle's %s, one goroutine at GOMAXPROCS 1", dur(cs.Center), dur(ps.Center))
+				none, ok1 := r.baseline(1, "none", "1", "ns/op")
+				mu, ok2 := r.baseline(1, "mutex", "1", "ns/op")
+				if ok1 && ok2 {
+					cost += fmt.Sprintf("; the loop alone %s, with two bare mutex turns %s", dur(none), dur(mu))
+				}
+				cost += ")"
 			}
 			detail += " Above 0.5 at " + strings.Join(over, ", ") + ". Where it is above, what a Get and its " +
 				"return cost connpool" + cost + " is mostly two turns of its mutex, one clock read per Get " +
 				"(a clock that a goroutine of the pool refreshed instead froze whenever that goroutine was " +
 				"blocked) and a 32-byte handle per checkout (what makes a late Close harmless); the " +
-				"benchmark's own loop, counting and timing adds about the same to both pools. With many " +
+				"benchmark's own loop, counting and timing adds the same to both pools. With many " +
 				"more goroutines than connections the gap widens, as long as no convoy forms (see the " +
 				"time series)."
 		}
@@ -431,9 +493,11 @@ func (r *report) getPutTargets() {
 		r.target(name+": fairness at least 0.8", met, "Every row's fewest ÷ most operations of a goroutine is 0.8 or more.")
 	} else {
 		r.target(name+": fairness at least 0.8", missed, "connpool's fairness: "+strings.Join(unfair, "; ")+
-			". At GOMAXPROCS 1 a goroutine keeps the CPU for its time slice unless the pool makes it wait, so "+
-			"over a 3s run with many goroutines some get fewer slices than others: there it measures the "+
-			"scheduler as much as the pool.")
+			". In these rows few Gets or none wait for a connection, so which goroutine runs is the scheduler's "+
+			"choice: at GOMAXPROCS 1 a goroutine keeps the CPU for its time slice unless the pool makes it "+
+			"wait, and over a 3s run with many goroutines some get fewer slices than others. The figure in "+
+			"brackets is the same loop with no pool at all (BenchmarkGetPutBaseline, Pool=none); where it "+
+			"is below 0.8 too, no pool could meet the target in that row.")
 	}
 	r.target(name+": waits/op and the p99 of the wait reported", met, "connpool: "+strings.Join(waits, "; ")+
 		". The tables of section 1 have them for every pool.")

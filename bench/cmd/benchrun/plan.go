@@ -48,6 +48,13 @@ func plan(quick bool) []job {
 			}
 		}
 	}
+	// The baselines are read beside the rows of a pool of 8, so they run
+	// as those do.
+	for _, base := range []string{"none", "mutex"} {
+		for _, per := range []int{1, 4, 32} {
+			add(fmt.Sprintf("^BenchmarkGetPutBaseline$/^Pool=%s$/^PerCPU=%d$/^Conns=8$", base, per), seriesTime, seriesCount)
+		}
+	}
 	add("^BenchmarkGetPutProbe$", benchtime, count)
 	add("^BenchmarkGetPutObserver$", benchtime, count)
 	for _, pool := range checkoutPools {
