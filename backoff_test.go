@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Each wait is at most half the time failures have been going on, but the
+// Each wait is at most a quarter of the time failures have been going on, but the
 // step is at least base and at most max; a reset starts over.
 func TestBackoffGrowsWithTheOutage(t *testing.T) {
 	const base, limit = 10 * time.Millisecond, time.Second
@@ -14,7 +14,7 @@ func TestBackoffGrowsWithTheOutage(t *testing.T) {
 	start := now
 	for range 1000 {
 		wait := b.next(now)
-		ceiling := min(limit, max(base, (now-start)/2))
+		ceiling := min(limit, max(base, (now-start)/4))
 		if wait <= 0 || wait > ceiling {
 			t.Fatalf("%v into the outage: wait %v, want (0, %v]", now-start, wait, ceiling)
 		}

@@ -130,10 +130,10 @@ type Config struct {
 	HealthCheckAfter time.Duration
 
 	// DialBackoff and MaxDialBackoff bound the wait before the next dial
-	// while dials fail: each wait is drawn at random (full jitter) up to
-	// half the time dials have been failing, but up to no less than
+	// while dials fail: each wait is drawn at random (full jitter) up to a
+	// quarter of the time dials have been failing, but up to no less than
 	// DialBackoff and no more than MaxDialBackoff, so the first attempt
-	// after the server is back comes within about half the outage, and a
+	// after the server is back comes within a quarter of the outage, and a
 	// long outage costs a trickle of about one attempt per MaxDialBackoff.
 	// While dials fail, the pool dials one at a
 	// time, each failure ends the longest wait with the dial's error, and

@@ -46,7 +46,7 @@
 // down each waiting Get fails once rather than waiting for ever. While
 // dials fail the pool dials one at a time, each after a jittered wait that
 // grows with the outage, up to a cap ([Config.DialBackoff]), so the first
-// attempt after the server is back comes within about half the outage; the
+// attempt after the server is back comes within a quarter of the outage; the
 // first success ends it.
 // A dial function that returns neither a connection nor an error is an
 // error ([ErrNilConn]), never a nil connection.

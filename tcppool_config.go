@@ -63,8 +63,8 @@ type TCPPoolConfig struct {
 
 	// DialBackoff and MaxDialBackoff bound the wait between the
 	// reconnection attempts of one connection, as for a ConnPool: each wait
-	// is drawn at random (full jitter) up to half the time the connection
-	// has been down, but up to no less than DialBackoff and no more than
+	// is drawn at random (full jitter) up to a quarter of the time the
+	// connection has been down, but up to no less than DialBackoff and no more than
 	// MaxDialBackoff, and a successful dial starts over. DialBackoff is also how long a Write waits per attempt
 	// when no connection is up (it wakes at once when one comes up). Zero
 	// means 10ms and 1s. [TCPPool.SetRetryInterval] sets DialBackoff.
