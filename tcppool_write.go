@@ -59,14 +59,13 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 	// waiting is set while this Write is counted in Stats.Waiting: from
 	// when it first finds no connection up until it has one or returns.
 	waiting := false
+	defer p.stopWaiting(&waiting)
 	for attempt := 1; ; attempt++ {
 		if attempt > 1 {
 			if p.closed.Load() {
-				p.stopWaiting(&waiting)
 				return 0, errTCPPoolClosed
 			}
 			if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-				p.stopWaiting(&waiting)
 				return 0, p.timedOut("write", lastErr)
 			}
 			p.retries.Add(1)
@@ -81,7 +80,6 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 			if s, lc = p.pick(slots, len(b)); lc == nil {
 				if attempt >= attempts {
 					p.unsleep()
-					p.stopWaiting(&waiting)
 					return 0, p.giveUp("write", attempt, lastErr)
 				}
 				if !waiting {
@@ -91,7 +89,6 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 				err := p.pause(wake, &p.wdl)
 				p.unsleep()
 				if err != nil {
-					p.stopWaiting(&waiting)
 					return 0, err
 				}
 				lastErr = nil
