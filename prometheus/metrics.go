@@ -65,13 +65,27 @@ const (
 	outcomeFailed   = "failed"
 )
 
+// emitter sends one pool's series, its pool label first.
+type emitter struct {
+	ch   chan<- prometheus.Metric
+	pool string
+}
+
+func (e emitter) send(desc *prometheus.Desc, typ prometheus.ValueType, v float64, labels []string) {
+	e.ch <- prometheus.MustNewConstMetric(desc, typ, v, append([]string{e.pool}, labels...)...)
+}
+
+func (e emitter) gauge(desc *prometheus.Desc, v int, labels ...string) {
+	e.send(desc, prometheus.GaugeValue, float64(v), labels)
+}
+
+func (e emitter) counter(desc *prometheus.Desc, v uint64, labels ...string) {
+	e.send(desc, prometheus.CounterValue, float64(v), labels)
+}
+
 func (d *descs) collectConnPool(ch chan<- prometheus.Metric, pool string, st connpool.Stats) {
-	gauge := func(desc *prometheus.Desc, v int, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(v), append([]string{pool}, labels...)...)
-	}
-	counter := func(desc *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), append([]string{pool}, labels...)...)
-	}
+	e := emitter{ch, pool}
+	gauge, counter := e.gauge, e.counter
 	gauge(d.open, st.Open)
 	gauge(d.idle, st.Idle)
 	gauge(d.inUse, st.InUse)
@@ -97,12 +111,8 @@ func (d *descs) collectConnPool(ch chan<- prometheus.Metric, pool string, st con
 }
 
 func (d *descs) collectTCPPool(ch chan<- prometheus.Metric, pool string, st connpool.TCPPoolStats) {
-	gauge := func(desc *prometheus.Desc, v int) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.GaugeValue, float64(v), pool)
-	}
-	counter := func(desc *prometheus.Desc, v uint64, labels ...string) {
-		ch <- prometheus.MustNewConstMetric(desc, prometheus.CounterValue, float64(v), append([]string{pool}, labels...)...)
-	}
+	e := emitter{ch, pool}
+	gauge, counter := e.gauge, e.counter
 	gauge(d.open, st.ConnsUp)
 	gauge(d.waiting, st.Waiting)
 	gauge(d.max, st.Size)
