@@ -131,6 +131,12 @@ func (p *ConnPool) checkOutLocked(c *conn, now time.Duration) *PoolConn {
 // fail the same way, so a copy of the field taken before Close is the
 // only way back to the socket; don't keep one.
 //
+// A Read or Write through the PoolConn that fails, a timeout included,
+// makes the connection unusable, so that its Close closes the socket: the
+// reply to a request that timed out may still arrive, and the next holder
+// would read it as the reply to its own. (I/O done on the embedded Conn
+// field directly is not seen.)
+//
 // A deadline set through a PoolConn lasts as long as the checkout: the
 // pool clears it when the connection comes back. A Close while a Read,
 // Write or deadline call on the same PoolConn is still in progress (from
@@ -158,6 +164,7 @@ const (
 	flagReleased = 1 << 32 // given back, for good
 	flagUnusable = 1 << 33 // MarkUnusable was called
 	flagDeadline = 1 << 34 // a deadline was set, to clear on return
+	flagFailed   = 1 << 35 // a Read or Write failed
 )
 
 // enter counts a call in, or returns false if pc was given back.
@@ -195,7 +202,8 @@ func (pc *PoolConn) Close() error {
 
 // MarkUnusable makes the next Close close the underlying connection and free
 // its slot in the pool, instead of returning it. Use it when the connection
-// has failed or its state is unknown. It does nothing after Close.
+// has failed or its state is unknown, for a reason the pool cannot see (a
+// failed Read or Write marks it on its own). It does nothing after Close.
 func (pc *PoolConn) MarkUnusable() {
 	if pc.state.Load()&flagReleased == 0 {
 		pc.state.Or(flagUnusable)
@@ -212,25 +220,42 @@ func (pc *PoolConn) socket() net.Conn {
 }
 
 // Read reads from the connection, or fails with an error wrapping
-// [net.ErrClosed] after Close.
+// [net.ErrClosed] after Close. A Read that returns an error, io.EOF and a
+// deadline's included, makes the connection unusable, as
+// [PoolConn.MarkUnusable] does.
 func (pc *PoolConn) Read(b []byte) (int, error) {
 	if !pc.enter() {
 		return 0, errReleased
 	}
 	n, err := pc.socket().Read(b)
+	pc.failed(err)
 	pc.exit()
 	return n, err
 }
 
 // Write writes to the connection, or fails with an error wrapping
-// [net.ErrClosed] after Close.
+// [net.ErrClosed] after Close. A Write that returns an error, a
+// deadline's included, makes the connection unusable, as
+// [PoolConn.MarkUnusable] does.
 func (pc *PoolConn) Write(b []byte) (int, error) {
 	if !pc.enter() {
 		return 0, errReleased
 	}
 	n, err := pc.socket().Write(b)
+	pc.failed(err)
 	pc.exit()
 	return n, err
+}
+
+// failed marks pc unusable if err, from a Read or Write, is not nil: after
+// a failed or timed-out call the stream's state is unknown (part of a
+// request may have gone out, or a late reply may yet arrive and be read
+// by the next holder as its own), and io.EOF means the peer has closed.
+// Caller must have counted itself in with enter.
+func (pc *PoolConn) failed(err error) {
+	if err != nil {
+		pc.state.Or(flagFailed)
+	}
 }
 
 // SetDeadline sets the connection's read and write deadlines until it is

@@ -314,6 +314,74 @@ func TestDeadlineIsClearedOnReturn(t *testing.T) {
 	echo(t, c, "no deadline left over")
 }
 
+// A Read or Write that fails, a timeout included, leaves the stream in an
+// unknown state: the reply to the request that timed out may still come
+// and be read by the next holder as its own. Close then closes the socket
+// instead of pooling it; a Read and Write that succeed do not. The fake
+// clock keeps the probe out of it: the next Get comes well within
+// ProbeAfter, as it does in a busy program.
+func TestFailedIOMakesTheConnUnusable(t *testing.T) {
+	past := time.Now().Add(-time.Hour)
+	for _, tc := range []struct {
+		name string
+		fail func(c net.Conn) error
+		// also is the other reason the close may have: on Linux the pool
+		// may hear of the server's close before the Read's EOF comes back.
+		also connpool.CloseReason
+	}{
+		{"ReadTimeout", func(c net.Conn) error {
+			if _, err := io.WriteString(c, "late reply"); err != nil {
+				return err
+			}
+			c.SetReadDeadline(past) // gives up before the echo is read
+			_, err := c.Read(make([]byte, 1))
+			return err
+		}, 0},
+		{"WriteTimeout", func(c net.Conn) error {
+			c.SetWriteDeadline(past)
+			_, err := c.Write([]byte("never sent"))
+			return err
+		}, 0},
+		{"ReadEOF", func(c net.Conn) error {
+			_, err := c.Read(make([]byte, 1)) // the server has closed it
+			return err
+		}, connpool.CloseStale},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			closes := newCloses()
+			p, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, OnClose: closes.hook})
+			c := get(t, p)
+			socket := underlying(c)
+			echo(t, c, "fine") // I/O that succeeds marks nothing
+			c.Close()
+			c = get(t, p)
+			if underlying(c) != socket {
+				t.Fatal("a connection whose I/O succeeded was replaced")
+			}
+			if tc.name == "ReadEOF" {
+				s.CloseConns()
+			}
+			if err := tc.fail(c); err == nil {
+				t.Fatal("the I/O meant to fail succeeded")
+			}
+			c.Close()
+			if r := <-closes.ch; r != connpool.CloseUnusable && (tc.also == 0 || r != tc.also) {
+				t.Fatalf("closed for %v, want %v", r, connpool.CloseUnusable)
+			}
+			c = get(t, p)
+			defer c.Close()
+			if underlying(c) == socket {
+				t.Fatal("the connection whose I/O failed was handed out again")
+			}
+			echo(t, c, "clean stream") // would read "late reply" on the old one
+			if st := p.Stats(); st.Closed() != 1 || st.Dials != 2 {
+				t.Errorf("Closed() = %d, Dials = %d; want 1 and 2", st.Closed(), st.Dials)
+			}
+		})
+	}
+}
+
 // A Close while another goroutine's Read on the same PoolConn is blocked
 // closes the socket, which ends the Read, instead of pooling a socket in
 // an unknown state.

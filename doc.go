@@ -52,8 +52,9 @@
 // error ([ErrNilConn]), never a nil connection.
 //
 // A connection comes wrapped in a [*PoolConn]. Its Close gives the socket
-// back; after [PoolConn.MarkUnusable], Close closes the socket and frees its
-// slot for a new dial. Every checkout lends the socket through a PoolConn
+// back; after [PoolConn.MarkUnusable], or a Read or Write through it that
+// failed (a timeout included, since the late reply would reach the next
+// holder), Close closes the socket and frees its slot for a new dial. Every checkout lends the socket through a PoolConn
 // never handed out before, so nothing done with a PoolConn after its
 // Close (a second Close, a late Read, a deadline, the embedded Conn field)
 // reaches the socket's next holder; see [PoolConn]. A deadline set
@@ -167,6 +168,9 @@
 //   - Close twice, or Close after the pool closed, no longer hands one
 //     socket to two holders or frees another holder's slot.
 //   - A factory returning (nil, nil) is an error from Get.
+//   - A PoolConn whose Read or Write failed, a timeout included, is closed
+//     by its Close, as if MarkUnusable had been called, so that a late
+//     reply cannot reach the next holder.
 //   - Errors from NewChannelPool wrap [ErrInvalidConfig] or the factory's
 //     error, so errors.Is works.
 //   - Idle connections the server has closed are not handed out.

@@ -704,6 +704,9 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	switch {
 	case state&flagUnusable != 0, state&callsMask != 0:
 		reason = CloseUnusable
+	case state&flagFailed != 0:
+		// Closed below, for the pool's closing or the peer's close if
+		// either came first.
 	case state&flagDeadline != 0:
 		if err := c.nc.SetDeadline(time.Time{}); err != nil {
 			reason = CloseUnusable
@@ -726,6 +729,8 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 		reason = ClosePoolClosed
 	case c.dead:
 		reason = CloseStale
+	case state&flagFailed != 0:
+		reason = CloseUnusable
 	case c.gen != p.gen:
 		reason = CloseReset
 	case c.outlived(now):

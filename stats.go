@@ -22,7 +22,9 @@ const (
 	// CloseMaxIdle: returned while MaxIdleConns connections were idle.
 	CloseMaxIdle
 	// CloseUnusable: returned after PoolConn.MarkUnusable, or while a Read,
-	// Write or deadline call on it was still in progress.
+	// Write or deadline call on it was still in progress, or after a Read
+	// or Write on it failed (if neither the pool's closing nor the peer's
+	// close came first: those are ClosePoolClosed and CloseStale).
 	CloseUnusable
 	// ClosePoolClosed: the pool was closed or drained.
 	ClosePoolClosed
