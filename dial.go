@@ -10,7 +10,8 @@ import (
 )
 
 // ErrNilConn is wrapped by the error of a dial whose function returned
-// neither a connection nor an error.
+// neither a connection nor an error: a nil net.Conn, or a nil pointer in
+// one (a nil *tls.Conn, say).
 var ErrNilConn = errors.New("connpool: dial returned a nil connection and a nil error")
 
 // dialer opens connections for both pools: one dial function, one timeout,
@@ -24,7 +25,8 @@ type dialer struct {
 
 // open dials addr, bounded by ctx and the dial timeout, and returns the
 // connection or the error and how long the dial took. A (nil, nil) from
-// the dial function is an error wrapping ErrNilConn; a connection that
+// the dial function, or a nil pointer as the connection with no error, is
+// an error wrapping ErrNilConn; a connection that
 // comes with an error, or after ctx or the timeout ended (from a dial
 // function that ignored its context), is closed, so a caller that gets an
 // error holds nothing.
@@ -35,8 +37,9 @@ func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration
 	conn, err := d.dial(ctx, d.network, addr)
 	took := d.clock.Now() - start
 	switch {
-	case err == nil && conn == nil:
+	case err == nil && isNil(conn): // a nil *tls.Conn, say, is no connection either
 		err = ErrNilConn
+		conn = nil
 	case err == nil && ctx.Err() != nil:
 		err = fmt.Errorf("connpool: dial returned after its context ended: %w", ctx.Err())
 	}

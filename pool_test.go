@@ -2,6 +2,7 @@ package connpool_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net"
@@ -397,24 +398,37 @@ func TestFailedDialFreesItsSlotAndBacksOff(t *testing.T) {
 	}
 }
 
+// A factory that returns no connection and no error, or a nil pointer as
+// its connection (a nil *tls.Conn would panic on first use), gets an
+// error from Get, never a connection.
 func TestNilConnFromFactoryIsAnError(t *testing.T) {
-	p, err := connpool.NewChannelPool(0, 2, func() (net.Conn, error) { return nil, nil })
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	c, err := p.Get(context.Background())
-	if !errors.Is(err, connpool.ErrNilConn) {
-		t.Fatalf("Get = %v; want ErrNilConn", err)
-	}
-	if c != nil {
-		t.Fatalf("Get returned a non-nil net.Conn %#v with its error", c)
-	}
-	wantCounts(t, p, 0, 0)
+	for _, tc := range []struct {
+		name    string
+		factory connpool.Factory
+	}{
+		{"nil", func() (net.Conn, error) { return nil, nil }},
+		{"nil *tls.Conn", func() (net.Conn, error) { return (*tls.Conn)(nil), nil }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := connpool.NewChannelPool(0, 2, tc.factory)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			c, err := p.Get(context.Background())
+			if !errors.Is(err, connpool.ErrNilConn) {
+				t.Fatalf("Get = %v; want ErrNilConn", err)
+			}
+			if c != nil {
+				t.Fatalf("Get returned a non-nil net.Conn %#v with its error", c)
+			}
+			wantCounts(t, p, 0, 0)
 
-	_, err = connpool.NewChannelPool(1, 2, func() (net.Conn, error) { return nil, nil })
-	if !errors.Is(err, connpool.ErrNilConn) {
-		t.Fatalf("NewChannelPool prefill error = %v; want ErrNilConn", err)
+			_, err = connpool.NewChannelPool(1, 2, tc.factory)
+			if !errors.Is(err, connpool.ErrNilConn) {
+				t.Fatalf("NewChannelPool prefill error = %v; want ErrNilConn", err)
+			}
+		})
 	}
 }
 

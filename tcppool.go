@@ -471,12 +471,15 @@ func (p *TCPPool) firstUp() *liveConn {
 
 // isNilAddr reports whether a is nil or a nil pointer in an interface,
 // which a custom connection might return.
-func isNilAddr(a net.Addr) bool {
-	if a == nil {
+func isNilAddr(a net.Addr) bool { return isNil(a) }
+
+// isNil reports whether v is nil or a nil pointer in an interface.
+func isNil(v any) bool {
+	if v == nil {
 		return true
 	}
-	v := reflect.ValueOf(a)
-	return v.Kind() == reflect.Pointer && v.IsNil()
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // TCPPoolStats are the counters of a [TCPPool], from [TCPPool.Stats].

@@ -3,6 +3,7 @@ package connpool_test
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -242,6 +243,27 @@ func TestTCPPoolDialPoolFailsWhenNothingAnswers(t *testing.T) {
 	p, err = connpool.DialPool(ctx, cfg)
 	if p != nil || !errors.Is(err, context.Canceled) {
 		t.Fatalf("DialPool(canceled) = %v, %v; want an error wrapping context.Canceled", p, err)
+	}
+}
+
+// A Dial that returns no connection and no error, or a nil pointer as its
+// connection, fails the pool's dial with ErrNilConn: no panic, nothing up.
+func TestTCPPoolDialOfNilConnIsAnError(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		conn net.Conn
+	}{{"nil", nil}, {"nil *tls.Conn", (*tls.Conn)(nil)}} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := connpool.TCPPoolConfig{
+				Addrs: []string{deadAddr(t)},
+				Size:  2,
+				Dial:  func(context.Context, string, string) (net.Conn, error) { return tc.conn, nil },
+			}
+			p, err := connpool.DialPool(context.Background(), cfg)
+			if p != nil || !errors.Is(err, connpool.ErrNilConn) {
+				t.Fatalf("DialPool = %v, %v; want an error wrapping ErrNilConn", p, err)
+			}
+		})
 	}
 }
 
