@@ -283,7 +283,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 				p.mu.Lock()
 				p.countGetLocked(w, now)
 				p.mu.Unlock()
-				return p.got(pc, w, start, p.clock.Now()), nil
+				return p.got(pc, w, start, 0), nil
 			}
 			now = p.clock.Now()
 			p.mu.Lock()
@@ -314,7 +314,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 			if h.err != nil {
 				return nil, h.err
 			}
-			return p.got(h.pc, nil, start, p.clock.Now()), nil
+			return p.got(h.pc, nil, start, 0), nil
 		}
 		// Woken to try the idle list again.
 		if p.testHookWoken != nil {
@@ -327,7 +327,9 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 }
 
 // got finishes a Get that has pc: it frees the Get's waiter, if it had
-// one, and reports the wait to the observers.
+// one, and reports the wait to the observers. now is when the Get got pc,
+// or 0 for a caller that has not read the clock since: only an observer
+// needs it.
 func (p *ConnPool) got(pc *PoolConn, w *waiter, start, now time.Duration) *PoolConn {
 	p.freeWaiter(w)
 	if p.cfg.LeakThreshold > 0 {
@@ -341,6 +343,9 @@ func (p *ConnPool) got(pc *PoolConn, w *waiter, start, now time.Duration) *PoolC
 				pc.Close()
 			}
 		}()
+		if now == 0 {
+			now = p.clock.Now()
+		}
 		observeWait(obs, now-start)
 		done = true
 	}
@@ -363,10 +368,16 @@ func (p *ConnPool) countGetLocked(w *waiter, now time.Duration) {
 // (a connection, an error, or, with both nil, a wake-up to try again), or
 // ctx's error, having taken w out of the line.
 func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
+	done := ctx.Done()
+	if done == nil {
+		// A context that never ends: a plain receive parks and wakes for
+		// less than a select on two channels.
+		return <-w.ch, nil
+	}
 	select {
 	case h := <-w.ch:
 		return h, nil
-	case <-ctx.Done():
+	case <-done:
 	}
 	now := p.clock.Now()
 	p.mu.Lock()
