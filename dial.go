@@ -26,20 +26,24 @@ type dialer struct {
 // open dials addr, bounded by ctx and the dial timeout, and returns the
 // connection or the error and how long the dial took. A (nil, nil) from
 // the dial function, or a nil pointer as the connection with no error, is
-// an error wrapping ErrNilConn; a connection that
-// comes with an error, or after ctx or the timeout ended (from a dial
-// function that ignored its context), is closed, so a caller that gets an
-// error holds nothing.
+// an error wrapping ErrNilConn; a connection that comes with an error, or
+// after ctx or the timeout ended (from a dial function that ignored its
+// context), is closed, so a caller that gets an error holds nothing.
 func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(ctx, d.timeout)
 	defer cancel()
 	start := d.clock.Now()
 	conn, err := d.dial(ctx, d.network, addr)
 	took := d.clock.Now() - start
-	switch {
-	case err == nil && isNil(conn): // a nil *tls.Conn, say, is no connection either
-		err = ErrNilConn
+	// A nil pointer in the interface is no connection either: a factory
+	// that returns tls.Dial's results returns a nil *tls.Conn with its
+	// error, and closing that would panic.
+	if isNil(conn) {
 		conn = nil
+	}
+	switch {
+	case err == nil && conn == nil:
+		err = ErrNilConn
 	case err == nil && ctx.Err() != nil:
 		err = fmt.Errorf("connpool: dial returned after its context ended: %w", ctx.Err())
 	}

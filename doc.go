@@ -54,11 +54,12 @@
 // A connection comes wrapped in a [*PoolConn]. Its Close gives the socket
 // back; after [PoolConn.MarkUnusable], or a Read or Write through it that
 // failed (a timeout included, since the late reply would reach the next
-// holder), Close closes the socket and frees its slot for a new dial. Every checkout lends the socket through a PoolConn
-// never handed out before, so nothing done with a PoolConn after its
-// Close (a second Close, a late Read, a deadline, the embedded Conn field)
-// reaches the socket's next holder; see [PoolConn]. A deadline set
-// through a PoolConn is cleared when it comes back.
+// holder), Close closes the socket and frees its slot for a new dial.
+// Every checkout lends the socket through a PoolConn never handed out
+// before, so nothing done with a PoolConn after its Close (a second Close,
+// a late Read, a deadline, the embedded Conn field) reaches the socket's
+// next holder; see [PoolConn]. A deadline set through a PoolConn is
+// cleared when it comes back.
 //
 // [ConnPool.Close] closes the idle connections at once, fails waiting Gets
 // with ErrClosed, and closes checked-out connections as they come back and

@@ -8,6 +8,7 @@ import (
 	"net"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -429,6 +430,27 @@ func TestNilConnFromFactoryIsAnError(t *testing.T) {
 				t.Fatalf("NewChannelPool prefill error = %v; want ErrNilConn", err)
 			}
 		})
+	}
+}
+
+// A factory that returns what tls.Dial returns hands the pool a nil
+// *tls.Conn beside the error when the server is down: Get returns the
+// error, and the pool does not call Close on the nil pointer.
+func TestFactoryReturningNilTLSConnWithErrorIsThatError(t *testing.T) {
+	addr := deadAddr(t)
+	factory := func() (net.Conn, error) { return tls.Dial("tcp", addr, &tls.Config{ServerName: "localhost"}) }
+	p, err := connpool.NewChannelPool(0, 2, factory)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c, err := p.Get(context.Background())
+	if !errors.Is(err, syscall.ECONNREFUSED) || c != nil {
+		t.Fatalf("Get = %v, %v; want no connection and an error wrapping ECONNREFUSED", c, err)
+	}
+	wantCounts(t, p, 0, 0)
+	if _, err := connpool.NewChannelPool(1, 2, factory); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("NewChannelPool prefill error = %v; want ECONNREFUSED", err)
 	}
 }
 

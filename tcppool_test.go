@@ -247,7 +247,8 @@ func TestTCPPoolDialPoolFailsWhenNothingAnswers(t *testing.T) {
 }
 
 // A Dial that returns no connection and no error, or a nil pointer as its
-// connection, fails the pool's dial with ErrNilConn: no panic, nothing up.
+// connection, fails the pool's dial with ErrNilConn, and one that returns a
+// nil pointer beside its error fails with that error: no panic, nothing up.
 func TestTCPPoolDialOfNilConnIsAnError(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -264,6 +265,17 @@ func TestTCPPoolDialOfNilConnIsAnError(t *testing.T) {
 				t.Fatalf("DialPool = %v, %v; want an error wrapping ErrNilConn", p, err)
 			}
 		})
+	}
+	// What tls.Dial returns when the server is down: a nil *tls.Conn and
+	// the error.
+	cfg := connpool.TCPPoolConfig{
+		Addrs: []string{deadAddr(t)},
+		Dial: func(_ context.Context, network, addr string) (net.Conn, error) {
+			return tls.Dial(network, addr, &tls.Config{ServerName: "localhost"})
+		},
+	}
+	if p, err := connpool.DialPool(context.Background(), cfg); p != nil || !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("DialPool with tls.Dial = %v, %v; want an error wrapping ECONNREFUSED", p, err)
 	}
 }
 
