@@ -25,15 +25,47 @@ func TestCompleteRowFailed(t *testing.T) {
 	}
 }
 
+// Every row is one job, but for the paired rows, which are jobs of one run
+// each.
 func TestPlanRowsOnce(t *testing.T) {
 	for _, quick := range []bool{false, true} {
 		seen := map[string]bool{}
 		for _, j := range plan(quick) {
 			key := j.bench + "@" + string(rune('0'+j.cpu))
-			if seen[key] {
+			if seen[key] && j.count != 1 {
 				t.Errorf("quick=%v: %s at -cpu %d twice", quick, j.bench, j.cpu)
 			}
 			seen[key] = true
+		}
+	}
+}
+
+// The two settings of a paired row run as often as each other, and each
+// goes first as often as the other: neither takes the drift of the run.
+func TestPlanPairsTakeTurns(t *testing.T) {
+	for _, quick := range []bool{false, true} {
+		for _, prefix := range []string{"^BenchmarkGetPutProbe$/", "^BenchmarkGetPutObserver$/"} {
+			for _, cpu := range procs {
+				var order []string
+				for _, j := range plan(quick) {
+					if j.cpu == cpu && strings.HasPrefix(j.bench, prefix) {
+						order = append(order, j.bench)
+					}
+				}
+				if len(order) < 4 || len(order)%2 != 0 {
+					t.Fatalf("quick=%v: %s at -cpu %d: %d jobs, want an even number of at least 4", quick, prefix, cpu, len(order))
+				}
+				first := map[string]int{}
+				for i := 0; i < len(order); i += 2 {
+					if order[i] == order[i+1] {
+						t.Errorf("quick=%v: %s at -cpu %d: one setting twice in a pair: %v", quick, prefix, cpu, order)
+					}
+					first[order[i]]++
+				}
+				if len(first) != 2 || first[order[0]] != first[order[1]] {
+					t.Errorf("quick=%v: %s at -cpu %d: goes first %v", quick, prefix, cpu, first)
+				}
+			}
 		}
 	}
 }

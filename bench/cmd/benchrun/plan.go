@@ -27,11 +27,11 @@ func plan(quick bool) []job {
 	// statistics from the 100ms windows, and a state that forms late in
 	// a run shows in them. The other rows are six runs each.
 	seriesTime, seriesCount, benchtime, count := "3s", 1, "200ms", 6
-	rtTime, onceCount, heapConns := "500ms", 6, "10000"
+	rtTime, onceCount, heapConns, pairTime := "500ms", 6, "10000", "500ms"
 	if quick {
 		perCPU, conns = []int{4, 32}, []int{8, 512}
 		seriesTime, benchtime, count = "300ms", "20ms", 2
-		rtTime, onceCount, heapConns = "50ms", 2, "1000"
+		rtTime, onceCount, heapConns, pairTime = "50ms", 2, "1000", "20ms"
 	}
 	for _, pool := range checkoutPools {
 		for _, per := range perCPU {
@@ -55,8 +55,24 @@ func plan(quick bool) []job {
 			add(fmt.Sprintf("^BenchmarkGetPutBaseline$/^Pool=%s$/^PerCPU=%d$/^Conns=8$", base, per), seriesTime, seriesCount)
 		}
 	}
-	add("^BenchmarkGetPutProbe$", benchtime, count)
-	add("^BenchmarkGetPutObserver$", benchtime, count)
+	// The probe and observer rows compare connpool with itself, one
+	// setting against another, within a few percent: each run of each
+	// setting is a process of its own, the two settings taking turns in
+	// ABBA order, so that the machine's drift over the run, and whatever
+	// the first benchmark of a process pays, fall on both alike.
+	for _, pair := range [][2]string{
+		{"^BenchmarkGetPutProbe$/^Probe=default/", "^BenchmarkGetPutProbe$/^Probe=off/"},
+		{"^BenchmarkGetPutObserver$/^Observer=none/", "^BenchmarkGetPutObserver$/^Observer=counting/"},
+	} {
+		for i := range count {
+			a, b := pair[0], pair[1]
+			if i%2 == 1 {
+				a, b = b, a
+			}
+			add(a, pairTime, 1)
+			add(b, pairTime, 1)
+		}
+	}
 	for _, pool := range checkoutPools {
 		add(fmt.Sprintf("^BenchmarkRoundTrip$/^Pool=%s/", pool), rtTime, onceCount)
 	}
