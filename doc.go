@@ -94,7 +94,11 @@
 // the BSDs have the peek; elsewhere it is skipped. So a close is missed
 // only when it arrives in the moment (microseconds, in practice) before
 // the pool hears of it, on a connection idle for less than ProbeAfter, or,
-// off Linux, on any connection idle for less than ProbeAfter.
+// off Linux, on any connection idle for less than ProbeAfter. Bytes sent
+// unasked to a connection idle for less than ProbeAfter are not seen
+// either; their usual source, the late reply to a request whose Read
+// timed out, never reaches a pooled connection, since a failed Read or
+// Write makes its connection unusable (see [PoolConn]).
 // [Config.HealthCheck] adds a protocol-level check for connections idle
 // at least [Config.HealthCheckAfter].
 //
