@@ -57,6 +57,83 @@ func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
 	}
 }
 
+// A waiter whose context ends just as a returned connection wakes it,
+// before it can leave the line, passes the wake-up on to the next waiter
+// and returns its context's error: the connection does not sit idle while
+// a Get waits for it.
+func TestCanceledWaiterPassesItsWakeUpOn(t *testing.T) {
+	s := newServer(t)
+	p, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	held := get(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	first := getErrAsync(ctx, p)
+	waitWaiting(t, p, 1)
+	second := getAsync(t, p)
+	waitWaiting(t, p, 2)
+
+	canceled, release := p.HoldCanceled()
+	cancel()
+	<-canceled   // the first waiter has seen its context end, and is still in line
+	held.Close() // no time has passed: to the idle list, waking the first waiter
+	release()
+	if err := <-first; !errors.Is(err, context.Canceled) {
+		t.Fatalf("canceled Get = %v, want context.Canceled", err)
+	}
+	select {
+	case c := <-second:
+		echo(t, c, "the wake-up was passed on")
+		c.Close()
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the second waiter was never woken, with a connection idle")
+	}
+	if st := p.Stats(); st.GetsCanceled != 1 || st.GetsWaited != 2 {
+		t.Errorf("stats %+v: want 1 Get canceled and 2 served after waiting", st)
+	}
+}
+
+// A waiter whose context ends just as a returned connection is handed to
+// it (it has waited long), before it can leave the line, keeps the
+// connection: the pool handed it over first, and counted it.
+func TestHandoffToAWaiterWhoseContextEndsIsKept(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	held := get(t, p)
+	socket := underlying(held)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	type result struct {
+		c   net.Conn
+		err error
+	}
+	res := make(chan result, 1)
+	go func() {
+		c, err := p.Get(ctx)
+		res <- result{c, err}
+	}()
+	waitWaiting(t, p, 1)
+
+	canceled, release := p.HoldCanceled()
+	cancel()
+	<-canceled
+	clk.Advance(time.Millisecond) // past the handoff threshold
+	held.Close()                  // handed straight to the waiter
+	release()
+	r := <-res
+	if r.err != nil || r.c == nil {
+		t.Fatalf("Get = %v, %v; want the connection handed over", r.c, r.err)
+	}
+	if underlying(r.c) != socket {
+		t.Error("got another socket than the one handed over")
+	}
+	echo(t, r.c, "kept")
+	r.c.Close()
+	wantCounts(t, p, 1, 1)
+	if st := p.Stats(); st.GetsCanceled != 0 || st.GetsWaited != 2 {
+		t.Errorf("stats %+v: want no Get canceled and 2 served after waiting", st)
+	}
+}
+
 // No Get starves while others keep taking and giving back: many more
 // goroutines than connections share a budget of round trips, and every
 // one of them gets a share of it.

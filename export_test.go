@@ -78,6 +78,24 @@ func (p *ConnPool) HoldWoken() (woken <-chan struct{}, release func()) {
 	return ch, func() { close(gate) }
 }
 
+// HoldCanceled makes the next waiter whose context ends signal canceled
+// and then wait for release before it takes the pool's lock to leave the
+// line. Call it before the context ends.
+func (p *ConnPool) HoldCanceled() (canceled <-chan struct{}, release func()) {
+	ch := make(chan struct{})
+	gate := make(chan struct{})
+	var once sync.Once
+	p.mu.Lock()
+	p.testHookCanceled = func() {
+		once.Do(func() {
+			close(ch)
+			<-gate
+		})
+	}
+	p.mu.Unlock()
+	return ch, func() { close(gate) }
+}
+
 // NewWithClock is New with a fake clock.
 func NewWithClock(cfg Config, c *FakeClock) (*ConnPool, error) { return newPool(cfg, c) }
 

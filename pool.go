@@ -124,8 +124,9 @@ type ConnPool struct {
 	topUp   backoff
 	stats   counters
 
-	testHookWait  func() // called after a Get joins the line; nil but in tests
-	testHookWoken func() // called when a waiter is woken to try again; nil but in tests
+	testHookWait     func() // called after a Get joins the line; nil but in tests
+	testHookWoken    func() // called when a waiter is woken to try again; nil but in tests
+	testHookCanceled func() // called when a waiter's context ends, before it takes mu; nil but in tests
 }
 
 // waiter is a Get waiting for a connection. Its channel has room for one
@@ -378,6 +379,9 @@ func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
 	case h := <-w.ch:
 		return h, nil
 	case <-done:
+	}
+	if p.testHookCanceled != nil {
+		p.testHookCanceled()
 	}
 	now := p.clock.Now()
 	p.mu.Lock()
