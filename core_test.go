@@ -299,6 +299,38 @@ func TestPeerCloseOfIdleConnIsSeenWithoutAGet(t *testing.T) {
 	}
 }
 
+// A connection checked out when its peer closes it is closed when it comes
+// back, for CloseStale, however soon: it is never pooled again.
+func TestPeerCloseOfCheckedOutConnClosesItOnReturn(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	s := newServer(t)
+	closes := newCloses()
+	p, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, OnClose: closes.hook})
+	gone := p.PeersGone()
+	c := get(t, p)
+	socket := underlying(c)
+	s.WaitOpen(1)
+	s.CloseConns()
+	select {
+	case <-gone: // the pool has heard of it, with the connection out
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the pool never heard of the peer's close")
+	}
+	c.Close()
+	closes.wait(t, 1, connpool.CloseStale)
+	c = get(t, p)
+	defer c.Close()
+	if underlying(c) == socket {
+		t.Fatal("the connection its peer closed was handed out again")
+	}
+	echo(t, c, "a live one")
+	if st := p.Stats(); st.ClosedStale != 1 || st.Dials != 2 {
+		t.Errorf("ClosedStale = %d, Dials = %d; want 1 and 2", st.ClosedStale, st.Dials)
+	}
+}
+
 // A server that closes every connection it accepts before any use (one at
 // its connection limit, say) does not make the MinIdleConns top-up dial in
 // a loop: each lost connection waits a backoff step before the next dial.

@@ -96,6 +96,15 @@ func (p *ConnPool) HoldCanceled() (canceled <-chan struct{}, release func()) {
 	return ch, func() { close(gate) }
 }
 
+// PeersGone returns a channel that receives each time the watcher has
+// dealt with a peer's close or reset. Call it before the first
+// connection is dialled.
+func (p *ConnPool) PeersGone() <-chan struct{} {
+	gone := make(chan struct{}, 16)
+	p.testHookGone = func() { gone <- struct{}{} }
+	return gone
+}
+
 // NewWithClock is New with a fake clock.
 func NewWithClock(cfg Config, c *FakeClock) (*ConnPool, error) { return newPool(cfg, c) }
 

@@ -144,6 +144,28 @@ func TestUnaskedBytesMakeAConnStale(t *testing.T) {
 	}
 }
 
+// TryGet peeks at an idle connection as Get does: one with bytes nobody
+// asked for is closed, not handed out, and TryGet reports none available.
+func TestTryGetProbesIdleConns(t *testing.T) {
+	requireProbe(t)
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	socket := strayBytesOnIdle(t, p, s, "stray reply")
+	clk.Advance(time.Hour)
+	c, err := p.TryGet()
+	if err == nil {
+		defer c.Close()
+		if underlying(c) == socket {
+			t.Fatal("TryGet handed out the connection with a stray reply")
+		}
+	} else if !errors.Is(err, connpool.ErrNotAvailable) {
+		t.Fatalf("TryGet = %v, want ErrNotAvailable or a fresh connection", err)
+	}
+	if st := p.Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
+	}
+}
+
 func TestLeftoverReadDeadlineIsNoFalseAlarm(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})

@@ -127,6 +127,7 @@ type ConnPool struct {
 	testHookWait     func() // called after a Get joins the line; nil but in tests
 	testHookWoken    func() // called when a waiter is woken to try again; nil but in tests
 	testHookCanceled func() // called when a waiter's context ends, before it takes mu; nil but in tests
+	testHookGone     func() // called when the watcher has dealt with a peer's close; nil but in tests
 }
 
 // waiter is a Get waiting for a connection. Its channel has room for one

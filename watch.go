@@ -42,6 +42,9 @@ func (p *ConnPool) watcherLocked() *sock.Watcher {
 // peerGone is told by the watcher that the peer of the connection named
 // token closed or reset it.
 func (p *ConnPool) peerGone(token uint64) {
+	if p.testHookGone != nil {
+		defer p.testHookGone()
+	}
 	now := p.clock.Now()
 	p.mu.Lock()
 	c := p.connOfLocked(token)
