@@ -161,6 +161,36 @@ func TestTCPPoolDialTCPUsesResolvedAddress(t *testing.T) {
 	}
 }
 
+// DialTCP's laddr is the local address of the pool's connections, as
+// net.DialTCP's is: here 127.0.0.2, which Linux's loopback answers to.
+func TestTCPPoolDialTCPBindsLocalAddress(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	raddr, err := net.ResolveTCPAddr("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	laddr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 2)}
+	if ln, err := net.ListenTCP("tcp", laddr); err != nil {
+		t.Skipf("127.0.0.2 is not a local address here: %v", err)
+	} else {
+		ln.Close()
+	}
+	p, err := connpool.DialTCP("tcp", laddr, raddr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	mustWrite(t, p, []byte("x"))
+	srv.WaitTotal(1)
+	got, ok := p.LocalAddr().(*net.TCPAddr)
+	if !ok || !got.IP.Equal(laddr.IP) {
+		t.Fatalf("LocalAddr = %v, want an address on %v", p.LocalAddr(), laddr.IP)
+	}
+	if peer := srv.Conn(0).RemoteAddr().(*net.TCPAddr); !peer.IP.Equal(laddr.IP) {
+		t.Errorf("the server sees the pool at %v, want %v", peer, laddr.IP)
+	}
+}
+
 func TestTCPPoolDialRejectsBadInput(t *testing.T) {
 	raddr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
 	for _, tc := range []struct {
