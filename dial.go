@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"reflect"
 	"time"
 )
 
@@ -54,6 +55,17 @@ func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration
 		return nil, took, err
 	}
 	return conn, took, nil
+}
+
+// isNil reports whether v is nil or a nil pointer in an interface: a
+// connection or an address a custom dial function or connection might
+// return.
+func isNil(v any) bool {
+	if v == nil {
+		return true
+	}
+	rv := reflect.ValueOf(v)
+	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // backoff computes the waits between attempts that keep failing, for both

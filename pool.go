@@ -856,7 +856,7 @@ func (p *ConnPool) logger() logger { return logger{l: p.log, name: p.Name()} }
 
 // remoteAddr returns c's remote address as a string, or "" if it has none.
 func remoteAddr(c net.Conn) string {
-	if a := c.RemoteAddr(); !isNilAddr(a) {
+	if a := c.RemoteAddr(); !isNil(a) {
 		return a.String()
 	}
 	return ""

@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"reflect"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -432,7 +431,7 @@ func (p *TCPPool) Close() error {
 // It never returns nil.
 func (p *TCPPool) LocalAddr() net.Addr {
 	if lc := p.firstUp(); lc != nil {
-		if a := lc.LocalAddr(); !isNilAddr(a) {
+		if a := lc.LocalAddr(); !isNil(a) {
 			return a
 		}
 	}
@@ -446,7 +445,7 @@ func (p *TCPPool) LocalAddr() net.Addr {
 // if none is, the address of the first backend. It never returns nil.
 func (p *TCPPool) RemoteAddr() net.Addr {
 	if lc := p.firstUp(); lc != nil {
-		if a := lc.RemoteAddr(); !isNilAddr(a) {
+		if a := lc.RemoteAddr(); !isNil(a) {
 			return a
 		}
 	}
@@ -467,19 +466,6 @@ func (p *TCPPool) firstUp() *liveConn {
 		}
 	}
 	return nil
-}
-
-// isNilAddr reports whether a is nil or a nil pointer in an interface,
-// which a custom connection might return.
-func isNilAddr(a net.Addr) bool { return isNil(a) }
-
-// isNil reports whether v is nil or a nil pointer in an interface.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // TCPPoolStats are the counters of a [TCPPool], from [TCPPool.Stats].
