@@ -79,7 +79,7 @@ func run(resultsPath, seriesPath, gomodPath, mdPath, chartPath, seriesChartPath,
 		}
 		info.Readme = string(text)
 	}
-	if info.Versions, err = versions(gomodPath); err != nil {
+	if info.Versions, err = versions(gomodPath, d.config["connpool-commit"]); err != nil {
 		return err
 	}
 	write := func(path string, draw func(io.Writer, *Data) error) (string, error) {
@@ -102,16 +102,23 @@ func run(resultsPath, seriesPath, gomodPath, mdPath, chartPath, seriesChartPath,
 }
 
 // versions returns the modules the bench module requires directly, from
-// its go.mod, and the commit of the connpool checkout it replaces.
-func versions(path string) ([]Version, error) {
+// its go.mod, and the commit of the connpool checkout it replaces: measured,
+// the one benchrun recorded in the results, or else the one checked out
+// now.
+func versions(path, measured string) ([]Version, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	vs := parseRequires(string(data))
+	if measured == "" {
+		if out, err := exec.Command("git", "-C", filepath.Dir(path), "log", "-1", "--format=%h %cs").Output(); err == nil {
+			measured = strings.TrimSpace(string(out))
+		}
+	}
 	commit := "this checkout"
-	if out, err := exec.Command("git", "-C", filepath.Dir(path), "log", "-1", "--format=%h %cs").Output(); err == nil {
-		commit = "this checkout, commit " + strings.TrimSpace(string(out))
+	if measured != "" {
+		commit = "this checkout, commit " + measured
 	}
 	for i := range vs {
 		if vs[i].Path == "github.com/seed-a245f091/connpool" {

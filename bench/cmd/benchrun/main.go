@@ -39,6 +39,22 @@ func main() {
 	}
 }
 
+// checkout names the commit of the repository the benchmarks were built
+// from, its short hash and date, with " +dirty" if Go files or go.mod files
+// differ from it; "" outside a git checkout.
+func checkout() string {
+	out, err := exec.Command("git", "log", "-1", "--format=%h %cs").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	st, err := exec.Command("git", "status", "--porcelain", "--", ":/*.go", ":/*go.mod", ":/*go.sum").Output()
+	if err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += " +dirty"
+	}
+	return c
+}
+
 func run(bin, outPath, seriesPath string, quick bool) error {
 	jobs := plan(quick)
 	out, err := os.Create(outPath)
@@ -48,6 +64,13 @@ func run(bin, outPath, seriesPath string, quick bool) error {
 	defer out.Close()
 	if err := os.WriteFile(seriesPath, nil, 0o644); err != nil {
 		return err
+	}
+	if c := checkout(); c != "" {
+		// A configuration line, as benchfmt reads them: the report names
+		// the commit measured, not the one checked out when it is written.
+		if _, err := fmt.Fprintf(out, "connpool-commit: %s\n", c); err != nil {
+			return err
+		}
 	}
 	start := time.Now()
 	var hung, failed []string
