@@ -549,6 +549,25 @@ func recovered(f func()) (r any) {
 // Callbacks that panic leave no slot or lock behind: the panic reaches
 // the caller, and with MaxConns 1 the pool goes on serving.
 func TestPanickingCallbacksLeakNothing(t *testing.T) {
+	t.Run("Dial in New", func(t *testing.T) {
+		s := newServer(t)
+		var calls atomic.Int32
+		cfg := connpool.Config{
+			MaxConns: 3, InitialConns: 3,
+			Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				if calls.Add(1) == 2 {
+					panic("dial bug")
+				}
+				return dialTo(s)(ctx, "", "")
+			},
+		}
+		if r := recovered(func() { connpool.New(cfg) }); r != "dial bug" {
+			t.Fatalf("New panicked with %v, want the dial function's panic", r)
+		}
+		// The connection dialled before the panic is closed; goleak checks
+		// that no goroutine of the pool is left.
+		s.WaitUntil("the first connection closed", func() bool { return s.Accepts() == 1 && s.OpenConns() == 0 })
+	})
 	t.Run("HealthCheck", func(t *testing.T) {
 		s := newServer(t)
 		var calls atomic.Int32

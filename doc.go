@@ -135,7 +135,9 @@
 // no lock behind: the pool settles its books first. The panic then goes on
 // to the caller of the Get, Close or New that ran the callback; in a
 // background dial or in the pool's goroutines it ends the program, as any
-// unrecovered panic in a goroutine does.
+// unrecovered panic in a goroutine does. So does a dial function that
+// panics, but for New's initial dials, whose panic reaches New's caller
+// with the connections already dialled closed.
 //
 // # Performance
 //
