@@ -15,6 +15,9 @@
 //   - Closing a PoolConn twice no longer puts the socket in the pool twice
 //     and lends it to two holders.
 //   - A factory that returns (nil, nil) is an error, not a nil connection.
+//   - A PoolConn whose Read or Write failed, a timeout included, is closed
+//     by its Close, as after MarkUnusable, so a late reply cannot reach
+//     the next holder.
 //   - Idle connections the server closed are not handed out.
 //   - Errors wrap connpool's sentinels ([connpool.ErrInvalidConfig],
 //     [ErrClosed]) and the factory's error, so errors.Is works.
@@ -34,7 +37,8 @@ var ErrClosed = connpool.ErrClosed
 type Factory = connpool.Factory
 
 // PoolConn is the connection Get returns: closing it gives it back, and
-// MarkUnusable makes Close close it instead. It is connpool.PoolConn.
+// MarkUnusable, or a Read or Write that failed, makes Close close it
+// instead. It is connpool.PoolConn.
 type PoolConn = connpool.PoolConn
 
 // Pool is fatih/pool's interface: Get without a context, Close and Len.
