@@ -64,29 +64,24 @@ func (p *ConnPool) WaitWaiting(n int, timeout time.Duration) bool {
 // woken and then wait for release before it tries. Call it before the
 // waiter is woken.
 func (p *ConnPool) HoldWoken() (woken <-chan struct{}, release func()) {
-	ch := make(chan struct{})
-	gate := make(chan struct{})
-	var once sync.Once
-	p.mu.Lock()
-	p.testHookWoken = func() {
-		once.Do(func() {
-			close(ch)
-			<-gate
-		})
-	}
-	p.mu.Unlock()
-	return ch, func() { close(gate) }
+	return p.holdOnce(&p.testHookWoken)
 }
 
 // HoldCanceled makes the next waiter whose context ends signal canceled
 // and then wait for release before it takes the pool's lock to leave the
 // line. Call it before the context ends.
 func (p *ConnPool) HoldCanceled() (canceled <-chan struct{}, release func()) {
+	return p.holdOnce(&p.testHookCanceled)
+}
+
+// holdOnce sets *hook, under p.mu, to a hook that the first time it is
+// called closes reached and then waits for release.
+func (p *ConnPool) holdOnce(hook *func()) (reached <-chan struct{}, release func()) {
 	ch := make(chan struct{})
 	gate := make(chan struct{})
 	var once sync.Once
 	p.mu.Lock()
-	p.testHookCanceled = func() {
+	*hook = func() {
 		once.Do(func() {
 			close(ch)
 			<-gate
