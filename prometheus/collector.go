@@ -69,6 +69,7 @@ type Collector struct {
 // member is a pool in a Collector, under its name. One of conn and tcp is
 // set.
 type member struct {
+	pool   Pool // as given to Add
 	name   string
 	conn   connPool
 	tcp    tcpPool
@@ -142,10 +143,12 @@ func (c *Collector) Add(pools ...Pool) error {
 	return nil
 }
 
-// Remove removes the pool named as p is from c, for a pool that is closed
-// or should no longer be exported: c stops observing it, and no longer
-// exports its series, histograms included. Its name is free again for
-// Add. It reports whether c had such a pool.
+// Remove removes p from c, for a pool that is closed or should no longer
+// be exported: c stops observing it, and no longer exports its series,
+// histograms included. Its name is free again for Add. It reports whether
+// c had p: another pool of the same name is not p, and stays. (A pool of
+// a type whose values cannot be compared with == is known by its name
+// alone.)
 func (c *Collector) Remove(p Pool) bool {
 	if isNil(p) {
 		return false
@@ -153,7 +156,7 @@ func (c *Collector) Remove(p Pool) bool {
 	name := p.Name()
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	i := slices.IndexFunc(c.pools, func(m member) bool { return m.name == name })
+	i := slices.IndexFunc(c.pools, func(m member) bool { return m.name == name && samePool(m.pool, p) })
 	if i < 0 {
 		return false
 	}
@@ -170,7 +173,7 @@ func newMember(p Pool) (member, error) {
 	if isNil(p) {
 		return member{}, errors.New("nil pool")
 	}
-	m := member{name: p.Name()}
+	m := member{pool: p, name: p.Name()}
 	switch p := p.(type) {
 	case connPool:
 		m.conn = p
@@ -231,4 +234,13 @@ func isNil(p Pool) bool {
 		return v.IsNil()
 	}
 	return false
+}
+
+// samePool reports whether a and b are the same pool: equal, for pools
+// that can be compared, which pointers to pools can; true for any others.
+func samePool(a, b Pool) bool {
+	if !reflect.ValueOf(a).Comparable() || !reflect.ValueOf(b).Comparable() {
+		return true
+	}
+	return a == b
 }

@@ -343,8 +343,9 @@ func TestAdd(t *testing.T) {
 }
 
 // TestRemove checks that a pool removed from a Collector has no series
-// left and no observer attached, that the others keep theirs, and that
-// its name can be added again.
+// left and no observer attached, that the others keep theirs, that another
+// pool of its name does not remove it, and that its name can be added
+// again.
 func TestRemove(t *testing.T) {
 	srv := testserver.Start(t, (*testserver.Server).Echo)
 	a := &pooltest.ObservedPool{ConnPool: newPool(t, srv, connpool.Config{Name: "a", MaxConns: 1})}
@@ -359,6 +360,12 @@ func TestRemove(t *testing.T) {
 		t.Fatalf("pool a has series in %v before Remove, want %v", got, connPoolFamilies)
 	}
 
+	if c.Remove(newPool(t, srv, connpool.Config{Name: "a", MaxConns: 1})) {
+		t.Error("Remove of another pool named a = true, want false")
+	}
+	if got := s.scrape().ofPool("a"); !slices.Equal(got, connPoolFamilies) {
+		t.Fatalf("pool a has series in %v after Remove of another pool of its name, want %v", got, connPoolFamilies)
+	}
 	if !c.Remove(a) {
 		t.Fatal("Remove(a) = false, want true")
 	}
