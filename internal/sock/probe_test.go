@@ -4,6 +4,7 @@ package sock
 
 import (
 	"crypto/tls"
+	"errors"
 	"io"
 	"net"
 	"runtime"
@@ -156,6 +157,22 @@ func TestProbeUnreadData(t *testing.T) {
 	}
 }
 
+// A close behind unread bytes is a close: a writer that never reads (a
+// log shipper whose server sends a goodbye line, say) must not write to
+// the connection. Only Linux tells it without reading the bytes.
+func TestProbePeerClosedBehindUnreadData(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux tells a close behind unread bytes without reading them")
+	}
+	client, server := tcpPair(t)
+	if _, err := server.Write([]byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	server.Close()
+	waitSocket(t, client, finReceived)
+	checkProbe(t, client, ErrPeerClosed)
+}
+
 // A read deadline left in the past by the last holder is no false alarm
 // (go-sql-driver/mysql issue 963), and hides no close either.
 func TestProbeIgnoresLeftoverReadDeadline(t *testing.T) {
@@ -238,6 +255,35 @@ func TestProbeLooksThroughNetConnWrappers(t *testing.T) {
 	self := &netConnWrapper{Conn: client}
 	self.inner = self
 	checkProbe(t, self, nil)
+}
+
+// funcWrapper is a wrapper that cannot be compared with ==.
+type funcWrapper struct {
+	net.Conn
+	inner func() net.Conn
+}
+
+func (w funcWrapper) NetConn() net.Conn { return w.inner() }
+
+// A wrapper that cannot be compared is looked through like any, also one
+// that returns itself, and Abort closes what it wraps.
+func TestUncomparableWrappers(t *testing.T) {
+	client, server := tcpPair(t)
+	if _, err := server.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	waitSocket(t, client, readable)
+	w := funcWrapper{Conn: client, inner: func() net.Conn { return client }}
+	checkProbe(t, w, ErrUnreadData)
+	var self funcWrapper
+	self = funcWrapper{Conn: client, inner: func() net.Conn { return self }}
+	checkProbe(t, self, nil)
+	if err := Abort(w); err != nil {
+		t.Errorf("Abort = %v", err)
+	}
+	if _, err := client.Write([]byte("y")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Abort = %v, want net.ErrClosed", err)
+	}
 }
 
 func TestProbeWithoutSocketIsNil(t *testing.T) {

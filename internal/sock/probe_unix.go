@@ -29,7 +29,7 @@ type Socket struct {
 
 // Init finds the socket under conn. It does no system call.
 func (s *Socket) Init(conn net.Conn) {
-	inner, encrypted := unwrap(conn)
+	inner, encrypted, _ := unwrap(conn)
 	*s = Socket{encrypted: encrypted}
 	sc, ok := inner.(syscall.Conn)
 	if !ok {
@@ -47,10 +47,11 @@ func (s *Socket) Init(conn net.Conn) {
 func (s *Socket) RawConn() syscall.RawConn { return s.rc }
 
 // Probe reports what a peek at the socket finds: ErrPeerClosed,
-// ErrUnreadData, or nil. On TLS, bytes waiting are no alarm, because
-// servers send records unasked (TLS 1.3 session tickets); there only a
-// closed or reset connection counts, and where bytes are waiting, a close
-// behind them is seen only where the platform reports TCP state (Linux).
+// ErrUnreadData, or nil. Where bytes are waiting, a close behind them is
+// seen only where the platform reports TCP state (Linux), and then it is
+// ErrPeerClosed. On TLS, bytes waiting are no alarm, because servers send
+// records unasked (TLS 1.3 session tickets); there only a closed or reset
+// connection counts.
 func (s *Socket) Probe() error {
 	if s.closed {
 		return ErrPeerClosed
@@ -97,10 +98,12 @@ func (pk *peeker) peek(fd uintptr) {
 			pk.result = nil
 		case err != nil, n == 0:
 			pk.result = ErrPeerClosed
+		case finReceived(fd):
+			// Bytes wait, and a close behind them: a writer that
+			// ignores what the peer sends must hear of the close.
+			pk.result = ErrPeerClosed
 		case !pk.encrypted:
 			pk.result = ErrUnreadData
-		case finReceived(fd):
-			pk.result = ErrPeerClosed
 		default:
 			pk.result = nil // TLS records sent unasked: no alarm
 		}

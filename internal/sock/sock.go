@@ -30,21 +30,45 @@ func Probe(conn net.Conn) error {
 	return s.Probe()
 }
 
+// Abort closes conn, which is broken, without a goodbye: first the
+// innermost connection under TLS and NetConn wrappers, then conn itself,
+// so that the wrappers let go of what they hold but a *tls.Conn sends no
+// close_notify alert, which on a connection whose peer reads nothing
+// waits up to five seconds for room in the send buffer. It returns the
+// innermost connection's error.
+func Abort(conn net.Conn) error {
+	inner, _, wrapped := unwrap(conn)
+	err := inner.Close()
+	if wrapped {
+		conn.Close() // fails at once on the closed socket
+	}
+	return err
+}
+
+// maxUnwrap bounds how many layers unwrap looks through: a wrapper's
+// NetConn may return the wrapper itself, and wrappers need not be
+// comparable, so unwrap cannot tell.
+const maxUnwrap = 16
+
 // unwrap looks through *tls.Conn and any wrapper with a NetConn method down
-// to the innermost connection, and reports whether TLS was on the way.
-func unwrap(conn net.Conn) (inner net.Conn, encrypted bool) {
-	for {
+// to the innermost connection, and reports whether TLS was on the way and
+// whether there was any layer at all.
+func unwrap(conn net.Conn) (inner net.Conn, encrypted, wrapped bool) {
+	for range maxUnwrap {
 		switch c := conn.(type) {
 		case *tls.Conn:
 			encrypted = true
 			conn = c.NetConn()
-			continue
 		case interface{ NetConn() net.Conn }:
-			if inner := c.NetConn(); inner != nil && inner != conn {
-				conn = inner
-				continue
+			next := c.NetConn()
+			if next == nil {
+				return conn, encrypted, wrapped
 			}
+			conn = next
+		default:
+			return conn, encrypted, wrapped
 		}
-		return conn, encrypted
+		wrapped = true
 	}
+	return conn, encrypted, wrapped
 }
