@@ -121,7 +121,9 @@ type Config struct {
 	// HealthCheck, if set, runs before Get hands out a connection that has
 	// been idle at least HealthCheckAfter, after the peek, with the Get's
 	// context: a protocol-level ping, say. An error closes the connection
-	// and Get takes another. Nil means no check beyond the peek.
+	// and Get takes another, unless the Get's context has ended: Get then
+	// returns the context's error, as the next check would fail for it
+	// too. Nil means no check beyond the peek.
 	HealthCheck func(ctx context.Context, conn net.Conn) error
 
 	// HealthCheckAfter is how long a connection must have been idle before

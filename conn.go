@@ -33,6 +33,7 @@ type conn struct {
 	gen     uint32 // pool.gen when its dial started: a Reset since retires it
 	lent    bool   // it has been checked out at least once
 	dead    bool   // the kernel said the peer closed it while it was out
+	failed  bool   // its holder's Read or Write failed; set once released
 }
 
 // newConnLocked wraps a socket dialled at now, in a dial started at

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -488,6 +489,42 @@ func TestFailedIOMakesTheConnUnusable(t *testing.T) {
 				t.Errorf("Closed() = %d, Dials = %d; want 1 and 2", st.Closed(), st.Dials)
 			}
 		})
+	}
+}
+
+// Closing a TLS connection whose Write timed out, on a server that reads
+// nothing, sends no close_notify alert: crypto/tls would wait five seconds
+// for room in the send buffer, and fail, inside the holder's Close.
+func TestClosingABrokenTLSConnSendsNoGoodbye(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	hold := make(chan struct{})
+	defer close(hold)
+	s := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			c.(*tls.Conn).Handshake()
+			<-hold // reads nothing, so Writes fill the socket buffers
+		})
+	closes := newCloses()
+	p := newPool(t, connpool.Config{
+		MaxConns: 1, OnClose: closes.hook,
+		Dial: (&tls.Dialer{Config: clientCfg}).DialContext, Addr: s.Addr(),
+	})
+	c := get(t, p)
+	c.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+	msg := make([]byte, 10<<10)
+	for {
+		if _, err := c.Write(msg); err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("Write = %v, want a timeout once the socket buffers are full", err)
+			}
+			break
+		}
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close = %v, want nil", err)
+	}
+	if r := <-closes.ch; r != connpool.CloseUnusable {
+		t.Errorf("closed for %v, want %v", r, connpool.CloseUnusable)
 	}
 }
 

@@ -102,6 +102,13 @@
 // [Config.HealthCheck] adds a protocol-level check for connections idle
 // at least [Config.HealthCheckAfter].
 //
+// A connection closed because it failed (a failed Read or Write,
+// MarkUnusable, the peek, HealthCheck, or its peer's close) is closed
+// without a goodbye: under TLS, no close_notify alert, which crypto/tls
+// would wait up to five seconds to send to a peer that has stopped
+// reading, in the holder's Close. Connections closed for any other reason
+// (idle timeout, lifetime, Reset, the pool's Close) get one.
+//
 // A server that closes connections before their first use (one at its
 // connection limit, say) would have the MinIdleConns top-up dial and lose
 // them in a loop; the top-up backs off from it as from failed dials.

@@ -215,6 +215,95 @@ func TestHealthCheckRunsOnlyOnConnsIdleLongEnough(t *testing.T) {
 	}
 }
 
+// A Get whose context ends while HealthCheck runs, and whose check fails
+// for it, returns the context's error: it does not go on to check, and
+// close, every other idle connection with the context that has ended.
+func TestCanceledGetStopsCheckingIdleConns(t *testing.T) {
+	s := newServer(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 5, InitialConns: 5,
+		HealthCheck: func(ctx context.Context, _ net.Conn) error {
+			checks.Add(1)
+			cancel() // the caller gives up while the ping is under way
+			<-ctx.Done()
+			return ctx.Err()
+		},
+	})
+	clk.Advance(time.Hour)
+	if c, err := p.Get(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Get = %v, %v; want context.Canceled", c, err)
+	}
+	p.WaitDials()
+	st := p.Stats()
+	if checks.Load() != 1 || st.ClosedHealthCheck != 1 || st.Idle != 4 || st.Dials != 5 || st.GetsCanceled != 1 {
+		t.Errorf("checks=%d stats=%+v: want 1 check, 1 closed by it, 4 idle, no dial, 1 Get canceled", checks.Load(), st)
+	}
+}
+
+// A Get whose HealthCheck is under way when the pool is Reset or closed
+// does not hand out the connection it checked: after a Reset it takes a
+// connection dialled since, after a Close it fails with ErrClosed.
+func TestHealthCheckDoesNotOutliveResetOrClose(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		act    func(*connpool.ConnPool)
+		reason connpool.CloseReason
+	}{
+		{"Reset", (*connpool.ConnPool).Reset, connpool.CloseReset},
+		{"Close", func(p *connpool.ConnPool) { p.Close() }, connpool.ClosePoolClosed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newServer(t)
+			cl := newCloses()
+			checking := make(chan struct{})
+			release := make(chan struct{})
+			var checks atomic.Int32
+			p, clk := newFakePool(t, connpool.Config{
+				Addr: s.Addr(), MaxConns: 2, InitialConns: 1, OnClose: cl.hook,
+				HealthCheck: func(context.Context, net.Conn) error {
+					if checks.Add(1) == 1 {
+						close(checking)
+						<-release
+					}
+					return nil
+				},
+			})
+			clk.Advance(time.Hour)
+			type result struct {
+				c   net.Conn
+				err error
+			}
+			got := make(chan result, 1)
+			go func() {
+				c, err := p.Get(context.Background())
+				got <- result{c, err}
+			}()
+			<-checking
+			tc.act(p)
+			close(release)
+			r := <-got
+			cl.wait(t, 1, tc.reason)
+			if tc.reason == connpool.ClosePoolClosed {
+				if !errors.Is(r.err, connpool.ErrClosed) {
+					t.Fatalf("Get = %v, %v; want ErrClosed", r.c, r.err)
+				}
+				return
+			}
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			defer r.c.Close()
+			if st := p.Stats(); st.Dials != 2 || st.ClosedReset != 1 {
+				t.Errorf("stats %+v: want the checked connection closed for the Reset, and a second dial", st)
+			}
+			s.WaitUntil("the connection dialled before the Reset closed", func() bool { return !s.IsOpen(0) })
+		})
+	}
+}
+
 func TestProbeCanBeTurnedOff(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, ProbeAfter: -1})
@@ -436,6 +525,91 @@ func TestMinIdleConnsAreToppedUpWithBackoff(t *testing.T) {
 	p.WaitDials()
 	wantCounts(t, p, 2, 3)
 	c.Close()
+}
+
+// A Get that joins the line while the dial backoff holds dials back is
+// dialled for when the backoff ends, also while the maintainer sleeps
+// towards a later deadline (here, an hour's LeakThreshold).
+func TestGetInLineDuringBackoffIsDialledFor(t *testing.T) {
+	s := newServer(t)
+	var down atomic.Bool
+	p, clk := newFakePool(t, connpool.Config{
+		MaxConns: 2, LeakThreshold: time.Hour, DialBackoff: time.Second, MaxDialBackoff: time.Second,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			if down.Load() {
+				return nil, errors.New("server down")
+			}
+			return dialTo(s)(ctx, "", "")
+		},
+	})
+	held := get(t, p) // the maintainer watches it for an hour
+	defer held.Close()
+	waitTimerWithin(t, clk, time.Hour)
+	down.Store(true)
+	if _, err := p.Get(context.Background()); err == nil {
+		t.Fatal("Get succeeded with the server down")
+	}
+	down.Store(false)
+	got := make(chan error, 1)
+	go func() {
+		c, err := p.Get(context.Background())
+		if err == nil {
+			c.Close()
+		}
+		got <- err
+	}()
+	if !p.WaitWaiting(1, 10*time.Second) {
+		t.Fatal("the Get did not wait in line")
+	}
+	waitTimerWithin(t, clk, time.Second) // the end of the backoff
+	clk.Advance(time.Second)
+	if err := <-got; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A server that closes a connection before its first use makes the
+// MinIdleConns top-up back off, and dial again once the backoff ends,
+// also while the maintainer sleeps towards a later deadline (here, an
+// hour's MaxLifetime).
+func TestTopUpDialsAgainAfterAnUnusedConnIsClosed(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	s := newTCPServer(t, func(s *server, id int, c net.Conn) {
+		if id == 0 {
+			return // closed at once
+		}
+		s.Drain(id, c)
+	})
+	cl := newCloses()
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 2, MinIdleConns: 1, MaxLifetime: time.Hour,
+		DialBackoff: time.Second, MaxDialBackoff: time.Second, OnClose: cl.hook,
+	})
+	cl.wait(t, 1, connpool.CloseStale)
+	waitTimerWithin(t, clk, time.Second) // the end of the top-up's backoff
+	clk.Advance(time.Second)
+	s.WaitUntil("a second connection", func() bool { return s.Accepts() == 2 })
+	for p.Len() != 1 {
+		waitTimerWithin(t, clk, time.Hour) // it replans once the dial is in
+	}
+}
+
+// waitTimerWithin waits until a timer on clk is due within d.
+func waitTimerWithin(t testing.TB, clk *connpool.FakeClock, d time.Duration) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		if next := clk.NextDeadline(); next > 0 && next <= d {
+			return
+		}
+		select {
+		case <-clk.TimerMade():
+		case <-timeout:
+			t.Fatalf("no timer due within %v (next in %v)", d, clk.NextDeadline())
+		}
+	}
 }
 
 // waitTimer waits until the maintainer has armed a timer on clk.

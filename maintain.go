@@ -11,14 +11,14 @@ import "time"
 // failing has no goroutine of its own (but the watcher, on Linux).
 
 // maintainLocked starts the maintainer if it has work and is not running,
-// or wakes it if the pool has fallen short of MinIdleConns and may dial.
-// Caller must hold p.mu.
+// or wakes it if it must dial before it planned to wake. Caller must hold
+// p.mu.
 func (p *ConnPool) maintainLocked() {
 	if p.closed {
 		return
 	}
 	if p.maintaining {
-		if p.shortLocked() && p.mayTopUpLocked(p.lastNow) {
+		if p.dialDueBeforeLocked(p.maintWake) {
 			p.kickMaintainer()
 		}
 		return
@@ -42,6 +42,24 @@ func (p *ConnPool) shortLocked() bool {
 // p.mu.
 func (p *ConnPool) mayTopUpLocked(now time.Duration) bool {
 	return p.mayDialLocked(now) && now >= p.topUpAt
+}
+
+// dialDueBeforeLocked reports whether the maintainer must start a dial
+// before t: for Gets that wait out the dial backoff, or for MinIdleConns
+// once the top-up's backoff and the dial backoff allow. A dial in flight
+// while dials fail reports its end itself. Caller must hold p.mu.
+func (p *ConnPool) dialDueBeforeLocked(t time.Duration) bool {
+	if p.waitingOnBackoffLocked() && p.retryAt < t {
+		return true
+	}
+	if !p.shortLocked() || (p.dialErr != nil && p.dialing > 0) {
+		return false
+	}
+	due := p.topUpAt
+	if p.dialErr != nil {
+		due = max(due, p.retryAt)
+	}
+	return due < t
 }
 
 // maintenanceDueLocked reports whether the maintainer has anything to do or
@@ -93,6 +111,7 @@ func (p *ConnPool) maintain() {
 			p.mu.Unlock()
 			return
 		}
+		p.maintWake = 0 // planning: nothing need kick it
 		expired := p.reapLocked(now)
 		for p.shortLocked() && p.mayTopUpLocked(now) {
 			p.startDialLocked() // its result kicks us if it fails

@@ -110,7 +110,8 @@ type ConnPool struct {
 	drained   chan struct{}       // closed once the pool is closed and open is 0
 	watch     *sock.Watcher       // nil until the first connection, or if there is none here
 	watchOff  bool                // no watcher could be made
-	// The maintainer: running says it is, wake when it means to wake next.
+	// The maintainer: running says it is, wake when it means to wake next
+	// (0 while it plans, under mu).
 	maintaining bool
 	maintWake   time.Duration
 	// While dials fail, dialErr is the last one's error, bo counts them,
@@ -289,6 +290,17 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 			}
 			now = p.clock.Now()
 			p.mu.Lock()
+			if err := ctx.Err(); err != nil {
+				// A health check that obeys ctx fails once it ends, so
+				// the next idle connection would fail its check too.
+				p.countCanceledLocked(err)
+				if w != nil {
+					p.stats.waitTime += waited(w, now)
+				}
+				p.mu.Unlock()
+				p.freeWaiter(w)
+				return nil, err
+			}
 			continue
 		}
 
@@ -488,9 +500,10 @@ func (p *ConnPool) checksDue(idle time.Duration) (probe, health bool) {
 }
 
 // check runs the probe and, if health is set, the user's health check on
-// pc's connection, which has been idle a while. If either fails, or the
-// health check panics, it closes the connection and releases its slot, and
-// returns false.
+// pc's connection, which has been idle a while, with p.mu released. If
+// either fails, or the health check panics, or the pool was closed or Reset
+// meanwhile, it closes the connection and releases its slot, and returns
+// false.
 func (p *ConnPool) check(ctx context.Context, pc *PoolConn, health bool) (ok bool) {
 	c := pc.c
 	reason := CloseStale
@@ -513,7 +526,25 @@ func (p *ConnPool) check(ctx context.Context, pc *PoolConn, health bool) (ok boo
 			return false
 		}
 	}
-	return true
+	p.mu.Lock()
+	reason = p.retiredLocked(c)
+	p.mu.Unlock()
+	return reason == 0
+}
+
+// retiredLocked returns why the checked-out connection c may not be handed
+// out, or 0: the pool was closed, or Reset since c's dial began, or the
+// watcher heard its peer close it. Caller must hold p.mu.
+func (p *ConnPool) retiredLocked(c *conn) CloseReason {
+	switch {
+	case p.closed:
+		return ClosePoolClosed
+	case c.dead:
+		return CloseStale
+	case c.gen != p.gen:
+		return CloseReset
+	}
+	return 0
 }
 
 // discard closes a connection that is neither idle nor with a holder, and
@@ -754,6 +785,7 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	}
 	if reason != 0 {
 		p.releaseLocked(c, reason)
+		c.failed = state&flagFailed != 0
 		p.mu.Unlock()
 		return p.closeConn(c, reason)
 	}
@@ -842,9 +874,17 @@ func (p *ConnPool) checkDrainedLocked() {
 
 // closeConn closes a connection released by releaseLocked and reports it to
 // the OnClose hook. A hook that panics does so after the books are
-// balanced.
+// balanced. A connection that failed, or whose peer is gone, it closes
+// without a goodbye (see sock.Abort): a TLS close_notify alert would wait
+// up to five seconds on a peer that reads nothing, in its holder's Close.
 func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
-	err := c.nc.Close()
+	var err error
+	switch {
+	case c.failed, reason == CloseUnusable, reason == CloseStale, reason == CloseHealthCheck:
+		err = sock.Abort(c.nc)
+	default:
+		err = c.nc.Close()
+	}
 	if p.cfg.OnClose != nil {
 		p.cfg.OnClose(c.nc, reason)
 	}

@@ -135,13 +135,7 @@ func (p *ConnPool) dialFailedLocked(err error, now time.Duration) (first bool) {
 	// dial, so while the server is down the Gets fail one by one, a
 	// backoff step apart, rather than wait for ever or dial once each.
 	p.failWaiterLocked(fmt.Errorf("connpool: dial: %w", err), now)
-	if p.maintaining {
-		if p.retryAt < p.maintWake {
-			p.kickMaintainer()
-		}
-	} else {
-		p.maintainLocked()
-	}
+	p.maintainLocked()
 	return first
 }
 
