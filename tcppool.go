@@ -71,9 +71,8 @@ func (e *opError) Timeout() bool { return isTimeout(e.err) }
 // Temporary is Timeout, as for the net package's own errors.
 func (e *opError) Temporary() bool { return e.Timeout() }
 
-// isTimeout reports whether err is a deadline expiring. errors.As stops at
-// the first net.Error, so a *tls.Conn's permanent error after a timeout
-// (whose Timeout is false: the connection is done for) is not one.
+// isTimeout reports whether err is a deadline expiring. (A *tls.Conn whose
+// Write timed out keeps failing every Write with a timeout: see writeOn.)
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -103,7 +102,13 @@ func isTimeout(err error) bool {
 // to a socket the peer has already closed; Writes that start on it while
 // the check runs wait for its verdict. A connection that fails after
 // part of a Write reached it is closed at once; see
-// [TCPPoolConfig.RetryPartialWrites] for what happens to the Write.
+// [TCPPoolConfig.RetryPartialWrites] for what happens to the Write. A
+// Write that reaches its deadline before writing a byte keeps its
+// connection if that is a plain socket; through TLS, or any other layer
+// over the socket, the connection is replaced, as a *tls.Conn whose Write
+// timed out may have sent part of a record and fails every later Write.
+// A connection closed because it failed gets no TLS close_notify, which
+// would make the Write wait for a peer that has stopped reading.
 // Write always returns 0 <= n <= len(b), and n < len(b) only with an
 // error. In steady state a Write does not allocate.
 //
@@ -133,6 +138,12 @@ func isTimeout(err error) bool {
 // included, which ends every Read and Write in progress, and stops every
 // goroutine of the pool; afterwards Read and Write return 0 and an error
 // that satisfies errors.Is(err, net.ErrClosed) (and [ErrClosed]).
+//
+// A connection closed while bytes its server sent wait unread (at Close,
+// or when SetPoolSize removes it) is reset by the kernel, not closed, and
+// whatever earlier Writes left in its send buffer, not yet received by
+// the server, is lost: TCP has no clean close for a socket with unread
+// bytes. With a server that sends anything back, Read what it sends.
 //
 // A TCPPool is safe for concurrent use by multiple goroutines.
 type TCPPool struct {
@@ -420,7 +431,7 @@ func (p *TCPPool) Close() error {
 	}
 	p.liveMu.Unlock()
 	for _, lc := range open {
-		lc.close()
+		lc.close(false)
 	}
 	p.wg.Wait()
 	return nil

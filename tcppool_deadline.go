@@ -35,9 +35,10 @@ func (p *TCPPool) SetReadDeadline(t time.Time) error {
 }
 
 // setDeadline records a deadline t in given and ns, applies it to every
-// connection up with apply (called holding p.mu; an error from the
-// connection means it just failed, and its replacement gets t), and wakes
-// the waiting Reads and Writes.
+// open connection with apply (called holding p.mu; an error from the
+// connection means it just failed, and its replacement gets t), those
+// that SetPoolSize removed but Writes still use included, and wakes the
+// waiting Reads and Writes.
 func (p *TCPPool) setDeadline(t time.Time, given *time.Time, ns interface{ Store(int64) }, apply func(*liveConn)) error {
 	if p.slots.Load() == nil {
 		return errNotDialled
@@ -49,11 +50,11 @@ func (p *TCPPool) setDeadline(t time.Time, given *time.Time, ns interface{ Store
 	}
 	*given = t
 	ns.Store(unixNano(t))
-	for _, s := range *p.slots.Load() {
-		if lc := s.live.Load(); lc != nil {
-			apply(lc)
-		}
+	p.liveMu.Lock()
+	for lc := range p.live {
+		apply(lc)
 	}
+	p.liveMu.Unlock()
 	p.wakeLocked()
 	return nil
 }

@@ -2,10 +2,12 @@ package connpool_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -73,6 +75,86 @@ func TestTCPPoolCloseEndsWritesOnRemovedConnections(t *testing.T) {
 		}
 	}
 	<-closed
+}
+
+// A write deadline set while a Write is blocked on a connection that
+// SetPoolSize removed ends that Write too.
+func TestTCPPoolWriteDeadlineReachesRemovedConnections(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := newTCPServer(t, func(*testserver.Server, int, net.Conn) { <-hold }) // never reads
+	writing := make(chan struct{}, 1)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 2,
+		Balancer: connpool.BalancerFunc(func(c connpool.ConnSet, _ int) int { return c.Len() - 1 }),
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			return signalingWrites{c, writing}, err
+		},
+	})
+	waitConnsUp(t, p, 2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Write(make([]byte, 64<<20)) // more than the socket buffers hold
+		done <- err
+	}()
+	<-writing
+	if err := p.SetPoolSize(1); err != nil { // removes the Write's connection
+		t.Fatal(err)
+	}
+	if err := p.SetWriteDeadline(time.Now().Add(time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write = %v, want a timeout", err)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("a Write on a removed connection outlived its deadline")
+	}
+}
+
+// A Write through TLS that times out breaks the *tls.Conn for good (every
+// later Write on it fails), even when it reports no byte written: the pool
+// replaces the connection, and Writes go on once the deadline is lifted.
+func TestTCPPoolTLSWriteTimeoutReplacesTheConnection(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(s *testserver.Server, id int, c net.Conn) {
+			if id == 0 {
+				c.(*tls.Conn).Handshake()
+				<-hold // reads nothing, so Writes fill the socket buffers
+				return
+			}
+			s.Drain(id, c)
+		})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
+		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
+	})
+	msg := make([]byte, 10<<10)
+	for {
+		p.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
+		_, err := p.Write(msg)
+		if err == nil {
+			continue
+		}
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Write = %v, want a timeout once the socket buffers are full", err)
+		}
+		break
+	}
+	p.SetWriteDeadline(time.Time{})
+	for i := range 3 {
+		mustWrite(t, p, []byte("x"))
+		if st := p.Stats(); i == 0 && st.Reconnects != 1 {
+			t.Errorf("Reconnects = %d after the timeout, want 1", st.Reconnects)
+		}
+	}
+	srv.WaitUntil("the Writes after the timeout", func() bool { return len(srv.Data()[1]) == 3 })
 }
 
 // Close returns at once once Reads have started the reader goroutines,

@@ -48,6 +48,10 @@ type liveConn struct {
 	// time, or peerGone for good (see checkIdle).
 	lastWrite atomic.Int64
 	sock      sock.Socket
+	// plain says Conn is a socket itself, with no layer such as TLS over
+	// it, so that a Write that timed out having written nothing left
+	// nothing behind.
+	plain bool
 
 	// For the reader goroutine, set before it starts.
 	rbuf     []byte
@@ -70,20 +74,34 @@ func (lc *liveConn) acquire() bool {
 
 func (lc *liveConn) release() {
 	if lc.refs.Add(-1) == 0 {
-		lc.close()
+		lc.close(false)
 	}
 }
 
 // close closes the connection, once, and takes it off the pool's list of
-// open connections.
-func (lc *liveConn) close() {
+// open connections. A broken one it closes without a goodbye (see
+// sock.Abort): a Write that found it broken must not wait for one.
+func (lc *liveConn) close(broken bool) {
 	if lc.closed.CompareAndSwap(false, true) {
-		lc.Conn.Close()
+		if broken {
+			sock.Abort(lc.Conn)
+		} else {
+			lc.Conn.Close()
+		}
 		p := lc.pool
 		p.liveMu.Lock()
 		delete(p.live, lc)
 		p.liveMu.Unlock()
 	}
+}
+
+// isSocket reports whether c is one of the net package's own sockets.
+func isSocket(c net.Conn) bool {
+	switch c.(type) {
+	case *net.TCPConn, *net.UnixConn:
+		return true
+	}
+	return false
 }
 
 // retire takes lc, found broken, out of s, closes it and starts redialling.
@@ -92,7 +110,7 @@ func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
 	if !s.live.CompareAndSwap(lc, nil) {
 		return
 	}
-	lc.close() // at once: Writes in progress on it fail and move on
+	lc.close(true) // at once: Writes in progress on it fail and move on
 	lc.release()
 	p.mu.Lock()
 	p.lastErr = cause
@@ -168,7 +186,7 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 		conn.Close()
 		return
 	}
-	lc := &liveConn{Conn: conn, pool: p, addr: addr}
+	lc := &liveConn{Conn: conn, pool: p, addr: addr, plain: isSocket(conn)}
 	lc.sock.Init(conn)
 	lc.refs.Store(1)
 	lc.lastWrite.Store(int64(p.clock.Now()))

@@ -176,9 +176,12 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 		return n, false, errTCPPoolClosed
 	}
 	timeout := isTimeout(err)
-	if n > 0 || !timeout {
-		// A timeout before the first byte leaves the stream as it was;
-		// anything else leaves it broken or torn, so it must end here.
+	if n > 0 || !timeout || !lc.plain {
+		// A timeout before the first byte leaves a socket's stream as it
+		// was; anything else leaves it broken or torn, so it must end
+		// here. So does any timeout of a Write through a layer over the
+		// socket: a *tls.Conn may have sent part of a record and count no
+		// byte written, and fails every later Write.
 		p.retire(s, lc, err)
 	}
 	if errors.Is(err, net.ErrClosed) {
