@@ -47,9 +47,10 @@
 // GetsCanceled, GetsFailed), the reasons those of [connpool.CloseReason]:
 // the connections the pool found stale are connpool.closed_connections
 // with reason stale. The semantic conventions count a timeout when a wait
-// for a connection ends unserved; a ConnPool's Stats count every Get that
-// its context ended, whether by deadline or by cancellation, and so does
-// db.client.connection.timeouts. The wait histogram counts the Gets that
+// for a connection ends unserved: db.client.connection.timeouts counts the
+// Gets whose context's deadline passed first (Stats.GetsTimedOut); those
+// canceled otherwise are only in connpool.gets, with outcome canceled,
+// beside the timed-out ones. The wait histogram counts the Gets that
 // returned a connection, the use histogram every return, and the create
 // histogram every dial, so that its count is connpool.dials (less the
 // dials made before Instrument).

@@ -75,8 +75,10 @@ type Registration struct {
 // Unregister stops reporting the pool: its callback is unregistered, and
 // its observer is removed from the pool and records no event that starts
 // after Unregister returns. The pool's name is free again for
-// Instrument. It returns the error of unregistering the callback, the same
-// at every call.
+// Instrument. The histograms' series stay as they were: the SDK keeps the
+// data points of synchronous instruments, and a pool of the same name
+// instrumented again adds to them. It returns the error of unregistering
+// the callback, the same at every call.
 func (r *Registration) Unregister() error {
 	r.once.Do(func() {
 		r.obs.stopped.Store(true)
@@ -159,10 +161,11 @@ type claim struct {
 }
 
 // claimName takes name for mp, or returns an error if it is taken. A
-// provider whose type is not comparable, so that it cannot be a map key,
-// is not checked.
+// provider that is not comparable, so that it cannot be a map key, is not
+// checked: the value, not only its type (a struct of a comparable type
+// may hold a func in an interface field).
 func claimName(mp metric.MeterProvider, name string) (claim, error) {
-	if !reflect.TypeOf(mp).Comparable() {
+	if !reflect.ValueOf(mp).Comparable() {
 		return claim{}, nil
 	}
 	c := claim{mp, name}

@@ -13,6 +13,7 @@ import (
 	connpoolotel "github.com/seed-a245f091/connpool/otel"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
 	"go.opentelemetry.io/otel/metric/noop"
 )
 
@@ -405,6 +406,29 @@ func TestUnregister(t *testing.T) {
 	}
 	if pts := got.pointsOf("connpool.gets", "db"); len(pts) != 0 {
 		t.Errorf("connpool.gets reports %d data points after Unregister", len(pts))
+	}
+}
+
+// wrappedProvider is a user's meter provider of a comparable struct type
+// whose field may hold a value that is not comparable.
+type wrappedProvider struct{ metric.MeterProvider }
+
+// funcProvider is a meter provider that cannot be compared.
+type funcProvider struct {
+	metric.MeterProvider
+	hook func()
+}
+
+// TestUncomparableProvider checks that a meter provider that cannot be a
+// map key, though its type is comparable, is taken without a panic.
+func TestUncomparableProvider(t *testing.T) {
+	srv := testserver.Start(t, (*testserver.Server).Echo)
+	mp, r := newProvider(t)
+	p := newPool(t, srv, connpool.Config{Name: "wrapped", MaxConns: 1})
+	instrument(t, p, connpoolotel.WithMeterProvider(wrappedProvider{funcProvider{mp, func() {}}}))
+	get(t, p).Close()
+	if v := collect(t, r).sum("connpool.gets", true, set("wrapped", outcomeKey.String("waited"))); v != 1 {
+		t.Errorf("connpool.gets{waited} = %d, want 1", v)
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"reflect"
 	"slices"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/seed-a245f091/connpool"
@@ -78,8 +79,9 @@ type member struct {
 
 // NewCollector returns a Collector of pools with the default [Opts].
 // Register it with a [prometheus.Registerer]: if a pool is of an unknown
-// kind, has no name, or has the name of another, Register returns the
-// error (and MustRegister panics with it), and no pool is observed.
+// kind, has no name or one that is not valid UTF-8, or has the name of
+// another, Register returns the error (and MustRegister panics with it),
+// and no pool is observed.
 func NewCollector(pools ...Pool) *Collector {
 	return NewCollectorOpts(Opts{}, pools...)
 }
@@ -112,7 +114,8 @@ func NewCollectorOpts(opts Opts, pools ...Pool) *Collector {
 // Add adds pools to c, observing each from now on: the histograms count
 // only what happens after. It returns an error, and adds none of them, if
 // one is nil or of an unknown kind, has no name (see the package
-// documentation), or has the name of a pool in c or of another in pools.
+// documentation) or one that is not valid UTF-8, or has the name of a
+// pool in c or of another in pools.
 // [Collector.Remove] removes one.
 func (c *Collector) Add(pools ...Pool) error {
 	c.mu.Lock()
@@ -184,6 +187,9 @@ func newMember(p Pool) (member, error) {
 	}
 	if m.name == "" {
 		return member{}, errors.New("the pool has no name yet: set its Config.Name")
+	}
+	if !utf8.ValidString(m.name) {
+		return member{}, fmt.Errorf("the pool's name %q is not valid UTF-8, which a label value must be", m.name)
 	}
 	return m, nil
 }

@@ -278,6 +278,8 @@ func TestRefused(t *testing.T) {
 	b := newPool(t, srv, connpool.Config{Name: "same", MaxConns: 1})
 	unnamed := newPool(t, nil, connpool.Config{Dial: refusing, MaxConns: 1})
 	other := newPool(t, srv, connpool.Config{Name: "other", MaxConns: 1})
+	fine := newPool(t, srv, connpool.Config{Name: "fine", MaxConns: 1})
+	notUTF8 := newPool(t, srv, connpool.Config{Name: "bad\xff", MaxConns: 1})
 	for _, tc := range []struct {
 		name  string
 		pools []connpoolprom.Pool
@@ -286,6 +288,7 @@ func TestRefused(t *testing.T) {
 		{"same name", []connpoolprom.Pool{a, b}, `named "same"`},
 		{"same pool twice", []connpoolprom.Pool{a, a}, `named "same"`},
 		{"no name", []connpoolprom.Pool{unnamed}, "no name"},
+		{"name not UTF-8", []connpoolprom.Pool{fine, notUTF8}, "UTF-8"},
 		{"nil", []connpoolprom.Pool{nil}, "nil pool"},
 		{"nil *ConnPool", []connpoolprom.Pool{(*connpool.ConnPool)(nil)}, "nil pool"},
 		{"nil *TCPPool", []connpoolprom.Pool{(*connpool.TCPPool)(nil)}, "nil pool"},
@@ -305,6 +308,15 @@ func TestRefused(t *testing.T) {
 	c := connpoolprom.NewCollector(a)
 	if err := c.Add(b); err == nil {
 		t.Errorf("Add of a second pool named %q: no error", b.Name())
+	}
+	// An Add that fails adds none of its pools, not even those before the
+	// one refused.
+	c = connpoolprom.NewCollector(other)
+	if err := c.Add(fine, notUTF8); err == nil {
+		t.Fatal("Add of a pool whose name is not UTF-8: no error")
+	}
+	if err := c.Add(fine); err != nil {
+		t.Errorf("Add(fine) after a failed Add(fine, notUTF8): %v, want nil", err)
 	}
 }
 
