@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"context"
+	"math"
 	"net"
 )
 
@@ -29,9 +30,11 @@ type Pool interface {
 // NewChannelPool returns a pool that keeps at most maxCap connections open,
 // after opening initialCap of them with factory. It is [New] with
 // Config{Dial: factory, MaxConns: maxCap, InitialConns: initialCap} and
-// every other setting at its default (the idle probe included); use New
-// for the others. As in buraksezer/connpool v0.6.0, maxCap is a hard
-// limit: at the limit, Get waits.
+// every other setting at its default (the idle probe included), but for
+// DialTimeout: as in buraksezer/connpool v0.6.0, a dial takes as long as
+// factory does (a Get still ends with its context, the dial going on for
+// the next). Use New for the other settings. As in buraksezer/connpool,
+// maxCap is a hard limit: at the limit, Get waits.
 //
 // It returns an error wrapping [ErrInvalidConfig] if factory is nil or the
 // capacities are out of range (0 <= initialCap <= maxCap, maxCap > 0), and an
@@ -51,6 +54,9 @@ func newChannelPool(initialCap, maxCap int, factory Factory, clk clock) (Pool, e
 		Dial:         func(context.Context, string, string) (net.Conn, error) { return factory() },
 		MaxConns:     maxCap,
 		InitialConns: initialCap,
+		// A Factory takes no context, so a timeout could not stop it, only
+		// throw away what it brings late.
+		DialTimeout: math.MaxInt64,
 	}, clk)
 	if err != nil {
 		return nil, err // not p: a nil *ConnPool in a Pool is not nil

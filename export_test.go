@@ -203,6 +203,9 @@ func (t *fakeTimer) Stop() bool {
 	return false
 }
 
+// DialTimeout returns the bound on each of p's dials.
+func (p *ConnPool) DialTimeout() time.Duration { return p.dialer.timeout }
+
 // ExpiresAt returns when pc's socket reaches the end of its lifetime.
 func ExpiresAt(pc *PoolConn) time.Duration { return pc.c.expiresAt }
 

@@ -70,6 +70,21 @@ func TestNewChannelPoolPrefills(t *testing.T) {
 	}
 }
 
+// A Factory takes no context, so NewChannelPool times no dial out: a
+// factory slower than New's default DialTimeout still serves, as it did
+// in buraksezer/connpool.
+func TestNewChannelPoolTimesNoDialOut(t *testing.T) {
+	s := newServer(t)
+	p, err := connpool.NewChannelPool(0, 1, factory(s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if d := p.(*connpool.ConnPool).DialTimeout(); d < 100*365*24*time.Hour {
+		t.Errorf("dial timeout %v, want none", d)
+	}
+}
+
 func TestNewChannelPoolPrefillErrorClosesOpened(t *testing.T) {
 	s := newServer(t)
 	errDown := errors.New("server down")

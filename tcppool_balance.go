@@ -17,8 +17,8 @@ type Balancer interface {
 	// that a Write of size bytes should use, or -1 if none will do now. The
 	// pool writes on the connection picked if it is up, and otherwise on
 	// the next one up after it, wrapping around; on -1 the Write waits as
-	// if every connection were down. An index out of range is taken modulo
-	// conns.Len().
+	// if every connection were down. Any other index out of range, a
+	// negative one too, is taken modulo conns.Len().
 	Pick(conns ConnSet, size int) int
 }
 

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
@@ -267,6 +268,109 @@ func TestTCPPoolSetMaxRetriesCountsAttemptsInAll(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A Read or Write waiting for a connection counts an attempt per
+// DialBackoff waited, not per wake-up: deadlines that other goroutines
+// move meanwhile (one per request, say) do not use its attempts up.
+func TestTCPPoolDeadlineChangesUseNoAttempts(t *testing.T) {
+	for _, op := range []string{"Read", "Write"} {
+		t.Run(op, func(t *testing.T) {
+			// The first connection is one end of a pipe, whose other end
+			// is closed once the pool is up; every dial after fails.
+			local, remote := net.Pipe()
+			var dials atomic.Int32
+			p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{
+				Addrs: []string{"backend"}, Size: 1, MaxAttempts: 3, DialBackoff: time.Second,
+				Dial: func(context.Context, string, string) (net.Conn, error) {
+					if dials.Add(1) == 1 {
+						return local, nil
+					}
+					return nil, syscall.ECONNREFUSED
+				},
+			})
+			remote.Close()
+			if op == "Read" {
+				if _, err := p.Read(make([]byte, 1)); err != io.EOF {
+					t.Fatalf("Read on the closed connection = %v, want io.EOF", err)
+				}
+			}
+			done := make(chan error, 1)
+			go func() {
+				var err error
+				if op == "Read" {
+					_, err = p.Read(make([]byte, 1))
+				} else {
+					_, err = p.Write([]byte("x")) // fails on the pipe, then waits
+				}
+				done <- err
+			}()
+			// The redial's backoff and the wait for a connection.
+			pooltest.WaitFor(t, "the "+op+" waiting", func() bool { return p.Sleepers() == 1 && clk.Timers() == 2 })
+			for i := range 10 {
+				select {
+				case <-clk.TimerMade():
+				default:
+				}
+				if err := p.SetDeadline(time.Now().Add(time.Hour)); err != nil {
+					t.Fatal(err)
+				}
+				select {
+				case <-clk.TimerMade(): // it waits again
+				case err := <-done:
+					t.Fatalf("after %d deadline changes and no time, the %s returned %v", i+1, op, err)
+				case <-time.After(testserver.WaitLimit):
+					t.Fatalf("the %s did not wait again after a deadline change", op)
+				}
+			}
+			autoAdvance(t, clk, time.Second)
+			clk.Advance(time.Second)
+			err := <-done
+			if want := "gave up after 3 attempts"; err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("%s = %v, want an error saying %q", op, err, want)
+			}
+			if st := p.Stats(); op == "Write" && st.Retries != 2 {
+				t.Errorf("Retries = %d, want 2", st.Retries)
+			}
+		})
+	}
+}
+
+// A read deadline centuries past, set while a Read waits for bytes from
+// several connections, ends the Read as one just past does.
+func TestTCPPoolFarPastReadDeadlineEndsAWaitingRead(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 2})
+	waitConnsUp(t, p, 2)
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 8))
+		done <- err
+	}()
+	pooltest.WaitFor(t, "a Read waiting for bytes", func() bool { return p.Sleepers() == 1 })
+	if err := p.SetReadDeadline(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read = %v, want a timeout", err)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("a Read outlived a deadline in 1600")
+	}
+}
+
+// A Balancer's negative index other than -1, a hash modulo the number of
+// connections say, is taken modulo it as documented, not as "none".
+func TestTCPPoolBalancerNegativeIndexIsTakenModulo(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 3, MaxAttempts: 1,
+		Balancer: connpool.BalancerFunc(func(connpool.ConnSet, int) int { return -2 }),
+	})
+	waitConnsUp(t, p, 3)
+	mustWrite(t, p, []byte("x"))
 }
 
 // A connection's redials wait out a backoff that grows while dials fail,

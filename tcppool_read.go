@@ -55,15 +55,8 @@ func (p *TCPPool) Read(b []byte) (int, error) {
 // up if it is down. Caller must hold p.readMu.
 func (p *TCPPool) readOne(b []byte) (int, error) {
 	attempts := int(p.attempts.Load())
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			if p.closed.Load() {
-				return 0, errTCPPoolClosed
-			}
-			if d := p.rdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-				return 0, p.timedOut("read", nil)
-			}
-		}
+	var waitEnds time.Duration // see pause
+	for attempt := 1; ; {
 		s := (*p.slots.Load())[0]
 		lc := s.live.Load()
 		if lc == nil {
@@ -73,9 +66,15 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 					p.unsleep()
 					return 0, p.giveUp("read", attempt, nil)
 				}
-				err := p.pause(wake, &p.rdl)
+				full, err := p.pause(wake, &p.rdl, &waitEnds)
 				p.unsleep()
 				if err != nil {
+					return 0, err
+				}
+				if full {
+					attempt++
+				}
+				if err := p.nextAttempt("read", &p.rdl, nil); err != nil {
 					return 0, err
 				}
 				continue
@@ -123,7 +122,7 @@ func (p *TCPPool) readAny(b []byte) (int, error) {
 		wake := p.sleep()
 		var expired <-chan time.Time
 		if d := p.rdl.Load(); d != 0 {
-			left := time.Duration(d - time.Now().UnixNano())
+			left := untilDeadline(d)
 			if left <= 0 {
 				p.unsleep()
 				return 0, errReadTimeout

@@ -196,9 +196,7 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 	if !p.wdlTime.IsZero() {
 		conn.SetWriteDeadline(p.wdlTime)
 	}
-	if p.readers {
-		p.startReaderLocked(s, lc)
-	} else if !p.rdlTime.IsZero() {
+	if !p.readers && !p.rdlTime.IsZero() {
 		conn.SetReadDeadline(p.rdlTime)
 	}
 	if s.everUp {
@@ -206,6 +204,11 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 	}
 	s.everUp = true
 	s.live.Store(lc)
+	if p.readers {
+		// After the Store: a reader that fails at once retires lc only
+		// if lc is s's connection.
+		p.startReaderLocked(s, lc)
+	}
 	p.wakeLocked()
 }
 

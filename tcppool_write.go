@@ -60,17 +60,8 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 	// when it first finds no connection up until it has one or returns.
 	waiting := false
 	defer p.stopWaiting(&waiting)
-	for attempt := 1; ; attempt++ {
-		if attempt > 1 {
-			if p.closed.Load() {
-				return 0, errTCPPoolClosed
-			}
-			if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
-				return 0, p.timedOut("write", lastErr)
-			}
-			p.retries.Add(1)
-			slots = *p.slots.Load() // SetPoolSize may have changed them
-		}
+	var waitEnds time.Duration // see pause
+	for attempt := 1; ; {
 		s, lc := p.pick(slots, len(b))
 		if lc == nil {
 			// Nothing up. Join the sleepers before looking again, so that a
@@ -86,12 +77,20 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 					waiting = true
 					p.waitingWrites.Add(1)
 				}
-				err := p.pause(wake, &p.wdl)
+				full, err := p.pause(wake, &p.wdl, &waitEnds)
 				p.unsleep()
 				if err != nil {
 					return 0, err
 				}
 				lastErr = nil
+				if full {
+					attempt++
+					p.retries.Add(1)
+				}
+				if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
+					return 0, err
+				}
+				slots = *p.slots.Load() // SetPoolSize may have changed them
 				continue
 			}
 			p.unsleep()
@@ -113,7 +112,25 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 		if attempt >= attempts {
 			return 0, p.giveUp("write", attempt, lastErr)
 		}
+		attempt++
+		p.retries.Add(1)
+		if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
+			return 0, err
+		}
+		slots = *p.slots.Load()
 	}
+}
+
+// nextAttempt returns the error that ends a Read or Write before its next
+// attempt, if the pool has closed or the deadline in dl has passed.
+func (p *TCPPool) nextAttempt(op string, dl *atomic.Int64, last error) error {
+	if p.closed.Load() {
+		return errTCPPoolClosed
+	}
+	if d := dl.Load(); d != 0 && time.Now().UnixNano() >= d {
+		return p.timedOut(op, last)
+	}
+	return nil
 }
 
 // pick asks the balancer for a connection and takes a reference on it, or
@@ -121,11 +138,11 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 func (p *TCPPool) pick(slots []*slot, size int) (*slot, *liveConn) {
 	n := len(slots)
 	i := p.cfg.Balancer.Pick(ConnSet{slots}, size)
-	if i < 0 {
+	if i == -1 {
 		return nil, nil
 	}
-	if i >= n {
-		i %= n
+	if i < 0 || i >= n {
+		i = (i%n + n) % n // as documented on Balancer: a hash may be negative
 	}
 	for range n {
 		s := slots[i]
@@ -313,30 +330,50 @@ func (p *TCPPool) wakeLocked() {
 	}
 }
 
-// pause waits, after sleep, for wake, for DialBackoff, or until the
-// deadline in dl (which the caller then reports). It returns an error only
-// if the pool closes.
-func (p *TCPPool) pause(wake <-chan struct{}, dl *atomic.Int64) error {
-	d := time.Duration(p.dialBackoff.Load())
+// pause waits, after sleep, for wake, for the rest of one attempt's
+// DialBackoff, or until the deadline in dl (which the caller then
+// reports). *ends is when the attempt's wait ends on the pool's clock, or
+// 0 before it starts: a wait that wake cuts short (a connection up, a
+// deadline moved) goes on where it was, so that neither counts as an
+// attempt. pause reports whether the attempt's wait is over, and returns
+// an error only if the pool closes.
+func (p *TCPPool) pause(wake <-chan struct{}, dl *atomic.Int64, ends *time.Duration) (full bool, err error) {
+	now := p.clock.Now()
+	if *ends == 0 {
+		*ends = now + time.Duration(p.dialBackoff.Load())
+	}
 	var expired <-chan time.Time
 	if deadline := dl.Load(); deadline != 0 {
-		left := time.Duration(deadline - time.Now().UnixNano())
+		left := untilDeadline(deadline)
 		if left <= 0 {
-			return nil
+			return false, nil
 		}
 		// The deadline is on the wall clock, as net.Conn's are.
 		dt := time.NewTimer(left)
 		defer dt.Stop()
 		expired = dt.C
 	}
-	t := p.clock.NewTimer(d)
+	t := p.clock.NewTimer(*ends - now)
 	defer t.Stop()
 	select {
 	case <-wake:
 	case <-t.C():
+		*ends = 0
+		return true, nil
 	case <-expired:
 	case <-p.done:
-		return errTCPPoolClosed
+		return false, errTCPPoolClosed
 	}
-	return nil
+	return false, nil
+}
+
+// untilDeadline returns how long until the deadline d, in the pool's
+// atomic form (see unixNano) and not 0, on the wall clock: 0 or less once
+// it has passed. It does not overflow on deadlines centuries away.
+func untilDeadline(d int64) time.Duration {
+	now := time.Now().UnixNano()
+	if d <= now {
+		return 0
+	}
+	return time.Duration(d - now)
 }
