@@ -90,8 +90,10 @@ type Config struct {
 	// IdleOrder is the order idle connections are reused in. Zero means LIFO.
 	IdleOrder IdleOrder
 
-	// IdleTimeout closes connections that have been idle longer. Zero means
-	// idle connections are kept however long they wait.
+	// IdleTimeout closes connections that have been idle longer, in the
+	// background and at the Get that finds one, all but the MinIdleConns
+	// kept ready (those a Get hands out, after the peek). Zero means idle
+	// connections are kept however long they wait.
 	IdleTimeout time.Duration
 
 	// MaxLifetime closes connections this long after they were dialled:
@@ -141,7 +143,8 @@ type Config struct {
 	// time, each failure ends the longest wait with the dial's error, and
 	// the other Gets wait for the next attempt, a connection coming back,
 	// or their context, instead of dialling each. The first dial that
-	// succeeds ends the backoff. Zero means 10ms and 1s.
+	// succeeds ends the backoff. Zero DialBackoff means 10ms;
+	// zero MaxDialBackoff means 1s, or DialBackoff if that is longer.
 	DialBackoff, MaxDialBackoff time.Duration
 
 	// OnDial, if set, is called after every dial with its connection or

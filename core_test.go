@@ -492,6 +492,42 @@ func TestFailedIOMakesTheConnUnusable(t *testing.T) {
 	}
 }
 
+// A connection given back while the idle list is full and Gets wait goes
+// to the longest waiter rather than being closed as over MaxIdleConns, and
+// no Get dials for want of it.
+func TestReturnToAFullIdleListServesAWaiter(t *testing.T) {
+	s := newServer(t)
+	p, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, MaxIdleConns: 1})
+	a, b := get(t, p), get(t, p)
+	got := make(chan error, 2)
+	for range 2 {
+		go func() {
+			c, err := p.Get(context.Background())
+			if err == nil {
+				defer c.Close()
+			}
+			got <- err
+		}()
+	}
+	if !p.WaitWaiting(2, testserver.WaitLimit) {
+		t.Fatal("the Gets did not wait in line")
+	}
+	woken, release := p.HoldWoken()
+	a.Close() // idle, and the longest waiter is woken to take it
+	<-woken
+	b.Close() // the idle list is full, and the other waiter has waited no time
+	st := p.Stats()
+	release()
+	for range 2 {
+		if err := <-got; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st.ClosedMaxIdle != 0 || st.Dialing != 0 {
+		t.Errorf("ClosedMaxIdle = %d, Dialing = %d at the return; want 0 and 0", st.ClosedMaxIdle, st.Dialing)
+	}
+}
+
 // Closing a TLS connection whose Write timed out, on a server that reads
 // nothing, sends no close_notify alert: crypto/tls would wait five seconds
 // for room in the send buffer, and fail, inside the holder's Close.
@@ -791,15 +827,16 @@ func TestResetRetiresEveryConnectionDialledBefore(t *testing.T) {
 
 // Ages and timeouts hold while the pool's own background work is stuck:
 // no Get takes its time from a goroutine that can block. Here the
-// MinIdleConns top-up is stuck in a dial, and an idle connection past
-// IdleTimeout must still not be handed out.
+// MinIdleConns top-up is stuck in a dial, and a connection idle past
+// ProbeAfter, which only a Get's own clock can tell, must still be peeked
+// at: its stray bytes keep it from being handed out.
 func TestTimeDoesNotFreezeWhileATopUpDialIsStuck(t *testing.T) {
 	s := newServer(t)
 	var stuck atomic.Bool
 	release := make(chan struct{})
 	dialing := make(chan struct{}, 1)
 	p, clk := newFakePool(t, connpool.Config{
-		MaxConns: 4, MinIdleConns: 1, IdleTimeout: time.Minute,
+		MaxConns: 4, MinIdleConns: 1,
 		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			if stuck.Load() {
 				dialing <- struct{}{}
@@ -816,13 +853,17 @@ func TestTimeDoesNotFreezeWhileATopUpDialIsStuck(t *testing.T) {
 	stuck.Store(true)
 	c := get(t, p)
 	<-dialing // taking it left the pool short: the top-up dials, and sticks
+	socket := underlying(c)
 	c.Close()
+	s.WaitOpen(1)
+	s.Push("x")
+	waitReadable(t, socket)
 	clk.Advance(time.Hour)
 	if c, err := p.TryGet(); err == nil {
 		c.Close()
-		t.Fatal("handed out a connection past its idle timeout while a dial was stuck")
+		t.Fatal("handed out a connection with stray bytes while a dial was stuck")
 	}
-	if st := p.Stats(); st.ClosedIdleTimeout != 1 {
-		t.Errorf("ClosedIdleTimeout = %d, want 1", st.ClosedIdleTimeout)
+	if st := p.Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
 	}
 }

@@ -304,6 +304,30 @@ func TestHealthCheckDoesNotOutliveResetOrClose(t *testing.T) {
 	}
 }
 
+// With the peek off, a connection due for its HealthCheck gets the check
+// alone: bytes waiting on it are the check's business.
+func TestProbeOffLeavesHealthCheckAlone(t *testing.T) {
+	s := newServer(t)
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 1, ProbeAfter: -1,
+		HealthCheck: func(context.Context, net.Conn) error {
+			checks.Add(1)
+			return nil
+		},
+	})
+	socket := strayBytesOnIdle(t, p, s, "x")
+	clk.Advance(time.Hour)
+	c := get(t, p)
+	defer c.Close()
+	if underlying(c) != socket || checks.Load() != 1 {
+		t.Errorf("replaced: %v, health checks: %d; want the same connection, checked once", underlying(c) != socket, checks.Load())
+	}
+	if st := p.Stats(); st.ClosedStale != 0 {
+		t.Errorf("ClosedStale = %d with the probe off", st.ClosedStale)
+	}
+}
+
 func TestProbeCanBeTurnedOff(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, ProbeAfter: -1})
@@ -428,6 +452,25 @@ func TestIdleTimeoutSparesMinIdleConns(t *testing.T) {
 	p.WaitDials()
 	wantCounts(t, p, 1, 1)
 	s.WaitOpen(1)
+}
+
+// Get applies the idle timeout as the maintainer does: a connection past
+// it is closed, unless it is one of the MinIdleConns kept ready, which Get
+// hands out (after the peek) rather than make its caller wait for a
+// dial. Whichever of the two closes the spare beyond MinIdleConns, Get
+// gets the other.
+func TestGetSparesMinIdleConnsPastIdleTimeout(t *testing.T) {
+	s := newServer(t)
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 4, InitialConns: 2, MinIdleConns: 1, IdleTimeout: time.Minute,
+	})
+	clk.Advance(time.Hour)
+	c := get(t, p)
+	defer c.Close()
+	echo(t, c, "still good")
+	if st := p.Stats(); st.ClosedIdleTimeout != 1 || st.GetsFromIdle != 1 {
+		t.Errorf("stats %+v: want 1 closed for the idle timeout and the Get served from the idle list", st)
+	}
 }
 
 func TestMaxLifetimeJitterIsFixedPerConn(t *testing.T) {
@@ -752,20 +795,41 @@ func TestDrainGivesUpWithItsContext(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
 	held := get(t, p)
+	// One with a deadline to clear at its return, on a socket Drain has
+	// closed: the close is still the pool's.
+	timed := get(t, p)
+	timed.SetDeadline(time.Now().Add(time.Hour))
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
 	defer cancel()
 	n, err := p.Drain(ctx)
-	if n != 1 || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("Drain = %d, %v; want 1, DeadlineExceeded", n, err)
+	if n != 2 || !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Drain = %d, %v; want 2, DeadlineExceeded", n, err)
 	}
-	s.WaitOpen(0) // closed under its holder
+	s.WaitOpen(0) // closed under their holders
 	if _, err := held.Write([]byte("x")); err == nil {
 		t.Error("write on a connection closed by Drain succeeded")
 	}
 	held.Close()
+	timed.Close()
 	wantCounts(t, p, 0, 0)
-	if st := p.Stats(); st.ClosedPoolClosed != 1 {
-		t.Errorf("ClosedPoolClosed = %d, want 1", st.ClosedPoolClosed)
+	if st := p.Stats(); st.ClosedPoolClosed != 2 {
+		t.Errorf("ClosedPoolClosed = %d, want 2", st.ClosedPoolClosed)
+	}
+}
+
+// Drain of a pool with nothing open returns 0 and nil, and has waited for
+// the pool's goroutines, even with a context that has already ended.
+func TestDrainOfAClosedPoolIgnoresAnEndedContext(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
+	get(t, p).Close()
+	p.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	for range 20 { // a select between two ready cases would pick either
+		if n, err := p.Drain(ctx); n != 0 || err != nil {
+			t.Fatalf("Drain = %d, %v; want 0, nil", n, err)
+		}
 	}
 }
 

@@ -24,12 +24,14 @@ type Observer interface {
 	// ObserveWait is called for every Get and TryGet that returns a
 	// connection, with the time from its call until it had the connection
 	// (zero for a TryGet or a Get served at once without a probe); for a
-	// TCPPool, for every Write, with the time it waited for a connection
-	// to come up.
+	// TCPPool, for every write attempt on a connection (a Write that is
+	// retried makes several), with the time from the Write's call until
+	// the attempt had its connection. A Write that never finds one up is
+	// not observed.
 	ObserveWait(d time.Duration)
 	// ObserveUse is called for every checkout given back, with the time
-	// from Get to Close; for a TCPPool, for every Write, with the time the
-	// write on its connection took.
+	// from Get to Close; for a TCPPool, for every write attempt on a
+	// connection, with the time the write took.
 	ObserveUse(d time.Duration)
 	// ObserveDial is called after every dial, with how long it took and
 	// its error, if any.

@@ -282,7 +282,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 				return p.got(pc, w, start, now), nil
 			}
 			p.mu.Unlock()
-			if p.check(ctx, pc, health) {
+			if p.check(ctx, pc, probe, health) {
 				p.mu.Lock()
 				p.countGetLocked(w, now)
 				p.mu.Unlock()
@@ -473,13 +473,15 @@ func (p *ConnPool) takeIdleLocked(now time.Duration, woken bool) (pc *PoolConn, 
 	return p.checkOutLocked(c, now), idle, nil, 0
 }
 
-// unfitLocked returns why the idle connection c must be closed rather than
-// handed out at now, or 0. Caller must hold p.mu.
+// unfitLocked returns why the idle connection c, just taken out of the
+// idle list, must be closed rather than handed out at now, or 0. As in
+// the maintainer, the idle timeout spares MinIdleConns connections: c is
+// one of them if fewer remain idle. Caller must hold p.mu.
 func (p *ConnPool) unfitLocked(c *conn, now time.Duration) CloseReason {
 	switch {
 	case c.outlived(now):
 		return CloseMaxLifetime
-	case p.idledOut(c, now):
+	case p.idle.Len() >= p.cfg.MinIdleConns && p.idledOut(c, now):
 		return CloseIdleTimeout
 	}
 	return 0
@@ -499,12 +501,12 @@ func (p *ConnPool) checksDue(idle time.Duration) (probe, health bool) {
 	return probe, health
 }
 
-// check runs the probe and, if health is set, the user's health check on
-// pc's connection, which has been idle a while, with p.mu released. If
-// either fails, or the health check panics, or the pool was closed or Reset
-// meanwhile, it closes the connection and releases its slot, and returns
-// false.
-func (p *ConnPool) check(ctx context.Context, pc *PoolConn, health bool) (ok bool) {
+// check runs, as probe and health say, the probe and the user's health
+// check on pc's connection, which has been idle a while, with p.mu
+// released. If either fails, or the health check panics, or the pool was
+// closed or Reset meanwhile, it closes the connection and releases its
+// slot, and returns false.
+func (p *ConnPool) check(ctx context.Context, pc *PoolConn, probe, health bool) (ok bool) {
 	c := pc.c
 	reason := CloseStale
 	defer func() {
@@ -513,10 +515,12 @@ func (p *ConnPool) check(ctx context.Context, pc *PoolConn, health bool) (ok boo
 			p.discard(c, reason)
 		}
 	}()
-	if err := c.sock.Probe(); err != nil {
-		p.logger().log(slog.LevelInfo, "stale connection closed before use",
-			slog.String("addr", remoteAddr(c.nc)), slog.String("reason", err.Error()))
-		return false
+	if probe {
+		if err := c.sock.Probe(); err != nil {
+			p.logger().log(slog.LevelInfo, "stale connection closed before use",
+				slog.String("addr", remoteAddr(c.nc)), slog.String("reason", err.Error()))
+			return false
+		}
 	}
 	if health {
 		reason = CloseHealthCheck
@@ -588,7 +592,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 		}
 		if probe, _ := p.checksDue(idle); probe {
 			p.mu.Unlock()
-			if !p.check(context.Background(), pc, false) {
+			if !p.check(context.Background(), pc, true, false) {
 				p.mu.Lock()
 				continue
 			}
@@ -705,11 +709,15 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	p.logger().log(slog.LevelInfo, "draining", slog.Int("checked_out", out))
 	select {
 	case <-drained:
+	case <-ctx.Done():
+	}
+	select {
+	case <-drained: // also if it was so by the time ctx ended
 		// Nothing is open, so no dial is in flight: the background
 		// goroutines are on their way out.
 		p.wait()
 		return 0, nil
-	case <-ctx.Done():
+	default:
 	}
 	p.mu.Lock()
 	held := make([]*conn, 0, len(p.conns))
@@ -723,7 +731,7 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	p.logger().log(slog.LevelWarn, "drain gave up; closing connections under their holders",
 		slog.Int("checked_out", outstanding), slog.String("err", ctx.Err().Error()))
 	for _, c := range held {
-		c.nc.Close()
+		sock.Abort(c.nc) // no TLS goodbye, which could wait on each
 	}
 	return outstanding, ctx.Err()
 }
@@ -748,16 +756,17 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 		now = p.clock.Now()
 	}
 	reason := CloseReason(0)
+	failed := state&flagFailed != 0
 	switch {
 	case state&flagUnusable != 0, state&callsMask != 0:
 		reason = CloseUnusable
-	case state&flagFailed != 0:
+	case failed:
 		// Closed below, for the pool's closing or the peer's close if
 		// either came first.
 	case state&flagDeadline != 0:
-		if err := c.nc.SetDeadline(time.Time{}); err != nil {
-			reason = CloseUnusable
-		}
+		// A socket that takes no deadline is broken, or was closed by
+		// Drain: the same as a failed Read or Write.
+		failed = c.nc.SetDeadline(time.Time{}) != nil
 	}
 	p.mu.Lock()
 	if !exact {
@@ -776,7 +785,7 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 		reason = ClosePoolClosed
 	case c.dead:
 		reason = CloseStale
-	case state&flagFailed != 0:
+	case failed:
 		reason = CloseUnusable
 	case c.gen != p.gen:
 		reason = CloseReset
@@ -785,7 +794,7 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	}
 	if reason != 0 {
 		p.releaseLocked(c, reason)
-		c.failed = state&flagFailed != 0
+		c.failed = failed
 		p.mu.Unlock()
 		return p.closeConn(c, reason)
 	}
@@ -798,14 +807,16 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 }
 
 // deliverLocked hands a connection that is not checked out to the longest
-// waiter, if it is new (fresh) or the waiter has waited starveAfter, or
-// else to the idle list, waking the longest waiter to come and take it. If
-// the idle list is full it releases the connection and returns it, for the
-// caller to close with closeConn (reason CloseMaxIdle) after unlocking.
-// Caller must hold p.mu, and the pool must be open.
+// waiter, if it is new (fresh), the waiter has waited starveAfter, or the
+// idle list is full, or else to the idle list, waking the longest waiter
+// to come and take it. If the idle list is full and no Get waits, it
+// releases the connection and returns it, for the caller to close with
+// closeConn (reason CloseMaxIdle) after unlocking. Caller must hold p.mu,
+// and the pool must be open.
 func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra *conn) {
 	if w, ok := p.waiters.Front(); ok {
-		if t := p.clock.Now(); fresh || t-w.since >= starveAfter {
+		full := p.idle.Len() >= p.cfg.MaxIdleConns
+		if t := p.clock.Now(); fresh || full || t-w.since >= starveAfter {
 			p.waiters.PopFront()
 			p.stats.gets++
 			p.stats.getsWaited++

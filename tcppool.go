@@ -399,8 +399,9 @@ func (a poolAddr) String() string  { return a.addr }
 func (p *TCPPool) Name() string { return p.cfg.Name }
 
 // Observe adds o to the observers of the pool's events, from now on: each
-// dial, and each Write's wait for a connection and its write. It returns
-// the function that removes o again, as [ConnPool.Observe] does.
+// dial, and each write attempt's wait for a connection and its write (see
+// [Observer]). It returns the function that removes o again, as
+// [ConnPool.Observe] does.
 func (p *TCPPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 
 // Close closes every connection and stops every goroutine of the pool,
@@ -485,7 +486,7 @@ func (p *TCPPool) firstUp() *liveConn {
 type TCPPoolStats struct {
 	Name         string // the pool's name (TCPPoolConfig.Name)
 	Writes       uint64 // Writes that returned no error
-	Bytes        uint64 // bytes written, including those of Writes that failed part way
+	Bytes        uint64 // bytes written, including those of Writes (or attempts) that failed part way
 	FailedWrites uint64 // Writes that returned an error
 	Retries      uint64 // attempts Writes made beyond their first
 	Reconnects   uint64 // connections that replaced one that failed

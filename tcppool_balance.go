@@ -134,7 +134,34 @@ func (random) Pick(c ConnSet, _ int) int {
 	if n == 0 {
 		return -1
 	}
-	return firstUp(c, rand.IntN(n))
+	// A few draws over all the connections, kept only if up, are uniform
+	// over those up, and almost always enough; else count them and draw
+	// among them. (The next one up after a random one would give a
+	// connection after a run of down ones their share too.)
+	for range 4 {
+		if i := rand.IntN(n); c.Up(i) {
+			return i
+		}
+	}
+	up := 0
+	for i := range n {
+		if c.Up(i) {
+			up++
+		}
+	}
+	if up == 0 {
+		return -1
+	}
+	k := rand.IntN(up)
+	for i := range n {
+		if c.Up(i) {
+			if k == 0 {
+				return i
+			}
+			k--
+		}
+	}
+	return firstUp(c, 0) // some went down since they were counted
 }
 
 // firstUp returns the first connection up at or after start, wrapping

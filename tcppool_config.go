@@ -64,10 +64,13 @@ type TCPPoolConfig struct {
 	// DialBackoff and MaxDialBackoff bound the wait between the
 	// reconnection attempts of one connection, as for a ConnPool: each wait
 	// is drawn at random (full jitter) up to a quarter of the time the
-	// connection has been down, but up to no less than DialBackoff and no more than
-	// MaxDialBackoff, and a successful dial starts over. DialBackoff is also how long a Write waits per attempt
-	// when no connection is up (it wakes at once when one comes up). Zero
-	// means 10ms and 1s. [TCPPool.SetRetryInterval] sets DialBackoff.
+	// connection has been down, but up to no less than DialBackoff and no
+	// more than MaxDialBackoff, and a successful dial starts over.
+	// DialBackoff is also how long a Write waits per attempt when no
+	// connection is up (it wakes at once when one comes up; a deadline
+	// moved meanwhile does not end the attempt). Zero DialBackoff means
+	// 10ms; zero MaxDialBackoff means 1s, or DialBackoff if that is
+	// longer. [TCPPool.SetRetryInterval] sets DialBackoff.
 	DialBackoff, MaxDialBackoff time.Duration
 
 	// ProbeAfter is how long a connection may go without a write before

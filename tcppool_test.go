@@ -441,6 +441,16 @@ func TestBalancersSkipDownConnections(t *testing.T) {
 		if i := b.Pick(connpool.NewTestConnSet(-1, -1), 1); i != -1 {
 			t.Fatalf("pick with all down = %d, want -1", i)
 		}
+		// Uniform over those up, whatever precedes them: each of two gets
+		// half, to within ten standard deviations of 10,000 draws.
+		counts := map[int]int{}
+		gaps := connpool.NewTestConnSet(0, -1, -1, 0)
+		for range 10000 {
+			counts[b.Pick(gaps, 1)]++
+		}
+		if len(counts) != 2 || counts[0] < 4500 || counts[3] < 4500 {
+			t.Fatalf("10,000 picks between connections 0 and 3 went %v, want about half each", counts)
+		}
 	})
 }
 
@@ -635,8 +645,8 @@ func TestTCPPoolCloseIsIdempotentAndFinal(t *testing.T) {
 			t.Errorf("%s after Close = %v, want net.ErrClosed", name, err)
 		}
 	}
-	if st := p.Stats(); st.ConnsUp != 0 {
-		t.Fatalf("stats after Close %+v, want nothing up", st)
+	if st := p.Stats(); st.ConnsUp != 0 || st.FailedWrites != 1 {
+		t.Fatalf("stats after Close %+v, want nothing up and the Write after Close failed", st)
 	}
 	srv.WaitUntil("the pool's connections closed", func() bool { return srv.OpenConns() == 0 })
 }
@@ -1099,6 +1109,9 @@ func TestTCPPoolPartialWriteIsRetriedWhenChosen(t *testing.T) {
 	srv.WaitTotal(4 + 8)
 	if got := srv.Data(); string(got[0]) != "abcd" || string(got[1]) != "abcdefgh" {
 		t.Fatalf("server got %q, want the torn half then the whole message on a new connection", got)
+	}
+	if st := p.Stats(); st.Writes != 1 || st.Bytes != 4+8 {
+		t.Fatalf("stats %+v, want 1 write and the 12 bytes that went out", st)
 	}
 }
 

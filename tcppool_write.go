@@ -28,6 +28,7 @@ func (p *TCPPool) Write(b []byte) (int, error) {
 		return 0, errNotDialled
 	}
 	if p.closed.Load() {
+		p.failedWrites.Add(1)
 		return 0, errTCPPoolClosed
 	}
 	if d := p.wdl.Load(); d != 0 && time.Now().UnixNano() >= d {
@@ -211,6 +212,7 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 		return n, false, werr
 	}
 	if n == 0 || p.cfg.RetryPartialWrites {
+		s.share.bytes.Add(uint64(n)) // the torn start went out all the same
 		return 0, true, werr
 	}
 	return n, false, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: err}
