@@ -115,6 +115,7 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 		}
 		attempt++
 		p.retries.Add(1)
+		waitEnds = 0 // a wait cut short before this attempt is over
 		if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
 			return 0, err
 		}
