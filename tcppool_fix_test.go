@@ -336,6 +336,26 @@ func TestTCPPoolDeadlineChangesUseNoAttempts(t *testing.T) {
 	}
 }
 
+// A Write whose deadline passes during its attempt made that one attempt:
+// Stats.Retries, the attempts beyond the first, stays 0.
+func TestTCPPoolRetriesCountNoAttemptCutOffByTheDeadline(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	var p *connpool.TCPPool
+	p = dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, MaxAttempts: 10, DialBackoff: time.Millisecond,
+		Dial: faultyDial(func(net.Conn, []byte) (int, error) {
+			p.SetWriteDeadline(time.Now().Add(-time.Second)) // passes while the attempt runs
+			return 0, syscall.ECONNRESET
+		}),
+	})
+	if _, err := p.Write([]byte("x")); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write = %v, want a timeout", err)
+	}
+	if st := p.Stats(); st.Retries != 0 {
+		t.Errorf("Retries = %d after a Write that made one attempt, want 0", st.Retries)
+	}
+}
+
 // A read deadline centuries past, set while a Read waits for bytes from
 // several connections, ends the Read as one just past does.
 func TestTCPPoolFarPastReadDeadlineEndsAWaitingRead(t *testing.T) {

@@ -84,12 +84,12 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 					return 0, err
 				}
 				lastErr = nil
+				if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
+					return 0, err
+				}
 				if full {
 					attempt++
 					p.retries.Add(1)
-				}
-				if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
-					return 0, err
 				}
 				slots = *p.slots.Load() // SetPoolSize may have changed them
 				continue
@@ -113,12 +113,12 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 		if attempt >= attempts {
 			return 0, p.giveUp("write", attempt, lastErr)
 		}
-		attempt++
-		p.retries.Add(1)
-		waitEnds = 0 // a wait cut short before this attempt is over
 		if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
 			return 0, err
 		}
+		attempt++
+		p.retries.Add(1)
+		waitEnds = 0 // a wait cut short before this attempt is over
 		slots = *p.slots.Load()
 	}
 }
