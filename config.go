@@ -122,7 +122,8 @@ type Config struct {
 
 	// HealthCheck, if set, runs before Get hands out a connection that has
 	// been idle at least HealthCheckAfter, after the peek, with the Get's
-	// context: a protocol-level ping, say. An error closes the connection
+	// context, which also ends if the pool is closed meanwhile: a
+	// protocol-level ping, say. An error closes the connection
 	// and Get takes another, unless the Get's context has ended: Get then
 	// returns the context's error, as the next check would fail for it
 	// too. Nil means no check beyond the peek.

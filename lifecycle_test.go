@@ -243,6 +243,39 @@ func TestCanceledGetStopsCheckingIdleConns(t *testing.T) {
 	}
 }
 
+// Close ends a Get in a HealthCheck that waits on its context, as it ends
+// a Get that waits in line: the check's context ends with the pool.
+func TestCloseEndsAGetInItsHealthCheck(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	checking := make(chan struct{})
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 1, InitialConns: 1, OnClose: cl.hook,
+		HealthCheck: func(ctx context.Context, _ net.Conn) error {
+			close(checking)
+			<-ctx.Done() // a ping to a server that no longer answers
+			return ctx.Err()
+		},
+	})
+	clk.Advance(time.Hour)
+	got := make(chan error, 1)
+	go func() {
+		_, err := p.Get(context.Background())
+		got <- err
+	}()
+	<-checking
+	p.Close()
+	select {
+	case err := <-got:
+		if !errors.Is(err, connpool.ErrClosed) {
+			t.Fatalf("Get = %v, want ErrClosed", err)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("Close did not end a Get in its health check")
+	}
+	cl.wait(t, 1, connpool.ClosePoolClosed)
+}
+
 // A Get whose HealthCheck is under way when the pool is Reset or closed
 // does not hand out the connection it checked: after a Reset it takes a
 // connection dialled since, after a Close it fails with ErrClosed.

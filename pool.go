@@ -524,7 +524,10 @@ func (p *ConnPool) check(ctx context.Context, pc *PoolConn, probe, health bool) 
 	}
 	if health {
 		reason = CloseHealthCheck
-		if err := p.cfg.HealthCheck(ctx, c.nc); err != nil {
+		if err := p.healthCheck(ctx, c.nc); err != nil {
+			if p.ctx.Err() != nil {
+				reason = ClosePoolClosed // Close ended the check
+			}
 			p.logger().log(slog.LevelInfo, "connection failed its health check",
 				slog.String("addr", remoteAddr(c.nc)), slog.String("err", err.Error()))
 			return false
@@ -534,6 +537,16 @@ func (p *ConnPool) check(ctx context.Context, pc *PoolConn, probe, health bool) 
 	reason = p.retiredLocked(c)
 	p.mu.Unlock()
 	return reason == 0
+}
+
+// healthCheck runs Config.HealthCheck on nc with a context that ends with
+// ctx or with the pool: Close ends a Get in its check as it ends one that
+// waits.
+func (p *ConnPool) healthCheck(ctx context.Context, nc net.Conn) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(p.ctx, cancel)()
+	return p.cfg.HealthCheck(ctx, nc)
 }
 
 // retiredLocked returns why the checked-out connection c may not be handed

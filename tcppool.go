@@ -94,13 +94,16 @@ func isTimeout(err error) bool {
 // broken before any byte left moves on to the next connection up, up to
 // MaxAttempts attempts in all; the broken connection is redialled in the
 // background with a jittered backoff that grows with the outage (see
-// [TCPPoolConfig.DialBackoff]). When no connection
-// is up, a Write waits for one, up to DialBackoff per attempt, and gives
-// up with an error wrapping the last dial or write error. A connection
-// that has not been written to for [TCPPoolConfig.ProbeAfter] is checked
-// with a non-blocking peek before the next write, so data is not handed
-// to a socket the peer has already closed; Writes that start on it while
-// the check runs wait for its verdict. A connection that fails after
+// [TCPPoolConfig.DialBackoff]). A connection lost before any Write or
+// Read on it succeeded, as to a server that closes what it accepts,
+// counts as a failed dial: the backoff goes on growing, and the next dial
+// goes to the next address. When no connection is up, a Write waits for
+// one, up to DialBackoff per attempt, and gives up with an error wrapping
+// the last dial or write error. A connection just dialled, or not written
+// to for [TCPPoolConfig.ProbeAfter], is checked with a non-blocking peek
+// before the next write, so data is not handed to a socket the peer has
+// already closed; Writes that start on it while the check runs wait for
+// its verdict. A connection that fails after
 // part of a Write reached it is closed at once; see
 // [TCPPoolConfig.RetryPartialWrites] for what happens to the Write. A
 // Write that reaches its deadline before writing a byte keeps its

@@ -75,7 +75,8 @@ type TCPPoolConfig struct {
 
 	// ProbeAfter is how long a connection may go without a write before
 	// the next write on it first peeks at its socket, with one
-	// non-blocking system call, to see that the peer has not closed it; if
+	// non-blocking system call, to see that the peer has not closed it
+	// (the first write on a connection just dialled always peeks); if
 	// it has, the write goes to another connection instead of being lost in
 	// a dead socket, and the connection is redialled. Writes that start
 	// together share one peek, and none goes out before it is done. Zero

@@ -216,7 +216,16 @@ func TestTCPPoolReadReturnsEOFAtCleanClose(t *testing.T) {
 // nothing written is lost.
 func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
 	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
-		c.(*net.TCPConn).CloseWrite()
+		if id == 0 {
+			// Once the first message is in: a half-close before it would
+			// keep the first Write's probe from letting it through.
+			b := make([]byte, len("first"))
+			if _, err := io.ReadFull(c, b); err != nil {
+				return
+			}
+			s.Record(id, b)
+			c.(*net.TCPConn).CloseWrite()
+		}
 		s.Drain(id, c)
 	})
 	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, ProbeAfter: time.Hour, MaxAttempts: tcpAttempts})
@@ -234,6 +243,50 @@ func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
 	}
 	if st := p.Stats(); st.Reconnects != 1 || st.ClosedStale != 1 || st.FailedWrites != 0 {
 		t.Errorf("stats %+v: want 1 reconnect after 1 connection found closed, no failure", st)
+	}
+}
+
+// A connection just dialled is probed before its first Write: a server
+// that closed it at once (one at its connection limit, say) gets no bytes
+// that the Write then reports sent.
+func TestTCPPoolProbesANewConnectionBeforeItsFirstWrite(t *testing.T) {
+	if !connpool.ProbeSupported {
+		t.Skip("no probe on this platform")
+	}
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			return // closed at once
+		}
+		s.Drain(id, c)
+	})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
+	})
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("hello"))
+	srv.WaitUntil("hello on the second connection", func() bool { return string(srv.Data()[1]) == "hello" })
+	if st := p.Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
+	}
+}
+
+// A connection lost before its first use, as to a server that closes what
+// it accepts, counts as a failed dial: the slot fails over to the next
+// address instead of dialling the same server again.
+func TestTCPPoolFailsOverFromAServerThatClosesWhatItAccepts(t *testing.T) {
+	if !connpool.ProbeSupported {
+		t.Skip("no probe on this platform")
+	}
+	full := newTCPServer(t, func(*testserver.Server, int, net.Conn) {}) // closes every connection at once
+	good := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{full.Addr(), good.Addr()}, Size: 1, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
+	})
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("hello"))
+	good.WaitTotal(len("hello"))
+	if n := full.Accepts(); n != 1 {
+		t.Errorf("the server that closes what it accepts was dialled %d times, want 1", n)
 	}
 }
 

@@ -19,6 +19,9 @@ type slot struct {
 	removed   bool
 	redialing bool // a redial goroutine runs for it
 	everUp    bool // a connection was installed before: the next is a reconnect
+	// unproven says its last connection was lost before a Write or Read
+	// on it succeeded, as to a server that closes what it accepts.
+	unproven bool
 
 	// Owned by the slot's single redial goroutine (or the first dial).
 	bo   backoff
@@ -48,6 +51,8 @@ type liveConn struct {
 	// time, or peerGone for good (see checkIdle).
 	lastWrite atomic.Int64
 	sock      sock.Socket
+	// used is set once a Write or Read on it has succeeded.
+	used atomic.Bool
 	// plain says Conn is a socket itself, with no layer such as TLS over
 	// it, so that a Write that timed out having written nothing left
 	// nothing behind.
@@ -114,6 +119,7 @@ func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
 	lc.release()
 	p.mu.Lock()
 	p.lastErr = cause
+	s.unproven = !lc.used.Load()
 	p.startRedialLocked(s, true)
 	p.mu.Unlock()
 }
@@ -128,16 +134,23 @@ func (p *TCPPool) startRedialLocked(s *slot, failed bool) {
 	}
 	s.redialing = true
 	p.wg.Add(1)
-	go p.redial(s, failed)
+	go p.redial(s, failed, s.unproven)
 }
 
 // redial dials for s until a connection is up, s is removed, or the pool
 // closes. After a failed dial it fails over to the next address. The
-// backoff starts over after every successful dial: a server that accepts
-// is worth reconnecting to at once; the backoff is there to spare one that
-// refuses or cannot be reached.
-func (p *TCPPool) redial(s *slot, failed bool) {
+// backoff starts over once a connection has been used: a server that
+// serves is worth reconnecting to at once; the backoff is there to spare
+// one that refuses, cannot be reached, or closes what it accepts before
+// its first use (unproven), which counts as a failed dial and fails over
+// too.
+func (p *TCPPool) redial(s *slot, failed, unproven bool) {
 	defer p.wg.Done()
+	if unproven {
+		s.next = (s.next + 1) % len(p.cfg.Addrs)
+	} else {
+		s.bo.reset()
+	}
 	for {
 		if failed {
 			base := time.Duration(p.dialBackoff.Load())
@@ -168,7 +181,6 @@ func (p *TCPPool) redial(s *slot, failed bool) {
 			continue
 		}
 		p.logDial(addr, nil, s.bo.failures)
-		s.bo.reset()
 		p.mu.Lock()
 		p.installLocked(s, conn, addr)
 		p.mu.Unlock()
@@ -189,7 +201,7 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 	lc := &liveConn{Conn: conn, pool: p, addr: addr, plain: isSocket(conn)}
 	lc.sock.Init(conn)
 	lc.refs.Store(1)
-	lc.lastWrite.Store(int64(p.clock.Now()))
+	lc.lastWrite.Store(unprobed) // a server may close what it just accepted
 	p.liveMu.Lock()
 	p.live[lc] = struct{}{}
 	p.liveMu.Unlock()

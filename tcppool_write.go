@@ -185,6 +185,9 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 	n = min(max(n, 0), len(b)) // keep io.Writer's contract whatever the conn does
 	if err == nil {
 		if n == len(b) {
+			if !lc.used.Load() {
+				lc.used.Store(true)
+			}
 			s.share.writes.Add(1)
 			s.share.bytes.Add(uint64(n))
 			return n, false, nil
@@ -223,6 +226,7 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 const (
 	probing  = -1 // a Write is probing the connection
 	peerGone = -2 // the probe found the peer had closed it
+	unprobed = -3 // just installed: the first Write probes it
 )
 
 // checkIdle makes sure a Write that starts at now on lc, where it found
@@ -241,7 +245,7 @@ func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
 		case last == probing:
 			runtime.Gosched()
 			continue
-		case !probeDue(p.probeGap, time.Duration(now-last)):
+		case last != unprobed && !probeDue(p.probeGap, time.Duration(now-last)):
 			return true // probed, or written to by a Write that needed no probe, since now was read
 		}
 		if !lc.lastWrite.CompareAndSwap(last, probing) {
