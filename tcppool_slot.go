@@ -46,9 +46,9 @@ type liveConn struct {
 	closed atomic.Bool
 
 	// lastWrite is when the latest Write started or probe passed, on the
-	// pool's clock, or else probing or peerGone. The Write whose CAS puts
-	// probing in is the only user of sock until it stores the verdict: a
-	// time, or peerGone for good (see checkIdle).
+	// pool's clock, or else unprobed, probing or peerGone. The Write whose
+	// CAS puts probing in is the only user of sock until it stores the
+	// verdict: a time, or peerGone for good (see checkIdle).
 	lastWrite atomic.Int64
 	sock      sock.Socket
 	// used is set once a Write or Read on it has succeeded.
