@@ -532,14 +532,7 @@ func TestReturnToAFullIdleListServesAWaiter(t *testing.T) {
 // nothing, sends no close_notify alert: crypto/tls would wait five seconds
 // for room in the send buffer, and fail, inside the holder's Close.
 func TestClosingABrokenTLSConnSendsNoGoodbye(t *testing.T) {
-	serverCfg, clientCfg := testserver.TLSConfigs(t)
-	hold := make(chan struct{})
-	defer close(hold)
-	s := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
-		func(_ *testserver.Server, _ int, c net.Conn) {
-			c.(*tls.Conn).Handshake()
-			<-hold // reads nothing, so Writes fill the socket buffers
-		})
+	s, clientCfg := newStalledTLSServer(t)
 	closes := newCloses()
 	p := newPool(t, connpool.Config{
 		MaxConns: 1, OnClose: closes.hook,

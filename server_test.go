@@ -2,6 +2,7 @@ package connpool_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"io"
 	"net"
@@ -101,4 +102,25 @@ func awaitReadable(nc net.Conn) error {
 			}
 		}
 	})
+}
+
+// newStalledTLSServer starts a TLS 1.3 server whose first connection
+// completes its handshake and then reads nothing until the test ends, so
+// that Writes on it fill the socket buffers; it drains the later ones. It
+// returns the server and the TLS config for its clients.
+func newStalledTLSServer(t *testing.T) (*server, *tls.Config) {
+	t.Helper()
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	hold := make(chan struct{})
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(s *testserver.Server, id int, c net.Conn) {
+			if id == 0 {
+				c.(*tls.Conn).Handshake()
+				<-hold
+				return
+			}
+			s.Drain(id, c)
+		})
+	t.Cleanup(func() { close(hold) }) // before the server's own, which waits for it
+	return srv, clientCfg
 }

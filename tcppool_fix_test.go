@@ -120,18 +120,7 @@ func TestTCPPoolWriteDeadlineReachesRemovedConnections(t *testing.T) {
 // later Write on it fails), even when it reports no byte written: the pool
 // replaces the connection, and Writes go on once the deadline is lifted.
 func TestTCPPoolTLSWriteTimeoutReplacesTheConnection(t *testing.T) {
-	serverCfg, clientCfg := testserver.TLSConfigs(t)
-	hold := make(chan struct{})
-	defer close(hold)
-	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
-		func(s *testserver.Server, id int, c net.Conn) {
-			if id == 0 {
-				c.(*tls.Conn).Handshake()
-				<-hold // reads nothing, so Writes fill the socket buffers
-				return
-			}
-			s.Drain(id, c)
-		})
+	srv, clientCfg := newStalledTLSServer(t)
 	p := dialPool(t, connpool.TCPPoolConfig{
 		Addrs: []string{srv.Addr()}, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
 		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
