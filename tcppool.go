@@ -95,9 +95,10 @@ func isTimeout(err error) bool {
 // MaxAttempts attempts in all; the broken connection is redialled in the
 // background with a jittered backoff that grows with the outage (see
 // [TCPPoolConfig.DialBackoff]). A connection lost before any Write or
-// Read on it succeeded, as to a server that closes what it accepts,
-// counts as a failed dial: the backoff goes on growing, and the next dial
-// goes to the next address. When no connection is up, a Write waits for
+// Read on it succeeded, within MaxDialBackoff of its dial, as to a server
+// that closes what it accepts, counts as a failed dial: the backoff goes
+// on growing, and the next dial goes to the next address. (One lost later
+// unused, to a server's idle timeout say, is redialled as any other.) When no connection is up, a Write waits for
 // one, up to DialBackoff per attempt, and gives up with an error wrapping
 // the last dial or write error. A connection just dialled, or not written
 // to for [TCPPoolConfig.ProbeAfter], is checked with a non-blocking peek

@@ -65,7 +65,8 @@ type TCPPoolConfig struct {
 	// reconnection attempts of one connection, as for a ConnPool: each wait
 	// is drawn at random (full jitter) up to a quarter of the time the
 	// connection has been down, but up to no less than DialBackoff and no
-	// more than MaxDialBackoff, and a successful dial starts over.
+	// more than MaxDialBackoff, and starts over once a connection is up,
+	// unless it is lost unused (see [TCPPool]).
 	// DialBackoff is also how long a Write waits per attempt when no
 	// connection is up (it wakes at once when one comes up; a deadline
 	// moved meanwhile does not end the attempt). Zero DialBackoff means

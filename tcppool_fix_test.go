@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"strings"
@@ -232,6 +233,53 @@ func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
 	}
 	if st := p.Stats(); st.Reconnects != 1 || st.ClosedStale != 1 || st.FailedWrites != 0 {
 		t.Errorf("stats %+v: want 1 reconnect after 1 connection found closed, no failure", st)
+	}
+}
+
+// A connection lost unused long after its dial, to a server's idle
+// timeout say, is redialled as any other: to the same server, not the
+// next address.
+func TestTCPPoolConnectionLostUnusedLaterStaysOnItsServer(t *testing.T) {
+	a := newTCPServer(t, nil)
+	b := newTCPServer(t, nil)
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{a.Addr(), b.Addr()}, Size: 1, MaxAttempts: tcpAttempts})
+	a.WaitUntil("the connection", func() bool { return a.Accepts() == 1 })
+	a.CloseConns() // its idle timeout
+	waitPeerClosedSeen(t, p)
+	clk.Advance(time.Hour)
+	autoAdvance(t, clk, time.Second)
+	mustWrite(t, p, []byte("x"))
+	a.WaitTotal(1)
+	if n := b.Accepts(); n != 0 {
+		t.Errorf("the other server was dialled %d times, want 0", n)
+	}
+}
+
+// A connection lost while its server is down: the first redial that fails
+// is logged at Warn, as the first of a run, the later ones at Debug.
+func TestTCPPoolLogsTheFirstFailedRedialAtWarn(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	logs := newLogRecorder()
+	var refusing atomic.Bool
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, MaxAttempts: 1, Logger: slog.New(logs),
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if refusing.Load() {
+				return nil, syscall.ECONNREFUSED
+			}
+			return new(net.Dialer).DialContext(ctx, network, addr)
+		},
+	})
+	mustWrite(t, p, []byte("x"))
+	srv.WaitTotal(1)
+	refusing.Store(true)
+	srv.CloseConns()
+	waitPeerClosedSeen(t, p)
+	clk.Advance(time.Hour) // the next Write probes, and finds it closed
+	p.Write([]byte("y"))
+	autoAdvance(t, clk, time.Second)
+	if r := logs.wait(t, "dial failed; backing off"); r.Level != slog.LevelWarn {
+		t.Errorf("%q at %v, want Warn", r.Message, r.Level)
 	}
 }
 

@@ -20,7 +20,9 @@ type slot struct {
 	redialing bool // a redial goroutine runs for it
 	everUp    bool // a connection was installed before: the next is a reconnect
 	// unproven says its last connection was lost before a Write or Read
-	// on it succeeded, as to a server that closes what it accepts.
+	// on it succeeded, and soon after its dial (within MaxDialBackoff), as
+	// to a server that closes what it accepts: not one an idle timeout
+	// closed.
 	unproven bool
 
 	// Owned by the slot's single redial goroutine (or the first dial).
@@ -53,6 +55,8 @@ type liveConn struct {
 	sock      sock.Socket
 	// used is set once a Write or Read on it has succeeded.
 	used atomic.Bool
+	// dialled is when it was installed, on the pool's clock.
+	dialled time.Duration
 	// plain says Conn is a socket itself, with no layer such as TLS over
 	// it, so that a Write that timed out having written nothing left
 	// nothing behind.
@@ -119,7 +123,7 @@ func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
 	lc.release()
 	p.mu.Lock()
 	p.lastErr = cause
-	s.unproven = !lc.used.Load()
+	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
 	p.startRedialLocked(s, true)
 	p.mu.Unlock()
 }
@@ -139,11 +143,10 @@ func (p *TCPPool) startRedialLocked(s *slot, failed bool) {
 
 // redial dials for s until a connection is up, s is removed, or the pool
 // closes. After a failed dial it fails over to the next address. The
-// backoff starts over once a connection has been used: a server that
-// serves is worth reconnecting to at once; the backoff is there to spare
-// one that refuses, cannot be reached, or closes what it accepts before
-// its first use (unproven), which counts as a failed dial and fails over
-// too.
+// backoff starts over unless the connection lost was unproven: a server
+// that serves is worth reconnecting to at once; the backoff is there to
+// spare one that refuses, cannot be reached, or closes what it accepts
+// before its first use, which counts as a failed dial and fails over too.
 func (p *TCPPool) redial(s *slot, failed, unproven bool) {
 	defer p.wg.Done()
 	if unproven {
@@ -151,6 +154,7 @@ func (p *TCPPool) redial(s *slot, failed, unproven bool) {
 	} else {
 		s.bo.reset()
 	}
+	dialFailures := 0 // in a row, for the log
 	for {
 		if failed {
 			base := time.Duration(p.dialBackoff.Load())
@@ -177,10 +181,11 @@ func (p *TCPPool) redial(s *slot, failed, unproven bool) {
 			p.mu.Lock()
 			p.lastErr = err
 			p.mu.Unlock()
-			p.logDial(addr, err, s.bo.failures+1)
+			dialFailures++
+			p.logDial(addr, err, dialFailures)
 			continue
 		}
-		p.logDial(addr, nil, s.bo.failures)
+		p.logDial(addr, nil, dialFailures)
 		p.mu.Lock()
 		p.installLocked(s, conn, addr)
 		p.mu.Unlock()
@@ -198,7 +203,7 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 		conn.Close()
 		return
 	}
-	lc := &liveConn{Conn: conn, pool: p, addr: addr, plain: isSocket(conn)}
+	lc := &liveConn{Conn: conn, pool: p, addr: addr, plain: isSocket(conn), dialled: p.clock.Now()}
 	lc.sock.Init(conn)
 	lc.refs.Store(1)
 	lc.lastWrite.Store(unprobed) // a server may close what it just accepted
