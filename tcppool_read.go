@@ -85,8 +85,8 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		// hold the connection open after SetPoolSize or a failure retires
 		// it; closing it ends the Read, which is what is wanted.
 		n, err := lc.Read(b)
-		if n > 0 && !lc.used.Load() {
-			lc.used.Store(true)
+		if n > 0 {
+			lc.markUsed()
 		}
 		if err == nil {
 			return n, nil
@@ -212,9 +212,7 @@ func (p *TCPPool) readLoop(s *slot, lc *liveConn) {
 	for {
 		n, err := lc.Read(lc.rbuf)
 		if n > 0 {
-			if !lc.used.Load() {
-				lc.used.Store(true)
-			}
+			lc.markUsed()
 			select {
 			case p.ready <- chunk{lc: lc, end: n}:
 			case <-p.done:

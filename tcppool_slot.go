@@ -53,7 +53,7 @@ type liveConn struct {
 	// verdict: a time, or peerGone for good (see checkIdle).
 	lastWrite atomic.Int64
 	sock      sock.Socket
-	// used is set once a Write or Read on it has succeeded.
+	// used is set once a Write or Read on it has succeeded (markUsed).
 	used atomic.Bool
 	// dialled is when it was installed, on the pool's clock.
 	dialled time.Duration
@@ -78,6 +78,14 @@ func (lc *liveConn) acquire() bool {
 		if lc.refs.CompareAndSwap(r, r+1) {
 			return true
 		}
+	}
+}
+
+// markUsed records that a Write or Read on lc succeeded. It stores only
+// the first time, so that Writes in steady state only read the flag.
+func (lc *liveConn) markUsed() {
+	if !lc.used.Load() {
+		lc.used.Store(true)
 	}
 }
 

@@ -185,9 +185,7 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 	n = min(max(n, 0), len(b)) // keep io.Writer's contract whatever the conn does
 	if err == nil {
 		if n == len(b) {
-			if !lc.used.Load() {
-				lc.used.Store(true)
-			}
+			lc.markUsed()
 			s.share.writes.Add(1)
 			s.share.bytes.Add(uint64(n))
 			return n, false, nil
