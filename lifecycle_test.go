@@ -265,14 +265,7 @@ func TestCloseEndsAGetInItsHealthCheck(t *testing.T) {
 	}()
 	<-checking
 	p.Close()
-	select {
-	case err := <-got:
-		if !errors.Is(err, connpool.ErrClosed) {
-			t.Fatalf("Get = %v, want ErrClosed", err)
-		}
-	case <-time.After(testserver.WaitLimit):
-		t.Fatal("Close did not end a Get in its health check")
-	}
+	waitErrIs(t, got, connpool.ErrClosed, "a Get in its health check, at Close,")
 	cl.wait(t, 1, connpool.ClosePoolClosed)
 }
 

@@ -124,3 +124,17 @@ func newStalledTLSServer(t *testing.T) (*server, *tls.Config) {
 	t.Cleanup(func() { close(hold) }) // before the server's own, which waits for it
 	return srv, clientCfg
 }
+
+// waitErrIs waits for the error of op from done, and fails the test unless
+// it comes within testserver.WaitLimit and is want (errors.Is).
+func waitErrIs(t testing.TB, done <-chan error, want error, op string) {
+	t.Helper()
+	select {
+	case err := <-done:
+		if !errors.Is(err, want) {
+			t.Fatalf("%s = %v, want %v", op, err, want)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatalf("%s did not return", op)
+	}
+}

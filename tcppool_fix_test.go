@@ -107,14 +107,7 @@ func TestTCPPoolWriteDeadlineReachesRemovedConnections(t *testing.T) {
 	if err := p.SetWriteDeadline(time.Now().Add(time.Millisecond)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Write = %v, want a timeout", err)
-		}
-	case <-time.After(testserver.WaitLimit):
-		t.Fatal("a Write on a removed connection outlived its deadline")
-	}
+	waitErrIs(t, done, os.ErrDeadlineExceeded, "a Write on a removed connection, past its deadline,")
 }
 
 // A Write through TLS that times out breaks the *tls.Conn for good (every
@@ -461,14 +454,7 @@ func TestTCPPoolFarPastReadDeadlineEndsAWaitingRead(t *testing.T) {
 	if err := p.SetReadDeadline(time.Date(1600, 1, 1, 0, 0, 0, 0, time.UTC)); err != nil {
 		t.Fatal(err)
 	}
-	select {
-	case err := <-done:
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Read = %v, want a timeout", err)
-		}
-	case <-time.After(testserver.WaitLimit):
-		t.Fatal("a Read outlived a deadline in 1600")
-	}
+	waitErrIs(t, done, os.ErrDeadlineExceeded, "a Read waiting past a deadline in 1600")
 }
 
 // A Balancer's negative index other than -1, a hash modulo the number of
