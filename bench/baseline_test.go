@@ -14,7 +14,7 @@ import (
 //
 //   - Pool=none: get returns the same connection every time and put does
 //     nothing. Its ns/op is the loop's own cost (counting, timing one Get
-//     in eight, the interface calls), and its fairness the most the
+//     in seven, the interface calls), and its fairness the most the
 //     scheduler gives goroutines that never block.
 //   - Pool=mutex: get and put each take and release one sync.Mutex, as a
 //     pool with one lock must, and do nothing else.
