@@ -843,6 +843,48 @@ func TestDrainGivesUpWithItsContext(t *testing.T) {
 	}
 }
 
+// A Drain that gives up closes the TLS connections still out without a
+// goodbye: a close_notify alert waits up to five seconds for room on a
+// peer that reads nothing, and Drain would wait so for each. The server
+// reads the raw socket under TLS after the handshake, so an alert would
+// reach it as bytes; it sends no session tickets, so that the client has
+// nothing unread and its close is a plain FIN.
+func TestDrainGivingUpSendsNoTLSGoodbye(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	serverCfg.SessionTicketsDisabled = true
+	after := make(chan []byte, 1)
+	s := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			tc := c.(*tls.Conn)
+			if err := tc.Handshake(); err != nil {
+				after <- []byte("handshake failed: " + err.Error())
+				return
+			}
+			b, _ := io.ReadAll(tc.NetConn())
+			after <- b
+		})
+	p := newPool(t, connpool.Config{
+		MaxConns: 1, Addr: s.Addr(),
+		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
+	})
+	held := get(t, p)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := p.Drain(ctx); n != 1 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("Drain = %d, %v; want 1, Canceled", n, err)
+	}
+	select {
+	case b := <-after:
+		if len(b) != 0 {
+			t.Errorf("the server read %q after the handshake, want nothing (no close_notify)", b)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the connection Drain gave up on is still open")
+	}
+	held.Close()
+	wantCounts(t, p, 0, 0)
+}
+
 // Drain of a pool with nothing open returns 0 and nil, and has waited for
 // the pool's goroutines, even with a context that has already ended.
 func TestDrainOfAClosedPoolIgnoresAnEndedContext(t *testing.T) {
