@@ -6,8 +6,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
-	"reflect"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // ErrNilConn is wrapped by the error of a dial whose function returned
@@ -39,7 +40,7 @@ func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration
 	// A nil pointer in the interface is no connection either: a factory
 	// that returns tls.Dial's results returns a nil *tls.Conn with its
 	// error, and closing that would panic.
-	if isNil(conn) {
+	if isnil.Value(conn) {
 		conn = nil
 	}
 	switch {
@@ -55,17 +56,6 @@ func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration
 		return nil, took, err
 	}
 	return conn, took, nil
-}
-
-// isNil reports whether v is nil or a nil pointer in an interface: a
-// connection or an address a custom dial function or connection might
-// return.
-func isNil(v any) bool {
-	if v == nil {
-		return true
-	}
-	rv := reflect.ValueOf(v)
-	return rv.Kind() == reflect.Pointer && rv.IsNil()
 }
 
 // backoff computes the waits between attempts that keep failing, for both

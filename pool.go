@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/seed-a245f091/connpool/internal/isnil"
 	"github.com/seed-a245f091/connpool/internal/ring"
 	"github.com/seed-a245f091/connpool/internal/sock"
 )
@@ -920,7 +921,7 @@ func (p *ConnPool) logger() logger { return logger{l: p.log, name: p.Name()} }
 
 // remoteAddr returns c's remote address as a string, or "" if it has none.
 func remoteAddr(c net.Conn) string {
-	if a := c.RemoteAddr(); !isNil(a) {
+	if a := c.RemoteAddr(); !isnil.Value(a) {
 		return a.String()
 	}
 	return ""

@@ -11,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 var (
@@ -447,7 +449,7 @@ func (p *TCPPool) Close() error {
 // It never returns nil.
 func (p *TCPPool) LocalAddr() net.Addr {
 	if lc := p.firstUp(); lc != nil {
-		if a := lc.LocalAddr(); !isNil(a) {
+		if a := lc.LocalAddr(); !isnil.Value(a) {
 			return a
 		}
 	}
@@ -461,7 +463,7 @@ func (p *TCPPool) LocalAddr() net.Addr {
 // if none is, the address of the first backend. It never returns nil.
 func (p *TCPPool) RemoteAddr() net.Addr {
 	if lc := p.firstUp(); lc != nil {
-		if a := lc.RemoteAddr(); !isNil(a) {
+		if a := lc.RemoteAddr(); !isnil.Value(a) {
 			return a
 		}
 	}

@@ -6,10 +6,12 @@ import (
 	"reflect"
 	"sync"
 
-	"github.com/seed-a245f091/connpool"
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // ScopeName is the name of the meter the instruments come from.
@@ -106,7 +108,7 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if cfg.provider == nil {
 		cfg.provider = otel.GetMeterProvider()
 	}
-	if isNil(p) {
+	if isnil.Value(p) {
 		return nil, errors.New("connpoolotel: nil pool")
 	}
 	name := p.Name()
@@ -185,17 +187,4 @@ func (c claim) release() {
 	names.Lock()
 	delete(names.m, c)
 	names.Unlock()
-}
-
-// isNil reports whether p is nil, or a nil pointer (or other nil value)
-// under the interface, whose methods would panic.
-func isNil(p Pool) bool {
-	if p == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(p); v.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return v.IsNil()
-	}
-	return false
 }

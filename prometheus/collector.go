@@ -9,7 +9,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // Pool is a pool a [Collector] exports: a [*connpool.ConnPool] or a
@@ -153,7 +155,7 @@ func (c *Collector) Add(pools ...Pool) error {
 // a type whose values cannot be compared with == is known by its name
 // alone.)
 func (c *Collector) Remove(p Pool) bool {
-	if isNil(p) {
+	if isnil.Value(p) {
 		return false
 	}
 	name := p.Name()
@@ -173,7 +175,7 @@ func (c *Collector) Remove(p Pool) bool {
 }
 
 func newMember(p Pool) (member, error) {
-	if isNil(p) {
+	if isnil.Value(p) {
 		return member{}, errors.New("nil pool")
 	}
 	m := member{pool: p, name: p.Name()}
@@ -228,19 +230,6 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 }
 
 var _ prometheus.Collector = (*Collector)(nil)
-
-// isNil reports whether p is nil, or a nil pointer (or other nil value)
-// under the interface, whose methods would panic.
-func isNil(p Pool) bool {
-	if p == nil {
-		return true
-	}
-	switch v := reflect.ValueOf(p); v.Kind() {
-	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
-		return v.IsNil()
-	}
-	return false
-}
 
 // samePool reports whether a and b are the same pool: equal, for pools
 // that can be compared, which pointers to pools can; true for any others.
