@@ -19,9 +19,9 @@ import (
 	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
-// In normal mode a returned connection goes to the idle list, so a Get
-// that is running takes it at once even while another waits; once the
-// longest waiter has waited 1ms, returns go straight to it.
+// A returned connection goes to the idle list, so a Get that is running
+// takes it at once even while another waits, until the longest waiter has
+// waited 250µs; from then on returns go straight to it.
 func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
@@ -42,19 +42,31 @@ func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
 	release()
 	waitWaiting(t, p, 1) // the woken waiter found it taken and is back in line
 
-	clk.Advance(time.Millisecond)
-	barged.Close() // the waiter has now waited 1ms: it gets the connection
+	// Just short of 250µs: still to whoever asks first.
+	clk.Advance(250*time.Microsecond - time.Nanosecond)
+	woken, release = p.HoldWoken()
+	barged.Close()
+	<-woken
+	barged, err = p.TryGet()
+	if err != nil {
+		t.Fatalf("TryGet with the waiter in line just short of 250µs: %v", err)
+	}
+	release()
+	waitWaiting(t, p, 1)
+
+	clk.Advance(time.Nanosecond)
+	barged.Close() // the waiter has now waited 250µs: it gets the connection
 	if c, err := p.TryGet(); err == nil {
 		c.Close()
-		t.Fatal("a Get took the connection from a waiter that had waited 1ms")
+		t.Fatal("a Get took the connection from a waiter that had waited 250µs")
 	}
 	c := <-got
 	echo(t, c, "mine at last")
 	c.Close()
-	// The first Get dialled (it waited), the TryGet that barged took it
-	// from idle, the second TryGet failed, and the waiter waited.
-	if st := p.Stats(); st.GetsWaited != 2 || st.GetsFromIdle != 1 || st.GetsFailed != 1 || st.Gets != 4 {
-		t.Errorf("stats %+v: want 2 Gets served after waiting, 1 from idle, 1 failed", st)
+	// The first Get dialled (it waited), the two TryGets that barged took
+	// it from idle, the third TryGet failed, and the waiter waited.
+	if st := p.Stats(); st.GetsWaited != 2 || st.GetsFromIdle != 2 || st.GetsFailed != 1 || st.Gets != 5 {
+		t.Errorf("stats %+v: want 2 Gets served after waiting, 2 from idle, 1 failed", st)
 	}
 }
 
@@ -678,6 +690,33 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 		c.Close()
 		wantCounts(t, p, 1, 1)
 	})
+	// Close and Reset close every idle connection at once: one hook that
+	// panics leaves none of them open.
+	for _, op := range []struct {
+		name string
+		do   func(*connpool.ConnPool)
+	}{{"OnClose in Close", (*connpool.ConnPool).Close}, {"OnClose in Reset", (*connpool.ConnPool).Reset}} {
+		t.Run(op.name, func(t *testing.T) {
+			s := newServer(t)
+			var calls atomic.Int32
+			p := newPool(t, connpool.Config{
+				Addr: s.Addr(), MaxConns: 3, InitialConns: 3,
+				OnClose: func(net.Conn, connpool.CloseReason) {
+					if calls.Add(1) == 1 {
+						panic("hook bug")
+					}
+				},
+			})
+			s.WaitOpen(3)
+			if r := recovered(func() { op.do(p) }); r != "hook bug" {
+				t.Fatalf("%s panicked with %v", op.name, r)
+			}
+			s.WaitOpen(0)
+			if st := p.Stats(); st.Open != 0 {
+				t.Errorf("stats %+v: want nothing open", st)
+			}
+		})
+	}
 	t.Run("OnDial", func(t *testing.T) {
 		s := newServer(t)
 		var calls atomic.Int32

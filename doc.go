@@ -37,7 +37,7 @@
 // up. This is how sync.Mutex is fair without convoys, with a shorter
 // threshold because a pool's holders do I/O: on loopback round trips it
 // keeps the p99 of a Get's wait where first come, first served has it.
-// A new connection always goes to the longest waiter.
+// A new connection goes straight to the longest waiter in line.
 //
 // Dials run apart from the Get that asked for them: a Get whose context ends
 // during a slow dial returns at once, and the dial's connection, when it
@@ -140,11 +140,13 @@
 //
 // A HealthCheck, OnDial, OnClose or Observer that panics leaves no slot and
 // no lock behind: the pool settles its books first. The panic then goes on
-// to the caller of the Get, Close or New that ran the callback; in a
-// background dial or in the pool's goroutines it ends the program, as any
-// unrecovered panic in a goroutine does. So does a dial function that
-// panics, but for New's initial dials, whose panic reaches New's caller
-// with the connections already dialled closed.
+// to the caller of the Get, Close, Reset or New that ran the callback (an
+// OnClose that panics in Close or Reset, which close many connections at
+// once, does so once every socket is closed, and the connections after it
+// go unreported); in a background dial or in the pool's goroutines it ends
+// the program, as any unrecovered panic in a goroutine does. So does a
+// dial function that panics, but for New's initial dials, whose panic
+// reaches New's caller with the connections already dialled closed.
 //
 // # Performance
 //

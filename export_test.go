@@ -100,6 +100,15 @@ func (p *ConnPool) PeersGone() <-chan struct{} {
 	return gone
 }
 
+// DialTimes returns when the next dial may start after failures
+// (retryAt) and when the MinIdleConns top-up may (topUpAt), on the pool's
+// clock.
+func (p *ConnPool) DialTimes() (retryAt, topUpAt time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.retryAt, p.topUpAt
+}
+
 // NewWithClock is New with a fake clock.
 func NewWithClock(cfg Config, c *FakeClock) (*ConnPool, error) { return newPool(cfg, c) }
 

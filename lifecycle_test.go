@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
@@ -841,6 +842,127 @@ func TestDrainGivesUpWithItsContext(t *testing.T) {
 	if st := p.Stats(); st.ClosedPoolClosed != 2 {
 		t.Errorf("ClosedPoolClosed = %d, want 2", st.ClosedPoolClosed)
 	}
+}
+
+// A MinIdleConns top-up whose connection goes to a Get that was waiting
+// for it leaves the pool short again, and the pool dials another spare.
+func TestTopUpHandedToAWaiterIsReplaced(t *testing.T) {
+	s := newServer(t)
+	gate := make(chan struct{})
+	dialed := make(chan struct{}, 10)
+	var first atomic.Bool
+	first.Store(true)
+	p := newPool(t, connpool.Config{
+		MaxConns: 3, MinIdleConns: 1,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			dialed <- struct{}{}
+			if first.Swap(false) {
+				<-gate
+			}
+			return dialTo(s)(ctx, "", "")
+		},
+	})
+	select {
+	case <-dialed: // the top-up, held at the gate
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("no top-up dial")
+	}
+	got := getAsync(t, p)
+	waitWaiting(t, p, 1) // no dial of its own: the top-up is on its way
+	close(gate)
+	var c net.Conn
+	select {
+	case c = <-got:
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the top-up's connection did not reach the waiting Get")
+	}
+	defer c.Close()
+	select { // none idle, none dialling, 1 of 3 open
+	case <-dialed:
+	case <-time.After(testserver.WaitLimit):
+		t.Fatalf("no spare dialled after the top-up went to a Get: %+v", p.Stats())
+	}
+}
+
+// While the top-up waits out its own backoff (the server closed what it
+// dialled before any use) past the end of the dial backoff, the maintainer
+// sleeps until the top-up may dial: it does not spin on a time already
+// past. The backoffs are drawn at random; the test retries until the
+// top-up's ends after the dial backoff's.
+func TestMaintainerSleepsThroughTheTopUpBackoff(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("the top-up backoff follows a peer's close, which only the watcher hears of in the background")
+	}
+	for attempt := 0; ; attempt++ {
+		if attempt == 50 {
+			t.Fatal("the top-up backoff never ended after the dial backoff in 50 tries")
+		}
+		if maintainerSleepsThroughTopUpBackoff(t) {
+			return
+		}
+	}
+}
+
+func maintainerSleepsThroughTopUpBackoff(t *testing.T) (tried bool) {
+	s := newServer(t)
+	defer s.Close()
+	clk := connpool.NewFakeClock()
+	first, second := make(chan struct{}), make(chan struct{})
+	var calls atomic.Int32
+	p, err := connpool.NewWithClock(connpool.Config{
+		MaxConns: 3, MinIdleConns: 2,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			switch calls.Add(1) {
+			case 1:
+				<-first
+				return dialTo(s)(ctx, "", "")
+			case 2:
+				<-second
+			}
+			return nil, errors.New("refused: the server is at its limit")
+		},
+	}, clk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		p.Close()
+		p.WaitDials()
+	}()
+	gone := p.PeersGone()
+	close(first)
+	pooltest.WaitFor(t, "the first top-up idle", func() bool { return p.Stats().Idle == 1 })
+	close(second)
+	pooltest.WaitFor(t, "the second top-up failed", func() bool { return p.Stats().DialErrors == 1 })
+	s.CloseConns() // the server drops the connection it never saw used
+	select {
+	case <-gone:
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the watcher did not hear of the server's close")
+	}
+	now := clk.Now()
+	retryAt, topUpAt := p.DialTimes()
+	if !(now < retryAt && retryAt < topUpAt) {
+		return false
+	}
+	for len(clk.TimerMade()) > 0 {
+		<-clk.TimerMade()
+	}
+	clk.Advance(retryAt - now) // past the dial backoff, not the top-up's
+	// The clock stands still from here: a maintainer that sleeps makes
+	// one timer, one that spins makes them as fast as it can.
+	made := 0
+	limit := time.After(time.Second)
+	for made < 1000 {
+		select {
+		case <-clk.TimerMade():
+			made++
+		case <-limit:
+			return true
+		}
+	}
+	t.Fatalf("the maintainer made %d timers with the clock standing still: it spins", made)
+	return true
 }
 
 // A Drain that gives up closes the TLS connections still out without a

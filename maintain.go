@@ -52,14 +52,23 @@ func (p *ConnPool) dialDueBeforeLocked(t time.Duration) bool {
 	if p.waitingOnBackoffLocked() && p.retryAt < t {
 		return true
 	}
+	due, ok := p.topUpDueLocked()
+	return ok && due < t
+}
+
+// topUpDueLocked returns when the MinIdleConns top-up may dial next, as
+// both the top-up's backoff and the dial backoff allow, and false if it is
+// not short or waits for a dial in flight while dials fail. Caller must
+// hold p.mu.
+func (p *ConnPool) topUpDueLocked() (due time.Duration, ok bool) {
 	if !p.shortLocked() || (p.dialErr != nil && p.dialing > 0) {
-		return false
+		return 0, false
 	}
-	due := p.topUpAt
+	due = p.topUpAt
 	if p.dialErr != nil {
 		due = max(due, p.retryAt)
 	}
-	return due < t
+	return due, true
 }
 
 // maintenanceDueLocked reports whether the maintainer has anything to do or
@@ -119,11 +128,13 @@ func (p *ConnPool) maintain() {
 		p.dialForWaitersLocked(now)
 		leaks, wake := p.leaksLocked(now)
 		wake = earliest(wake, p.nextDeadlineLocked())
-		if p.dialErr != nil && p.dialing == 0 && (p.shortLocked() || p.waitingOnBackoffLocked()) {
+		if p.waitingOnBackoffLocked() {
 			wake = earliest(wake, p.retryAt)
 		}
-		if p.shortLocked() && now < p.topUpAt {
-			wake = earliest(wake, p.topUpAt)
+		// Not a time already past, which would make the loop spin: the
+		// top-up above dials if it may.
+		if due, ok := p.topUpDueLocked(); ok && due > now {
+			wake = earliest(wake, due)
 		}
 		if wake == 0 {
 			p.maintaining = false
@@ -205,9 +216,14 @@ func (p *ConnPool) nextDeadlineLocked() time.Duration {
 	return next
 }
 
-// closeAll closes connections reaped by reapLocked.
+// closeAll closes connections reaped by reapLocked, as closeConns does.
 func (p *ConnPool) closeAll(rs []reaped) {
 	for _, r := range rs {
-		p.closeConn(r.c, r.reason)
+		r.c.closeSocket(r.reason)
+	}
+	if p.cfg.OnClose != nil {
+		for _, r := range rs {
+			p.cfg.OnClose(r.c.nc, r.reason)
+		}
 	}
 }

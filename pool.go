@@ -52,8 +52,8 @@ const starveAfter = 250 * time.Microsecond
 // that no Get waits for long, once the longest waiter has waited
 // starveAfter (250µs), returned connections are handed to the waiters in
 // line, first come first served, until the line has caught up, as
-// sync.Mutex does with its starvation mode. A new connection always goes
-// to the longest waiter.
+// sync.Mutex does with its starvation mode. A new connection goes
+// straight to the longest waiter in line.
 //
 // Dials run on their own: a Get that gives up during a slow dial returns at
 // once, and the dial's connection goes to the next waiter or to the idle
@@ -658,9 +658,7 @@ func (p *ConnPool) Reset() {
 	idle := p.takeAllIdleLocked(CloseReset)
 	p.mu.Unlock()
 	p.logger().log(slog.LevelInfo, "pool reset", slog.Int("closed_idle", len(idle)))
-	for _, c := range idle {
-		p.closeConn(c, CloseReset)
-	}
+	p.closeConns(idle, CloseReset)
 }
 
 // takeAllIdleLocked empties the idle list, releasing each connection for
@@ -701,9 +699,7 @@ func (p *ConnPool) Close() {
 	if watch != nil {
 		watch.Close()
 	}
-	for _, c := range idle {
-		p.closeConn(c, ClosePoolClosed)
-	}
+	p.closeConns(idle, ClosePoolClosed)
 }
 
 // Drain closes the pool gracefully. It stops handing out connections (Gets
@@ -899,21 +895,39 @@ func (p *ConnPool) checkDrainedLocked() {
 
 // closeConn closes a connection released by releaseLocked and reports it to
 // the OnClose hook. A hook that panics does so after the books are
-// balanced. A connection that failed, or whose peer is gone, it closes
-// without a goodbye (see sock.Abort): a TLS close_notify alert would wait
-// up to five seconds on a peer that reads nothing, in its holder's Close.
+// balanced.
 func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
-	var err error
-	switch {
-	case c.failed, reason == CloseUnusable, reason == CloseStale, reason == CloseHealthCheck:
-		err = sock.Abort(c.nc)
-	default:
-		err = c.nc.Close()
-	}
+	err := c.closeSocket(reason)
 	if p.cfg.OnClose != nil {
 		p.cfg.OnClose(c.nc, reason)
 	}
 	return err
+}
+
+// closeConns is closeConn for several connections: it closes every socket
+// before it reports any to the hook, so that a hook that panics leaves
+// none open (the reports after it are lost).
+func (p *ConnPool) closeConns(cs []*conn, reason CloseReason) {
+	for _, c := range cs {
+		c.closeSocket(reason)
+	}
+	if p.cfg.OnClose != nil {
+		for _, c := range cs {
+			p.cfg.OnClose(c.nc, reason)
+		}
+	}
+}
+
+// closeSocket closes c's socket, closed for reason. One that failed, or
+// whose peer is gone, it closes without a goodbye (see sock.Abort): a TLS
+// close_notify alert would wait up to five seconds on a peer that reads
+// nothing, in its holder's Close.
+func (c *conn) closeSocket(reason CloseReason) error {
+	switch {
+	case c.failed, reason == CloseUnusable, reason == CloseStale, reason == CloseHealthCheck:
+		return sock.Abort(c.nc)
+	}
+	return c.nc.Close()
 }
 
 // logger returns the pool's logger, with its name as it stands.

@@ -107,6 +107,10 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	watch := p.watcherLocked()
 	extra := p.deliverLocked(c, now, true)
 	p.dialForWaitersLocked(now) // others may have waited while dials failed
+	if p.maintained {
+		// A top-up's connection handed to a Get leaves the pool short.
+		p.maintainLocked()
+	}
 	p.mu.Unlock()
 	if recovered {
 		p.logger().log(slog.LevelInfo, "dials recovered",
