@@ -8,27 +8,32 @@ import (
 	"github.com/seed-a245f091/connpool"
 )
 
+// buraksezerPool is buraksezer/connpool v0.6.0's Pool. connpool.Pool has
+// its methods, and no other: code that implements it implements ours.
+type buraksezerPool interface {
+	Get(context.Context) (net.Conn, error)
+	Close()
+	Len() int
+	NumberOfConns() int
+}
+
 // Every identifier of the two libraries connpool replaces, with its exact
 // signature there: buraksezer/connpool v0.6.0 and samber/go-tcp-pool v1.
 // Code written against them builds with only its import path changed; a
-// rename or a changed signature here fails to compile. (fatih/pool v3's
-// API is checked in the fatih package.)
+// rename, a changed signature or an interface's added method here fails
+// to compile. (fatih/pool v3's API is checked in the fatih package.)
 var (
 	// buraksezer/connpool v0.6.0
 	_ func(initialCap, maxCap int, factory connpool.Factory) (connpool.Pool, error) = connpool.NewChannelPool
 	_ connpool.Factory                                                              = func() (net.Conn, error) { return nil, nil }
 	_ error                                                                         = connpool.ErrClosed
-	_ interface {
-		Get(context.Context) (net.Conn, error)
-		Close()
-		Len() int
-		NumberOfConns() int
-	} = connpool.Pool(nil)
-	_ net.Conn                          = (*connpool.PoolConn)(nil)
-	_ func(*connpool.PoolConn) error    = (*connpool.PoolConn).Close
-	_ func(*connpool.PoolConn)          = (*connpool.PoolConn).MarkUnusable
-	_ func(*connpool.PoolConn) net.Conn = func(p *connpool.PoolConn) net.Conn { return p.Conn }
-	_                                   = connpool.PoolConn{Conn: nil}
+	_ buraksezerPool                                                                = connpool.Pool(nil)
+	_ connpool.Pool                                                                 = buraksezerPool(nil) // and not a method more
+	_ net.Conn                                                                      = (*connpool.PoolConn)(nil)
+	_ func(*connpool.PoolConn) error                                                = (*connpool.PoolConn).Close
+	_ func(*connpool.PoolConn)                                                      = (*connpool.PoolConn).MarkUnusable
+	_ func(*connpool.PoolConn) net.Conn                                             = func(p *connpool.PoolConn) net.Conn { return p.Conn }
+	_                                                                               = connpool.PoolConn{Conn: nil}
 
 	// samber/go-tcp-pool v1
 	_ func(network, addr string) (*connpool.TCPPool, error)                      = connpool.Dial

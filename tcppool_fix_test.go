@@ -110,28 +110,90 @@ func TestTCPPoolWriteDeadlineReachesRemovedConnections(t *testing.T) {
 	waitErrIs(t, done, os.ErrDeadlineExceeded, "a Write on a removed connection, past its deadline,")
 }
 
+// armedSocket is a socket under a layer such as TLS that, while armed,
+// says when the layer begins a write on it.
+type armedSocket struct {
+	net.Conn
+	armed   *atomic.Bool
+	writing chan<- struct{}
+}
+
+func (c armedSocket) Write(b []byte) (int, error) {
+	if c.armed.Load() {
+		c.writing <- struct{}{}
+	}
+	return c.Conn.Write(b)
+}
+
+// NetConn lets the pool's probe reach the socket.
+func (c armedSocket) NetConn() net.Conn { return c.Conn }
+
 // A Write through TLS that times out breaks the *tls.Conn for good (every
 // later Write on it fails), even when it reports no byte written: the pool
 // replaces the connection, and Writes go on once the deadline is lifted.
 func TestTCPPoolTLSWriteTimeoutReplacesTheConnection(t *testing.T) {
 	srv, clientCfg := newStalledTLSServer(t)
+	clientCfg = clientCfg.Clone()
+	clientCfg.DynamicRecordSizingDisabled = true // a message is one record, written whole or not at all
+	var armed atomic.Bool
+	writing := make(chan struct{}, 1)
 	p := dialPool(t, connpool.TCPPoolConfig{
 		Addrs: []string{srv.Addr()}, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
-		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(armedSocket{c, &armed, writing}, clientCfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			return tc, nil
+		},
 	})
+	type result struct {
+		n   int
+		err error
+	}
 	msg := make([]byte, 10<<10)
 	for {
-		p.SetWriteDeadline(time.Now().Add(10 * time.Millisecond))
-		_, err := p.Write(msg)
-		if err == nil {
+		// The deadline passes once the Write is in the socket, past the
+		// pool's and the TLS layer's own checks of it. A Write that
+		// finishes first found room in the socket buffers, which the
+		// server, never reading, lets fill up: a later one times out.
+		armed.Store(true)
+		done := make(chan result, 1)
+		go func() {
+			n, err := p.Write(msg)
+			done <- result{n, err}
+		}()
+		select {
+		case <-writing:
+		case <-time.After(testserver.WaitLimit):
+			t.Fatal("the Write never reached the socket")
+		}
+		armed.Store(false)
+		if err := p.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		var r result
+		select {
+		case r = <-done:
+		case <-time.After(testserver.WaitLimit):
+			t.Fatal("a Write past its deadline did not return")
+		}
+		if err := p.SetWriteDeadline(time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		if r.err == nil {
 			continue
 		}
-		if !errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("Write = %v, want a timeout once the socket buffers are full", err)
+		if !errors.Is(r.err, os.ErrDeadlineExceeded) || r.n != 0 {
+			t.Fatalf("Write = %d, %v; want 0 and a timeout", r.n, r.err)
 		}
 		break
 	}
-	p.SetWriteDeadline(time.Time{})
 	for i := range 3 {
 		mustWrite(t, p, []byte("x"))
 		if st := p.Stats(); i == 0 && st.Reconnects != 1 {
@@ -211,13 +273,14 @@ func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
 		}
 		s.Drain(id, c)
 	})
-	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, ProbeAfter: time.Hour, MaxAttempts: tcpAttempts})
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, ProbeAfter: time.Hour, MaxAttempts: noAttemptLimit})
 	mustWrite(t, p, []byte("first"))
 	waitPeerClosedSeen(t, p)
 	clk.Advance(time.Hour) // the next write probes first
 	// The redial and the Write's waits for it take a backoff step each;
 	// steps of a second keep the new connection clear of ProbeAfter.
 	autoAdvance(t, clk, time.Second)
+	boundWrites(t, p)
 	mustWrite(t, p, []byte("second"))
 	srv.WaitTotal(len("firstsecond"))
 	data := srv.Data()
@@ -235,12 +298,13 @@ func TestTCPPoolHalfClosingPeerIsReplacedBeforeTheNextWrite(t *testing.T) {
 func TestTCPPoolConnectionLostUnusedLaterStaysOnItsServer(t *testing.T) {
 	a := newTCPServer(t, nil)
 	b := newTCPServer(t, nil)
-	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{a.Addr(), b.Addr()}, Size: 1, MaxAttempts: tcpAttempts})
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{Addrs: []string{a.Addr(), b.Addr()}, Size: 1, MaxAttempts: noAttemptLimit})
 	a.WaitUntil("the connection", func() bool { return a.Accepts() == 1 })
 	a.CloseConns() // its idle timeout
 	waitPeerClosedSeen(t, p)
 	clk.Advance(time.Hour)
 	autoAdvance(t, clk, time.Second)
+	boundWrites(t, p)
 	mustWrite(t, p, []byte("x"))
 	a.WaitTotal(1)
 	if n := b.Accepts(); n != 0 {

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"reflect"
@@ -29,6 +30,20 @@ const tcpWait = 10 * time.Second
 // tcpAttempts is MaxAttempts for tests where no Write may fail: with a
 // DialBackoff of 1ms, a Write waits up to about tcpWait for a redial.
 const tcpAttempts = 10000
+
+// noAttemptLimit is MaxAttempts for Writes that must not fail while the
+// pool's clock runs on by itself (see autoAdvance), where a count of
+// attempts bounds no time; boundWrites bounds them instead.
+const noAttemptLimit = math.MaxInt
+
+// boundWrites sets p's write deadline testserver.WaitLimit from now: a
+// Write that waits for a connection longer fails instead of hanging.
+func boundWrites(t testing.TB, p *connpool.TCPPool) {
+	t.Helper()
+	if err := p.SetWriteDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+}
 
 // deadAddr returns an address on 127.0.0.1 that refuses connections for
 // as long as the test runs: a port bound by a socket that does not listen,
@@ -66,7 +81,10 @@ func fakeTCPPool(t testing.TB, cfg connpool.TCPPoolConfig) (*connpool.TCPPool, *
 
 // autoAdvance moves clk on by step each time a timer is made on it, until
 // the test ends: for tests that need the pool's backoff and waits to run
-// their course, but not to take any time.
+// their course, but not to take any time. Every wait for a connection then
+// ends at once, so a Write waiting for a redial uses its attempts up as
+// fast as the processor lets it, however soon the redial comes: a Write
+// that must not fail needs noAttemptLimit and boundWrites.
 func autoAdvance(t testing.TB, clk *connpool.FakeClock, step time.Duration) {
 	done := make(chan struct{})
 	stopped := make(chan struct{})
@@ -959,7 +977,7 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 		// loses its processor part way: time enough for every other Write
 		// that started with the prober to reach the socket.
 		Dial:        dialProbeHook(func() { time.Sleep(time.Millisecond) }),
-		MaxAttempts: tcpAttempts,
+		MaxAttempts: noAttemptLimit,
 		DialBackoff: time.Millisecond,
 	})
 	autoAdvance(t, clk, time.Hour) // redials wait out a backoff step, at no cost in time
@@ -971,6 +989,7 @@ func TestTCPPoolConcurrentWritesAfterPeerClosedIdleConnectionArrive(t *testing.T
 	srv.WaitTotal(len(marker(0)))
 	want := map[[2]int]bool{{writers, 0}: true}
 	for round := 1; round <= rounds; round++ {
+		boundWrites(t, p)
 		srv.CloseConns()
 		waitPeerClosedSeen(t, p)
 		clk.Advance(idle) // the probe is due

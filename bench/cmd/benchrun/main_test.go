@@ -3,7 +3,14 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"go.uber.org/goleak"
 )
+
+// TestMain checks that no test leaves a goroutine behind.
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
 
 func TestCompleteRowHung(t *testing.T) {
 	out := "goos: linux\nBenchmarkA-2   \t 10 \t 5 ns/op\nBenchmarkB/Pool=x-2         \t"
