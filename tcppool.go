@@ -100,14 +100,15 @@ func isTimeout(err error) bool {
 // Read on it succeeded, within MaxDialBackoff of its dial, as to a server
 // that closes what it accepts, counts as a failed dial: the backoff goes
 // on growing, and the next dial goes to the next address. (One lost later
-// unused, to a server's idle timeout say, is redialled as any other.) When no connection is up, a Write waits for
-// one, up to DialBackoff per attempt, and gives up with an error wrapping
-// the last dial or write error. A connection just dialled, or not written
-// to for [TCPPoolConfig.ProbeAfter], is checked with a non-blocking peek
+// unused, to a server's idle timeout say, is redialled as any other.) When
+// no connection is up, a Write waits for one, up to DialBackoff per
+// attempt, the last included, and gives up with an error wrapping the
+// last dial or write error. A connection just dialled, or not written to
+// for [TCPPoolConfig.ProbeAfter], is checked with a non-blocking peek
 // before the next write, so data is not handed to a socket the peer has
 // already closed; Writes that start on it while the check runs wait for
-// its verdict. A connection that fails after
-// part of a Write reached it is closed at once; see
+// its verdict. A connection that fails after part of a Write reached it
+// is closed at once; see
 // [TCPPoolConfig.RetryPartialWrites] for what happens to the Write. A
 // Write that reaches its deadline before writing a byte keeps its
 // connection if that is a plain socket; through TLS, or any other layer

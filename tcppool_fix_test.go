@@ -585,3 +585,81 @@ func TestTCPPoolRedialBacksOffOnTheClock(t *testing.T) {
 		t.Errorf("stats %+v: want 1 reconnect after 4 failed dials, 6 dials in all", st)
 	}
 }
+
+// With nothing up, the last attempt is a wait for a connection, as every
+// other: with MaxAttempts 1, a Write while the connection is being
+// redialled waits for it, up to DialBackoff, instead of failing at once.
+func TestTCPPoolLastAttemptWaitsForAConnection(t *testing.T) {
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			return // closes the first connection at once
+		}
+		s.Drain(id, c)
+	})
+	p, clk := fakeTCPPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 1, MaxAttempts: 1, DialBackoff: time.Second,
+	})
+	if _, err := p.Read(make([]byte, 1)); err != io.EOF {
+		t.Fatalf("Read = %v, want io.EOF", err)
+	}
+	// The connection is down; its redial waits for its backoff on clk.
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Write([]byte("x"))
+		done <- err
+	}()
+	pooltest.WaitFor(t, "the Write waiting for the redial", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("Write returned %v at once, without its attempt's wait of up to DialBackoff", err)
+		default:
+		}
+		return p.Sleepers() == 1 && clk.Timers() == 2
+	})
+	clk.Advance(time.Second - time.Nanosecond) // the redial's backoff, within the Write's wait
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Write = %v after the connection came back within its attempt", err)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the Write did not return")
+	}
+}
+
+// A connection SetPoolSize removes is closed without a TLS goodbye: a
+// close_notify alert waits up to five seconds for room on a peer that
+// reads nothing, and would keep SetPoolSize, or the last Write on the
+// connection, waiting so. The server reads the raw socket under TLS after
+// the handshake, so an alert would reach it as bytes.
+func TestTCPPoolRemovedTLSConnSendsNoGoodbye(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	serverCfg.SessionTicketsDisabled = true // nothing unread, so the close is a FIN
+	after := make(chan []byte, 2)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			tc := c.(*tls.Conn)
+			if err := tc.Handshake(); err != nil {
+				after <- []byte("handshake failed: " + err.Error())
+				return
+			}
+			b, _ := io.ReadAll(tc.NetConn())
+			after <- b
+		})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 2,
+		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
+	})
+	waitConnsUp(t, p, 2)
+	if err := p.SetPoolSize(1); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case b := <-after:
+		if len(b) != 0 {
+			t.Errorf("the server read %q after the handshake, want nothing (no close_notify)", b)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the removed connection is still open")
+	}
+}

@@ -62,14 +62,13 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		if lc == nil {
 			wake := p.sleep()
 			if lc = s.live.Load(); lc == nil {
-				if attempt >= attempts {
-					p.unsleep()
-					return 0, p.giveUp("read", attempt, nil)
-				}
 				full, err := p.pause(wake, &p.rdl, &waitEnds)
 				p.unsleep()
 				if err != nil {
 					return 0, err
+				}
+				if full && attempt >= attempts {
+					return 0, p.giveUp("read", attempt, nil)
 				}
 				if full {
 					attempt++

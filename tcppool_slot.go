@@ -46,6 +46,11 @@ type liveConn struct {
 	// SetPoolSize can remove a connection without cutting a Write short.
 	refs   atomic.Int64
 	closed atomic.Bool
+	// removed says SetPoolSize took it out of its slot: whoever drops the
+	// last reference closes it without a TLS goodbye, which could keep
+	// SetPoolSize or the last Write on it waiting up to five seconds on a
+	// peer that reads nothing.
+	removed atomic.Bool
 
 	// lastWrite is when the latest Write started or probe passed, on the
 	// pool's clock, or else unprobed, probing or peerGone. The Write whose
@@ -91,7 +96,7 @@ func (lc *liveConn) markUsed() {
 
 func (lc *liveConn) release() {
 	if lc.refs.Add(-1) == 0 {
-		lc.close(false)
+		lc.close(lc.removed.Load())
 	}
 }
 
@@ -122,9 +127,11 @@ func isSocket(c net.Conn) bool {
 }
 
 // retire takes lc, found broken, out of s, closes it and starts redialling.
-// It does nothing if lc is no longer s's connection.
+// If lc is no longer s's connection (SetPoolSize removed it, or another
+// Write retired it first), it only closes it.
 func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
 	if !s.live.CompareAndSwap(lc, nil) {
+		lc.close(true)
 		return
 	}
 	lc.close(true) // at once: Writes in progress on it fail and move on
@@ -239,8 +246,10 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 
 // SetPoolSize changes the number of connections to size. New connections
 // are dialled in the background, and removed ones are closed as soon as
-// the Writes in progress on them finish (or at Close), so SetPoolSize never
-// waits for a dial or a Write, nor makes a Write wait. It returns an error
+// the Writes in progress on them finish (or at Close), without a TLS
+// close_notify, which could wait on a peer that reads nothing; so
+// SetPoolSize never waits for a dial, a Write or a peer, nor makes a
+// Write wait. It returns an error
 // wrapping [ErrInvalidConfig], and changes nothing, if size is 0 or more
 // than 65536, and one wrapping [net.ErrClosed] after Close.
 func (p *TCPPool) SetPoolSize(size uint) error {
@@ -251,14 +260,24 @@ func (p *TCPPool) SetPoolSize(size uint) error {
 		return invalid("pool size %d, want 1 to %d", size, maxTCPPoolSize)
 	}
 	p.mu.Lock()
-	defer p.mu.Unlock()
+	removed, err := p.resizeLocked(int(size))
+	p.mu.Unlock()
+	for _, lc := range removed {
+		lc.release() // the last Write on it closes it
+	}
+	return err
+}
+
+// resizeLocked gives the pool n slots, and returns the connections of the
+// slots it removed, still referenced by the slots, for the caller to
+// release after unlocking. Caller must hold p.mu.
+func (p *TCPPool) resizeLocked(n int) (removed []*liveConn, err error) {
 	if p.closed.Load() {
-		return errTCPPoolClosed
+		return nil, errTCPPoolClosed
 	}
 	old := *p.slots.Load()
-	n := int(size)
 	if n == len(old) {
-		return nil
+		return nil, nil
 	}
 	slots := make([]*slot, n)
 	copy(slots, old)
@@ -266,17 +285,16 @@ func (p *TCPPool) SetPoolSize(size uint) error {
 		slots[i] = p.newSlot(i)
 		p.startRedialLocked(slots[i], false)
 	}
-	if n < len(old) {
-		for _, s := range old[n:] {
-			s.removed = true
-			close(s.gone)
-			if lc := s.live.Swap(nil); lc != nil {
-				lc.release() // the last Write on it closes it
-			}
+	for _, s := range old[min(n, len(old)):] {
+		s.removed = true
+		close(s.gone)
+		if lc := s.live.Swap(nil); lc != nil {
+			lc.removed.Store(true)
+			removed = append(removed, lc)
 		}
 	}
 	p.slots.Store(&slots)
-	return nil
+	return removed, nil
 }
 
 // SetMaxRetries sets [TCPPoolConfig.MaxAttempts] to n for the Writes that

@@ -70,10 +70,6 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 			wake := p.sleep()
 			slots = *p.slots.Load()
 			if s, lc = p.pick(slots, len(b)); lc == nil {
-				if attempt >= attempts {
-					p.unsleep()
-					return 0, p.giveUp("write", attempt, lastErr)
-				}
 				if !waiting {
 					waiting = true
 					p.waitingWrites.Add(1)
@@ -82,6 +78,11 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 				p.unsleep()
 				if err != nil {
 					return 0, err
+				}
+				if full && attempt >= attempts {
+					// The last attempt was a wait, in full: the error is
+					// the last write's, if any, or the pool's.
+					return 0, p.giveUp("write", attempt, lastErr)
 				}
 				lastErr = nil
 				if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
