@@ -27,6 +27,7 @@ func (p *ConnPool) noteCheckout(pc *PoolConn) {
 		p.leaks = make(map[*conn]*leakInfo)
 	}
 	p.leaks[pc.c] = info
+	p.leaksDue++
 	// The maintainer may have looked at the checkouts before this one had
 	// its stack: make it look again by the time this one is due.
 	if !p.maintaining {
@@ -63,6 +64,7 @@ func (p *ConnPool) leaksLocked(now time.Duration) (found []leaked, next time.Dur
 			continue
 		}
 		info.reported = true
+		p.leaksDue--
 		p.stats.leaks++
 		found = append(found, leaked{info: info, addr: remoteAddr(c.nc), held: now - c.movedAt})
 	}

@@ -481,6 +481,33 @@ func TestIdleTimeoutSparesMinIdleConns(t *testing.T) {
 	s.WaitOpen(1)
 }
 
+// A return that makes the idle list longer than MinIdleConns puts the
+// oldest idle connection under the idle timeout again; if that is past,
+// the maintainer closes it then, not when it next meant to wake.
+func TestReturnPastMinIdleConnsReapsTheOldestAtOnce(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 3, MinIdleConns: 1, IdleTimeout: time.Second,
+		LeakThreshold: 2500 * time.Millisecond, OnClose: cl.hook,
+	})
+	settled := func() bool { st := p.Stats(); return st.Idle == 1 && st.Dialing == 0 }
+	pooltest.WaitFor(t, "the first top-up", settled)
+	x := get(t, p)
+	pooltest.WaitFor(t, "the second top-up", settled)
+	y := get(t, p)
+	defer y.Close()
+	pooltest.WaitFor(t, "the third top-up", settled)
+	// One idle, spared by MinIdleConns; the maintainer sleeps until the
+	// two checkouts are due as leaks, at 2.5s.
+	clk.Advance(2 * time.Second)
+	x.Close() // the spared one, idle 2s, is now past its idle timeout
+	cl.wait(t, 1, connpool.CloseIdleTimeout)
+	if st := p.Stats(); st.Idle != 1 {
+		t.Errorf("%d idle after the oldest was closed, want the one returned", st.Idle)
+	}
+}
+
 // Get applies the idle timeout as the maintainer does: a connection past
 // it is closed, unless it is one of the MinIdleConns kept ready, which Get
 // hands out (after the peek) rather than make its caller wait for a

@@ -77,8 +77,8 @@ func (p *ConnPool) maintenanceDueLocked() bool {
 	if p.shortLocked() || p.waitingOnBackoffLocked() {
 		return true
 	}
-	if p.cfg.LeakThreshold > 0 && p.open > p.idle.Len()+p.dialing {
-		return true
+	if p.leaksDue > 0 {
+		return true // a checkout not yet reported as held too long
 	}
 	// Idle timeouts spare the MinIdleConns most recently returned.
 	return (p.cfg.MaxLifetime > 0 && p.idle.Len() > 0) ||

@@ -105,6 +105,7 @@ type ConnPool struct {
 	freeSlots []int32             // slots of conns free for the next connection
 	seq       uint32              // the last conn.seq handed out
 	leaks     map[*conn]*leakInfo // checkouts' stacks, while LeakThreshold is set
+	leaksDue  int                 // checkouts in leaks not reported yet
 	handles   []PoolConn          // unused handles of the current block
 	gen       uint32              // the number of Resets so far
 	lastNow   time.Duration       // the latest time a Get read from the clock
@@ -787,6 +788,9 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	}
 	if info := p.leaks[c]; info != nil {
 		delete(p.leaks, c)
+		if !info.reported {
+			p.leaksDue--
+		}
 		defer p.leakReturned(info, now-c.movedAt)
 	}
 	switch {
@@ -848,7 +852,13 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 	switch {
 	case !p.maintained:
 	case p.maintaining:
-		if d := p.deadline(c); d != 0 && d < p.maintWake {
+		d := p.deadline(c)
+		if p.cfg.IdleTimeout > 0 && p.idle.Len() == p.cfg.MinIdleConns+1 {
+			// The oldest idle connection is no longer one of the
+			// MinIdleConns spared: its idle timeout may be past already.
+			d = earliest(d, p.idle.At(0).movedAt+p.cfg.IdleTimeout)
+		}
+		if d != 0 && d < p.maintWake {
 			p.kickMaintainer()
 		}
 	default:
