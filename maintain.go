@@ -166,7 +166,7 @@ func earliest(a, b time.Duration) time.Duration {
 	return a
 }
 
-// reaped is an idle connection the maintainer took out, and why.
+// reaped is an idle connection taken out to be closed, and why.
 type reaped struct {
 	c      *conn
 	reason CloseReason
@@ -214,16 +214,4 @@ func (p *ConnPool) nextDeadlineLocked() time.Duration {
 		next = earliest(next, p.idle.At(0).movedAt+p.cfg.IdleTimeout)
 	}
 	return next
-}
-
-// closeAll closes connections reaped by reapLocked, as closeConns does.
-func (p *ConnPool) closeAll(rs []reaped) {
-	for _, r := range rs {
-		r.c.closeSocket(r.reason)
-	}
-	if p.cfg.OnClose != nil {
-		for _, r := range rs {
-			p.cfg.OnClose(r.c.nc, r.reason)
-		}
-	}
 }

@@ -659,20 +659,20 @@ func (p *ConnPool) Reset() {
 	idle := p.takeAllIdleLocked(CloseReset)
 	p.mu.Unlock()
 	p.logger().log(slog.LevelInfo, "pool reset", slog.Int("closed_idle", len(idle)))
-	p.closeConns(idle, CloseReset)
+	p.closeAll(idle)
 }
 
 // takeAllIdleLocked empties the idle list, releasing each connection for
-// reason, and returns them for the caller to close after unlocking.
-// Caller must hold p.mu.
-func (p *ConnPool) takeAllIdleLocked(reason CloseReason) []*conn {
-	idle := make([]*conn, 0, p.idle.Len())
+// reason, and returns them for the caller to close with closeAll after
+// unlocking. Caller must hold p.mu.
+func (p *ConnPool) takeAllIdleLocked(reason CloseReason) []reaped {
+	idle := make([]reaped, 0, p.idle.Len())
 	for {
 		c, ok := p.idle.PopFront()
 		if !ok {
 			return idle
 		}
-		idle = append(idle, c)
+		idle = append(idle, reaped{c, reason})
 		p.releaseLocked(c, reason)
 	}
 }
@@ -700,7 +700,7 @@ func (p *ConnPool) Close() {
 	if watch != nil {
 		watch.Close()
 	}
-	p.closeConns(idle, ClosePoolClosed)
+	p.closeAll(idle)
 }
 
 // Drain closes the pool gracefully. It stops handing out connections (Gets
@@ -914,16 +914,16 @@ func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
 	return err
 }
 
-// closeConns is closeConn for several connections: it closes every socket
-// before it reports any to the hook, so that a hook that panics leaves
-// none open (the reports after it are lost).
-func (p *ConnPool) closeConns(cs []*conn, reason CloseReason) {
-	for _, c := range cs {
-		c.closeSocket(reason)
+// closeAll is closeConn for several connections, each with its reason: it
+// closes every socket before it reports any to the hook, so that a hook
+// that panics leaves none open (the reports after it are lost).
+func (p *ConnPool) closeAll(rs []reaped) {
+	for _, r := range rs {
+		r.c.closeSocket(r.reason)
 	}
 	if p.cfg.OnClose != nil {
-		for _, c := range cs {
-			p.cfg.OnClose(c.nc, reason)
+		for _, r := range rs {
+			p.cfg.OnClose(r.c.nc, r.reason)
 		}
 	}
 }

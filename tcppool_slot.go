@@ -249,9 +249,9 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 // the Writes in progress on them finish (or at Close), without a TLS
 // close_notify, which could wait on a peer that reads nothing; so
 // SetPoolSize never waits for a dial, a Write or a peer, nor makes a
-// Write wait. It returns an error
-// wrapping [ErrInvalidConfig], and changes nothing, if size is 0 or more
-// than 65536, and one wrapping [net.ErrClosed] after Close.
+// Write wait. It returns an error wrapping [ErrInvalidConfig], and
+// changes nothing, if size is 0 or more than 65536, and one wrapping
+// [net.ErrClosed] after Close.
 func (p *TCPPool) SetPoolSize(size uint) error {
 	if p.slots.Load() == nil {
 		return errNotDialled

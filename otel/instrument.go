@@ -22,7 +22,11 @@ const ScopeName = "github.com/seed-a245f091/connpool/otel"
 // too. (For the [connpool.Pool] that [connpool.NewChannelPool] returns,
 // pass pool.(*connpool.ConnPool).)
 type Pool interface {
+	// Name is the pool's name, the value of db.client.connection.pool.name
+	// on its metrics.
 	Name() string
+	// Observe adds an observer of the pool's waits, uses and dials, for
+	// the histograms, and returns the function that removes it.
 	Observe(connpool.Observer) (remove func())
 }
 

@@ -19,7 +19,10 @@ import (
 // too. (For the [connpool.Pool] that [connpool.NewChannelPool] returns,
 // pass pool.(*connpool.ConnPool).)
 type Pool interface {
+	// Name is the pool's name, the value of its label on the series.
 	Name() string
+	// Observe adds an observer of the pool's waits, uses and dials, for
+	// the histograms, and returns the function that removes it.
 	Observe(connpool.Observer) (remove func())
 }
 
