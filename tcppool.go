@@ -150,7 +150,11 @@ func isTimeout(err error) bool {
 // or when SetPoolSize removes it) is reset by the kernel, not closed, and
 // whatever earlier Writes left in its send buffer, not yet received by
 // the server, is lost: TCP has no clean close for a socket with unread
-// bytes. With a server that sends anything back, Read what it sends.
+// bytes. With a server that sends anything back, Read what it sends. A
+// connection the probe before a Write finds closed by its server is closed
+// at once too, with what the server sent before it closed and Read had
+// not taken yet: with a server that answers and then closes, read the
+// answer before writing again.
 //
 // A TCPPool is safe for concurrent use by multiple goroutines.
 type TCPPool struct {
