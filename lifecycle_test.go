@@ -994,24 +994,9 @@ func maintainerSleepsThroughTopUpBackoff(t *testing.T) (tried bool) {
 
 // A Drain that gives up closes the TLS connections still out without a
 // goodbye: a close_notify alert waits up to five seconds for room on a
-// peer that reads nothing, and Drain would wait so for each. The server
-// reads the raw socket under TLS after the handshake, so an alert would
-// reach it as bytes; it sends no session tickets, so that the client has
-// nothing unread and its close is a plain FIN.
+// peer that reads nothing, and Drain would wait so for each.
 func TestDrainGivingUpSendsNoTLSGoodbye(t *testing.T) {
-	serverCfg, clientCfg := testserver.TLSConfigs(t)
-	serverCfg.SessionTicketsDisabled = true
-	after := make(chan []byte, 1)
-	s := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
-		func(_ *testserver.Server, _ int, c net.Conn) {
-			tc := c.(*tls.Conn)
-			if err := tc.Handshake(); err != nil {
-				after <- []byte("handshake failed: " + err.Error())
-				return
-			}
-			b, _ := io.ReadAll(tc.NetConn())
-			after <- b
-		})
+	s, clientCfg, noGoodbye := newGoodbyeWatchingTLSServer(t)
 	p := newPool(t, connpool.Config{
 		MaxConns: 1, Addr: s.Addr(),
 		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
@@ -1022,14 +1007,7 @@ func TestDrainGivingUpSendsNoTLSGoodbye(t *testing.T) {
 	if n, err := p.Drain(ctx); n != 1 || !errors.Is(err, context.Canceled) {
 		t.Fatalf("Drain = %d, %v; want 1, Canceled", n, err)
 	}
-	select {
-	case b := <-after:
-		if len(b) != 0 {
-			t.Errorf("the server read %q after the handshake, want nothing (no close_notify)", b)
-		}
-	case <-time.After(testserver.WaitLimit):
-		t.Fatal("the connection Drain gave up on is still open")
-	}
+	noGoodbye("the connection Drain gave up on")
 	held.Close()
 	wantCounts(t, p, 0, 0)
 }

@@ -125,6 +125,40 @@ func newStalledTLSServer(t *testing.T) (*server, *tls.Config) {
 	return srv, clientCfg
 }
 
+// newGoodbyeWatchingTLSServer starts a TLS server that, after each
+// handshake, reads the raw socket under TLS until the client closes it, so
+// that a close_notify alert reaches it as bytes, and sends no session
+// tickets, so that the client has nothing unread and its close is a plain
+// FIN. noGoodbye fails the test unless the next connection to end did so
+// without sending anything after its handshake.
+func newGoodbyeWatchingTLSServer(t *testing.T) (s *server, client *tls.Config, noGoodbye func(what string)) {
+	t.Helper()
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	serverCfg.SessionTicketsDisabled = true
+	after := make(chan []byte, 16)
+	s = testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			tc := c.(*tls.Conn)
+			if err := tc.Handshake(); err != nil {
+				after <- []byte("handshake failed: " + err.Error())
+				return
+			}
+			b, _ := io.ReadAll(tc.NetConn())
+			after <- b
+		})
+	return s, clientCfg, func(what string) {
+		t.Helper()
+		select {
+		case b := <-after:
+			if len(b) != 0 {
+				t.Errorf("the server read %q after the handshake of %s, want nothing (no close_notify)", b, what)
+			}
+		case <-time.After(testserver.WaitLimit):
+			t.Fatalf("%s is still open", what)
+		}
+	}
+}
+
 // waitErrIs waits for the error of op from done, and fails the test unless
 // it comes within testserver.WaitLimit and is want (errors.Is).
 func waitErrIs(t testing.TB, done <-chan error, want error, op string) {
