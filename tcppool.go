@@ -108,16 +108,15 @@ func isTimeout(err error) bool {
 // before the next write, so data is not handed to a socket the peer has
 // already closed; Writes that start on it while the check runs wait for
 // its verdict. A connection that fails after part of a Write reached it
-// is closed at once; see
-// [TCPPoolConfig.RetryPartialWrites] for what happens to the Write. A
-// Write that reaches its deadline before writing a byte keeps its
-// connection if that is a plain socket; through TLS, or any other layer
-// over the socket, the connection is replaced, as a *tls.Conn whose Write
-// timed out may have sent part of a record and fails every later Write.
-// A connection closed because it failed gets no TLS close_notify, which
-// would make the Write wait for a peer that has stopped reading.
-// Write always returns 0 <= n <= len(b), and n < len(b) only with an
-// error. In steady state a Write does not allocate.
+// is closed at once; see [TCPPoolConfig.RetryPartialWrites] for what
+// happens to the Write. A Write that reaches its deadline before writing
+// a byte keeps its connection if that is a plain socket; through TLS, or
+// any other layer over the socket, the connection is replaced, as a
+// *tls.Conn whose Write timed out may have sent part of a record and
+// fails every later Write. A connection closed because it failed gets no
+// TLS close_notify, which would make the Write wait for a peer that has
+// stopped reading. Write always returns 0 <= n <= len(b), and n < len(b)
+// only with an error. In steady state a Write does not allocate.
 //
 // # Reads
 //
