@@ -174,8 +174,8 @@ func TestMaxConnsIsAHardLimit(t *testing.T) {
 		t.Errorf("Get returned a connection with its error")
 	}
 	wantCounts(t, p, 0, 2)
-	if s.Accepts() != 2 {
-		t.Errorf("server accepted %d connections, want 2", s.Accepts())
+	if n := p.Stats().Dials; n != 2 {
+		t.Errorf("%d connections dialled, want 2", n)
 	}
 	// A canceled Get counts as canceled; one past its deadline as timed
 	// out too.

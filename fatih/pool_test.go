@@ -97,8 +97,10 @@ func TestFatihGetAtMaxCapWaits(t *testing.T) {
 	first.Close()
 	second := <-got
 	second.Close()
-	if s.Accepts() != 1 {
-		t.Errorf("%d connections dialled, want 1", s.Accepts())
+	// The pool's count, not the server's accepts, which may lag behind a
+	// connection the kernel has already established.
+	if n := under.Stats().Dials; n != 1 {
+		t.Errorf("%d connections dialled, want 1", n)
 	}
 }
 
