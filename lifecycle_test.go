@@ -884,7 +884,11 @@ func TestTopUpHandedToAWaiterIsReplaced(t *testing.T) {
 		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			dialed <- struct{}{}
 			if first.Swap(false) {
-				<-gate
+				select { // a test that fails first must not leave the dial blocked
+				case <-gate:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
 			}
 			return dialTo(s)(ctx, "", "")
 		},
@@ -941,10 +945,18 @@ func maintainerSleepsThroughTopUpBackoff(t *testing.T) (tried bool) {
 		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			switch calls.Add(1) {
 			case 1:
-				<-first
+				select { // a test that fails first must not leave the dial blocked
+				case <-first:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
 				return dialTo(s)(ctx, "", "")
 			case 2:
-				<-second
+				select { // a test that fails first must not leave the dial blocked
+				case <-second:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
 			}
 			return nil, errors.New("refused: the server is at its limit")
 		},
@@ -961,6 +973,7 @@ func maintainerSleepsThroughTopUpBackoff(t *testing.T) (tried bool) {
 	pooltest.WaitFor(t, "the first top-up idle", func() bool { return p.Stats().Idle == 1 })
 	close(second)
 	pooltest.WaitFor(t, "the second top-up failed", func() bool { return p.Stats().DialErrors == 1 })
+	s.WaitOpen(1)  // accepted, so that CloseConns finds it
 	s.CloseConns() // the server drops the connection it never saw used
 	select {
 	case <-gone:
