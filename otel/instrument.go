@@ -11,7 +11,6 @@ import (
 	semconv "go.opentelemetry.io/otel/semconv/v1.43.0"
 
 	"github.com/seed-a245f091/connpool"
-	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // ScopeName is the name of the meter the instruments come from.
@@ -112,7 +111,7 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if cfg.provider == nil {
 		cfg.provider = otel.GetMeterProvider()
 	}
-	if isnil.Value(p) {
+	if isNil(p) {
 		return nil, errors.New("connpoolotel: nil pool")
 	}
 	name := p.Name()
@@ -191,4 +190,19 @@ func (c claim) release() {
 	names.Lock()
 	delete(names.m, c)
 	names.Unlock()
+}
+
+// isNil reports whether p is nil, or a nil pointer (or other nil value)
+// under the interface, whose methods would panic. (The root module has the
+// same check in an internal package, which this module, versioned apart
+// from it, must not import.)
+func isNil(p Pool) bool {
+	if p == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }

@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/seed-a245f091/connpool"
-	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // Pool is a pool a [Collector] exports: a [*connpool.ConnPool] or a
@@ -158,7 +157,7 @@ func (c *Collector) Add(pools ...Pool) error {
 // a type whose values cannot be compared with == is known by its name
 // alone.)
 func (c *Collector) Remove(p Pool) bool {
-	if isnil.Value(p) {
+	if isNil(p) {
 		return false
 	}
 	name := p.Name()
@@ -178,7 +177,7 @@ func (c *Collector) Remove(p Pool) bool {
 }
 
 func newMember(p Pool) (member, error) {
-	if isnil.Value(p) {
+	if isNil(p) {
 		return member{}, errors.New("nil pool")
 	}
 	m := member{pool: p, name: p.Name()}
@@ -241,4 +240,19 @@ func samePool(a, b Pool) bool {
 		return true
 	}
 	return a == b
+}
+
+// isNil reports whether p is nil, or a nil pointer (or other nil value)
+// under the interface, whose methods would panic. (The root module has the
+// same check in an internal package, which this module, versioned apart
+// from it, must not import.)
+func isNil(p Pool) bool {
+	if p == nil {
+		return true
+	}
+	switch v := reflect.ValueOf(p); v.Kind() {
+	case reflect.Pointer, reflect.Interface, reflect.Map, reflect.Slice, reflect.Func, reflect.Chan:
+		return v.IsNil()
+	}
+	return false
 }

@@ -1,7 +1,6 @@
 // Package isnil tells a nil interface, or one holding a nil pointer, map,
-// slice, func or channel, from a usable value: what a user's callback or
-// a caller's argument may hand the pools and their exporters where calling
-// a method would panic.
+// slice, func or channel, from a usable value: what a user's dial function
+// or connection may hand the pools where calling a method would panic.
 package isnil
 
 import "reflect"
