@@ -209,9 +209,15 @@ func (p *ConnPool) nextDeadlineLocked() time.Duration {
 	for i := 0; i < p.idle.Len(); i++ {
 		next = earliest(next, p.idle.At(i).expiresAt)
 	}
-	// Only the connections beyond MinIdleConns time out, oldest first.
+	return earliest(next, p.idleTimeoutDueLocked())
+}
+
+// idleTimeoutDueLocked returns when the oldest idle connection reaches its
+// idle timeout, or zero if none will: only the connections beyond
+// MinIdleConns time out, oldest first. Caller must hold p.mu.
+func (p *ConnPool) idleTimeoutDueLocked() time.Duration {
 	if p.cfg.IdleTimeout > 0 && p.idle.Len() > p.cfg.MinIdleConns {
-		next = earliest(next, p.idle.At(0).movedAt+p.cfg.IdleTimeout)
+		return p.idle.At(0).movedAt + p.cfg.IdleTimeout
 	}
-	return next
+	return 0
 }

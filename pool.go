@@ -852,13 +852,9 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 	switch {
 	case !p.maintained:
 	case p.maintaining:
-		d := p.deadline(c)
-		if p.cfg.IdleTimeout > 0 && p.idle.Len() == p.cfg.MinIdleConns+1 {
-			// The oldest idle connection is no longer one of the
-			// MinIdleConns spared: its idle timeout may be past already.
-			d = earliest(d, p.idle.At(0).movedAt+p.cfg.IdleTimeout)
-		}
-		if d != 0 && d < p.maintWake {
+		// With c, the oldest idle connection may no longer be one of the
+		// MinIdleConns spared, and its idle timeout may be past already.
+		if d := earliest(p.deadline(c), p.idleTimeoutDueLocked()); d != 0 && d < p.maintWake {
 			p.kickMaintainer()
 		}
 	default:

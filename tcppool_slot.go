@@ -130,11 +130,11 @@ func isSocket(c net.Conn) bool {
 // If lc is no longer s's connection (SetPoolSize removed it, or another
 // Write retired it first), it only closes it.
 func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
-	if !s.live.CompareAndSwap(lc, nil) {
-		lc.close(true)
+	installed := s.live.CompareAndSwap(lc, nil)
+	lc.close(true) // at once: Writes in progress on it fail and move on
+	if !installed {
 		return
 	}
-	lc.close(true) // at once: Writes in progress on it fail and move on
 	lc.release()
 	p.mu.Lock()
 	p.lastErr = cause
