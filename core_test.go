@@ -519,11 +519,16 @@ func TestReturnToAFullIdleListServesAWaiter(t *testing.T) {
 	p, _ := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2, MaxIdleConns: 1})
 	a, b := get(t, p), get(t, p)
 	got := make(chan error, 2)
+	giveBack := make(chan struct{}) // closed once the stats are read
 	for range 2 {
 		go func() {
 			c, err := p.Get(context.Background())
 			if err == nil {
-				defer c.Close()
+				// Not before the stats are read: with the woken waiter
+				// still out of line, a return would find the idle list
+				// full and no waiter.
+				<-giveBack
+				c.Close()
 			}
 			got <- err
 		}()
@@ -537,6 +542,7 @@ func TestReturnToAFullIdleListServesAWaiter(t *testing.T) {
 	b.Close() // the idle list is full, and the other waiter has waited no time
 	st := p.Stats()
 	release()
+	close(giveBack)
 	for range 2 {
 		if err := <-got; err != nil {
 			t.Fatal(err)

@@ -233,11 +233,14 @@ func getAsync(t testing.TB, p *connpool.ConnPool) <-chan net.Conn {
 }
 
 // getErrAsync runs a Get with ctx in the background and hands its error
-// over; it expects no connection.
+// over; a connection it gets it gives back at once.
 func getErrAsync(ctx context.Context, p *connpool.ConnPool) <-chan error {
 	errc := make(chan error, 1)
 	go func() {
-		_, err := p.Get(ctx)
+		c, err := p.Get(ctx)
+		if err == nil {
+			c.Close()
+		}
 		errc <- err
 	}()
 	return errc

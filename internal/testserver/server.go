@@ -31,6 +31,7 @@ type Server struct {
 	handle Handler
 
 	mu      sync.Mutex
+	closed  bool             // Close has begun: connections accepted now are closed at once
 	conns   map[int]net.Conn // open, by accept order
 	accepts int
 	data    map[int][]byte // bytes received, by connection
@@ -81,6 +82,13 @@ func (s *Server) serve() {
 			return
 		}
 		s.mu.Lock()
+		if s.closed {
+			// Accepted just before Close closed the listener, and missed
+			// by its CloseConns: no handler may outlive the server.
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
 		id := s.accepts
 		s.accepts++
 		s.conns[id] = c
@@ -258,6 +266,9 @@ func (s *Server) CloseConns() {
 // Close stops the server and waits for its goroutines.
 func (s *Server) Close() {
 	s.ln.Close()
+	s.mu.Lock()
+	s.closed = true
+	s.mu.Unlock()
 	s.CloseConns()
 	s.wg.Wait()
 }
