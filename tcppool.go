@@ -149,11 +149,19 @@ func isTimeout(err error) bool {
 // or when SetPoolSize removes it) is reset by the kernel, not closed, and
 // whatever earlier Writes left in its send buffer, not yet received by
 // the server, is lost: TCP has no clean close for a socket with unread
-// bytes. With a server that sends anything back, Read what it sends. A
-// connection the probe before a Write finds closed by its server is closed
-// at once too, with what the server sent before it closed and Read had
-// not taken yet: with a server that answers and then closes, read the
-// answer before writing again.
+// bytes. With a server that sends anything back, Read what it sends.
+//
+// A connection the probe before a Write finds closed by its server, with
+// bytes the server sent before it closed still unread (the answer to the
+// last request, from a server that restarts gracefully, say), is replaced
+// for Writes at once but kept open for Read, once Read has been called on
+// the pool at least once: with one connection, Read returns those bytes,
+// then io.EOF for the old connection's end, then what comes on the new
+// one (a connection that held nothing for Read, only a TLS close_notify
+// say, ends without an io.EOF); with several, its reader goroutine goes
+// on to the end as before. Each connection slot keeps at most one such
+// connection: the next one closed behind unread bytes closes it, read or
+// not. A pool never read from closes such a connection at once.
 //
 // A TCPPool is safe for concurrent use by multiple goroutines.
 type TCPPool struct {
@@ -192,6 +200,10 @@ type TCPPool struct {
 
 	// waitingWrites counts Writes waiting for a connection to come up.
 	waitingWrites atomic.Int64
+
+	// read says Read has been called: from then on a connection its
+	// server closed behind bytes not read yet is drained (see drain).
+	read atomic.Bool
 
 	// readMu serializes Reads and guards pend and readTimer. It is taken
 	// before mu, never after.

@@ -81,8 +81,19 @@ func (p *TCPPool) WaitPeerClosed(timeout time.Duration) bool {
 	defer lc.Conn.SetReadDeadline(time.Time{})
 	var s sock.Socket
 	s.Init(lc.Conn)
-	err := rc.Read(func(uintptr) bool { return s.Probe() == sock.ErrPeerClosed })
+	err := rc.Read(func(uintptr) bool {
+		err := s.Probe()
+		return err == sock.ErrPeerClosed || err == sock.ErrClosedAfterData
+	})
 	return err == nil
+}
+
+// OpenConns returns the number of connections the pool holds open, up or
+// not.
+func (p *TCPPool) OpenConns() int {
+	p.liveMu.Lock()
+	defer p.liveMu.Unlock()
+	return len(p.live)
 }
 
 // Sleepers returns the number of Reads and Writes waiting on the pool's

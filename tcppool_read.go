@@ -33,6 +33,9 @@ func (p *TCPPool) Read(b []byte) (int, error) {
 	if p.closed.Load() {
 		return 0, errTCPPoolClosed
 	}
+	if !p.read.Load() {
+		p.read.Store(true)
+	}
 	p.readMu.Lock()
 	defer p.readMu.Unlock()
 	if p.closed.Load() { // closed while this Read waited its turn
@@ -52,13 +55,19 @@ func (p *TCPPool) Read(b []byte) (int, error) {
 }
 
 // readOne reads from the pool's single connection, waiting for it to come
-// up if it is down. Caller must hold p.readMu.
+// up if it is down; or first, from the connection its server closed
+// behind bytes not read yet, until they are all taken. Caller must hold
+// p.readMu.
 func (p *TCPPool) readOne(b []byte) (int, error) {
 	attempts := int(p.attempts.Load())
 	var waitEnds time.Duration // see pause
 	for attempt := 1; ; {
 		s := (*p.slots.Load())[0]
-		lc := s.live.Load()
+		lc := s.draining.Load()
+		draining := lc != nil
+		if !draining {
+			lc = s.live.Load()
+		}
 		if lc == nil {
 			wake := p.sleep()
 			if lc = s.live.Load(); lc == nil {
@@ -86,6 +95,7 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		n, err := lc.Read(b)
 		if n > 0 {
 			lc.markUsed()
+			lc.drainRead = lc.drainRead || draining
 		}
 		if err == nil {
 			return n, nil
@@ -96,7 +106,13 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		if isTimeout(err) {
 			return n, &opError{op: "read", addr: lc.addr, err: err}
 		}
-		p.retire(s, lc, err)
+		p.lost(s, lc, err)
+		if draining && n == 0 && !lc.drainRead {
+			// It held nothing for the caller (TLS records only, such as
+			// session tickets): its close, seen by the Write that
+			// replaced it, is no news. Read on from the replacement.
+			continue
+		}
 		if err == io.EOF {
 			// A clean close, reported as io.Reader callers expect: as
 			// io.EOF itself, which they compare with ==.
@@ -182,10 +198,13 @@ func (p *TCPPool) startReaders() {
 	defer p.mu.Unlock()
 	p.readers = true
 	for _, s := range *p.slots.Load() {
-		if lc := s.live.Load(); lc != nil {
-			// Read enforces the deadline now; a reader must not stop on it.
-			lc.SetReadDeadline(time.Time{})
-			p.startReaderLocked(s, lc)
+		for _, lc := range [...]*liveConn{s.live.Load(), s.draining.Load()} {
+			if lc != nil {
+				// Read enforces the deadline now; a reader must not
+				// stop on it.
+				lc.SetReadDeadline(time.Time{})
+				p.startReaderLocked(s, lc)
+			}
 		}
 	}
 }
@@ -224,7 +243,7 @@ func (p *TCPPool) readLoop(s *slot, lc *liveConn) {
 			}
 		}
 		if err != nil {
-			p.retire(s, lc, err) // nothing if it was retired already
+			p.lost(s, lc, err) // nothing if it was retired already
 			return
 		}
 	}

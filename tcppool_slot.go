@@ -14,6 +14,10 @@ type slot struct {
 	share *counterShare            // where Writes on it are counted
 	live  atomic.Pointer[liveConn] // nil while down
 	gone  chan struct{}            // closed when SetPoolSize removes the slot
+	// draining is a connection of the slot that its server closed behind
+	// bytes not read yet: out of the Writes' way, but open for Read to
+	// take the bytes (see drain). Set under TCPPool.mu.
+	draining atomic.Pointer[liveConn]
 
 	// Guarded by TCPPool.mu:
 	removed   bool
@@ -70,6 +74,10 @@ type liveConn struct {
 	// For the reader goroutine, set before it starts.
 	rbuf     []byte
 	consumed chan struct{} // capacity 1: Read is done with rbuf
+
+	// drainRead says a Read took bytes from it while it drained. Guarded
+	// by TCPPool.readMu.
+	drainRead bool
 }
 
 // acquire takes a reference for a Write; it fails once the connection is
@@ -128,19 +136,69 @@ func isSocket(c net.Conn) bool {
 
 // retire takes lc, found broken, out of s, closes it and starts redialling.
 // If lc is no longer s's connection (SetPoolSize removed it, or another
-// Write retired it first), it only closes it.
+// Write retired it first), it only closes it; unless s drains it, which
+// ends when Read has taken its bytes.
 func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
-	installed := s.live.CompareAndSwap(lc, nil)
-	lc.close(true) // at once: Writes in progress on it fail and move on
-	if !installed {
+	if !s.live.CompareAndSwap(lc, nil) {
+		// drain swaps s.live and s.draining under mu: holding it, lc is
+		// in one or the other if drain took it.
+		p.mu.Lock()
+		draining := s.draining.Load() == lc
+		p.mu.Unlock()
+		if !draining {
+			lc.close(true)
+		}
 		return
 	}
+	lc.close(true) // at once: Writes in progress on it fail and move on
 	lc.release()
 	p.mu.Lock()
 	p.lastErr = cause
 	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
 	p.startRedialLocked(s, true)
 	p.mu.Unlock()
+}
+
+// drain takes lc, which the probe before a Write found closed by its server
+// behind bytes not read yet, out of s and starts redialling, as retire
+// does, but leaves it open for Read to take the bytes: the answer to a
+// request the server served before it went. lc keeps the slot's
+// reference until endDrain, or a later drain on s, or SetPoolSize
+// removing s, drops it; so a slot holds at most one such connection. It
+// does nothing if lc is no longer s's connection.
+func (p *TCPPool) drain(s *slot, lc *liveConn) {
+	p.mu.Lock()
+	if !s.live.CompareAndSwap(lc, nil) {
+		p.mu.Unlock()
+		return
+	}
+	lc.removed.Store(true) // its peer is gone: no TLS goodbye when it closes
+	old := s.draining.Swap(lc)
+	p.lastErr = sock.ErrClosedAfterData
+	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
+	p.startRedialLocked(s, true)
+	p.wakeLocked() // a Read waiting for a connection has this one to read
+	p.mu.Unlock()
+	if old != nil {
+		old.release() // its bytes were not read in time: lost, as they were before
+	}
+}
+
+// endDrain closes lc if s is draining it, and reports whether it was.
+func (p *TCPPool) endDrain(s *slot, lc *liveConn) bool {
+	if !s.draining.CompareAndSwap(lc, nil) {
+		return false
+	}
+	lc.release()
+	return true
+}
+
+// lost deals with lc, whose Read failed with err: a connection drained
+// dry is closed, any other retired.
+func (p *TCPPool) lost(s *slot, lc *liveConn, err error) {
+	if !p.endDrain(s, lc) {
+		p.retire(s, lc, err)
+	}
 }
 
 // startRedialLocked starts the goroutine that dials for s, unless one runs
@@ -290,6 +348,9 @@ func (p *TCPPool) resizeLocked(n int) (removed []*liveConn, err error) {
 		close(s.gone)
 		if lc := s.live.Swap(nil); lc != nil {
 			lc.removed.Store(true)
+			removed = append(removed, lc)
+		}
+		if lc := s.draining.Swap(nil); lc != nil {
 			removed = append(removed, lc)
 		}
 	}

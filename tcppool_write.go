@@ -168,7 +168,7 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 		now := int64(p.clock.Now())
 		last := lc.lastWrite.Load()
 		if last < 0 || probeDue(p.probeGap, time.Duration(now-last)) {
-			if !p.checkIdle(lc, now, last) {
+			if !p.checkIdle(s, lc, now, last) {
 				lc.release()
 				p.retire(s, lc, sock.ErrPeerClosed)
 				return 0, true, &opError{op: "write", addr: lc.addr, err: sock.ErrPeerClosed}
@@ -228,15 +228,16 @@ const (
 	unprobed = -3 // just installed: the first Write probes it
 )
 
-// checkIdle makes sure a Write that starts at now on lc, where it found
-// lastWrite at last, goes out only after a probe found lc sound; it
-// returns false if the probe found the peer gone. The first Write to find
-// lc idle probes it; those that find the probe running wait for its
-// verdict, as they could otherwise hand their bytes to a socket the probe
-// is about to find dead. They wait by yielding: the probe is one
+// checkIdle makes sure a Write that starts at now on lc, the connection of
+// s, where it found lastWrite at last, goes out only after a probe found
+// lc sound; it returns false if the probe found the peer gone. The first
+// Write to find lc idle probes it; those that find the probe running wait
+// for its verdict, as they could otherwise hand their bytes to a socket
+// the probe is about to find dead. They wait by yielding: the probe is one
 // non-blocking system call, over before parking and waking a goroutine
-// would be.
-func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
+// would be. A peer gone behind bytes not read yet leaves lc to be drained
+// by Read, if the pool is read from at all.
+func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 	for ; ; last = lc.lastWrite.Load() {
 		switch {
 		case last == peerGone:
@@ -252,7 +253,16 @@ func (p *TCPPool) checkIdle(lc *liveConn, now, last int64) bool {
 		}
 		// The claim is ours: no other goroutine touches lc.sock until the
 		// Store below, which hands it on to the next claimer's CAS.
-		if lc.sock.Probe() == sock.ErrPeerClosed {
+		switch err := lc.sock.Probe(); {
+		case err == sock.ErrClosedAfterData && p.read.Load():
+			// Before the verdict, so that the Writes waiting for it
+			// find lc draining already and leave it open.
+			p.drain(s, lc)
+			lc.lastWrite.Store(peerGone)
+			p.stale.Add(1)
+			p.log.log(slog.LevelInfo, "peer closed an idle connection after sending bytes not read yet; replacing it before the write, and keeping it for Read", slog.String("addr", lc.addr))
+			return false
+		case err == sock.ErrPeerClosed, err == sock.ErrClosedAfterData:
 			lc.lastWrite.Store(peerGone)
 			p.stale.Add(1)
 			p.log.log(slog.LevelInfo, "peer closed an idle connection; replacing it before the write", slog.String("addr", lc.addr))

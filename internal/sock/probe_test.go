@@ -159,7 +159,9 @@ func TestProbeUnreadData(t *testing.T) {
 
 // A close behind unread bytes is a close: a writer that never reads (a
 // log shipper whose server sends a goodbye line, say) must not write to
-// the connection. Only Linux tells it without reading the bytes.
+// the connection; and it is told from a close with nothing waiting, as a
+// reader may still want the bytes. Only Linux tells it without reading
+// the bytes.
 func TestProbePeerClosedBehindUnreadData(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("only Linux tells a close behind unread bytes without reading them")
@@ -170,7 +172,7 @@ func TestProbePeerClosedBehindUnreadData(t *testing.T) {
 	}
 	server.Close()
 	waitSocket(t, client, finReceived)
-	checkProbe(t, client, ErrPeerClosed)
+	checkProbe(t, client, ErrClosedAfterData)
 }
 
 // A read deadline left in the past by the last holder is no false alarm
@@ -228,7 +230,7 @@ func TestProbeTLSPeerClosed(t *testing.T) {
 		// front of the FIN.
 		server.Close()
 		waitSocket(t, rawClient, finReceived)
-		checkProbe(t, client, ErrPeerClosed)
+		checkProbe(t, client, ErrClosedAfterData)
 	})
 }
 

@@ -47,9 +47,9 @@ func (s *Socket) Init(conn net.Conn) {
 func (s *Socket) RawConn() syscall.RawConn { return s.rc }
 
 // Probe reports what a peek at the socket finds: ErrPeerClosed,
-// ErrUnreadData, or nil. Where bytes are waiting, a close behind them is
-// seen only where the platform reports TCP state (Linux), and then it is
-// ErrPeerClosed. On TLS, bytes waiting are no alarm, because servers send
+// ErrClosedAfterData, ErrUnreadData, or nil. Where bytes are waiting, a
+// close behind them is seen only where the platform reports TCP state
+// (Linux), and then it is ErrClosedAfterData. On TLS, bytes waiting are no alarm, because servers send
 // records unasked (TLS 1.3 session tickets); there only a closed or reset
 // connection counts.
 func (s *Socket) Probe() error {
@@ -100,8 +100,9 @@ func (pk *peeker) peek(fd uintptr) {
 			pk.result = ErrPeerClosed
 		case finReceived(fd):
 			// Bytes wait, and a close behind them: a writer that
-			// ignores what the peer sends must hear of the close.
-			pk.result = ErrPeerClosed
+			// ignores what the peer sends must hear of the close,
+			// and a reader may still want the bytes.
+			pk.result = ErrClosedAfterData
 		case !pk.encrypted:
 			pk.result = ErrUnreadData
 		default:

@@ -15,13 +15,18 @@ var (
 	// closed or reset it, or which is closed on this side.
 	ErrPeerClosed = errors.New("connpool: peer closed the connection")
 
+	// ErrClosedAfterData is what Probe reports, where the platform tells
+	// (Linux), of a connection whose peer closed it behind bytes still
+	// waiting to be read: a reply the peer sent before it went, say.
+	ErrClosedAfterData = errors.New("connpool: peer closed the connection after sending bytes not read yet")
+
 	// ErrUnreadData is what Probe reports of a connection with bytes
 	// waiting that nobody asked for: its protocol state is unknown.
 	ErrUnreadData = errors.New("connpool: unread data on an idle connection")
 )
 
 // Probe tells, without a round trip and without blocking, whether conn is
-// still usable: ErrPeerClosed, ErrUnreadData, or nil if it looks healthy or
+// still usable: ErrPeerClosed, ErrClosedAfterData, ErrUnreadData, or nil if it looks healthy or
 // cannot be probed on this platform. It allocates; a caller that probes
 // the same connection again and again keeps a [Socket] instead.
 func Probe(conn net.Conn) error {

@@ -1,0 +1,194 @@
+package connpool_test
+
+import (
+	"bytes"
+	"crypto/tls"
+	"errors"
+	"io"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// answerThenClose is a server handler that answers each 4-byte request
+// with "re:" and the request, and closes connection 0 once it has
+// answered closeAfter requests.
+func answerThenClose(closeAfter int) testserver.Handler {
+	return func(_ *testserver.Server, id int, c net.Conn) {
+		buf := make([]byte, 4)
+		for i := 1; ; i++ {
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return
+			}
+			if _, err := c.Write(append([]byte("re:"), buf...)); err != nil {
+				return
+			}
+			if id == 0 && i == closeAfter {
+				return
+			}
+		}
+	}
+}
+
+// mustReadFull reads exactly len(want) bytes from p and fails the test
+// unless they are want.
+func mustReadFull(t *testing.T, p *connpool.TCPPool, want string) {
+	t.Helper()
+	got := make([]byte, len(want))
+	if n, err := io.ReadFull(p, got); err != nil || string(got) != want {
+		t.Fatalf("ReadFull = %q, %v; want %q", got[:n], err, want)
+	}
+}
+
+// A server that answers a request and then closes (a graceful restart,
+// say) leaves the answer waiting behind its FIN. The probe before the
+// next Write sends that Write to a new connection, but keeps the old one
+// for Read, which returns the answer, then io.EOF for the old
+// connection's end, then what comes on the new one.
+func TestTCPPoolReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
+	srv := newTCPServer(t, answerThenClose(2))
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		ProbeAfter:  time.Nanosecond, // every Write probes
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, p, []byte("aaaa"))
+	mustReadFull(t, p, "re:aaaa")
+	mustWrite(t, p, []byte("bbbb")) // answered; then the server closes
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("cccc")) // on a new connection
+	if n := p.OpenConns(); n != 2 {
+		t.Fatalf("%d connections open, want 2: the closed one, its answer unread, and its replacement", n)
+	}
+	mustReadFull(t, p, "re:bbbb")
+	if n, err := p.Read(make([]byte, 16)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the closed connection's last bytes = %d, %v; want 0, io.EOF", n, err)
+	}
+	if n := p.OpenConns(); n != 1 {
+		t.Fatalf("%d connections open once the closed one was read to its end, want 1", n)
+	}
+	mustReadFull(t, p, "re:cccc")
+	if st := p.Stats(); st.ClosedStale != 1 || st.Reconnects != 1 || st.FailedWrites != 0 {
+		t.Fatalf("stats %+v, want 1 stale connection, 1 reconnect, no failed write", st)
+	}
+}
+
+// A pool that nobody reads from (a log shipper whose server says goodbye
+// before it closes) does not keep a closed connection open for its
+// unread bytes.
+func TestTCPPoolNeverReadDoesNotKeepClosedConnection(t *testing.T) {
+	srv := newTCPServer(t, answerThenClose(1))
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	mustWrite(t, p, []byte("aaaa"))
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("bbbb"))
+	if n := p.OpenConns(); n != 1 {
+		t.Fatalf("%d connections open, want 1: the closed one goes at once", n)
+	}
+}
+
+// With several connections, reader goroutines read ahead at most 16 KiB
+// each; what the server sent beyond that before closing stays in the
+// socket. A Write whose probe finds the close leaves the connection to
+// its reader, so Read gets every byte.
+func TestTCPPoolReadersGetEverythingSentBeforeServerClosed(t *testing.T) {
+	const answer = 20 << 10 // more than a reader reads ahead
+	srv := newTCPServer(t, func(_ *testserver.Server, id int, c net.Conn) {
+		b := make([]byte, 1)
+		for {
+			if _, err := c.Read(b); err != nil {
+				return
+			}
+			if b[0] == 'q' {
+				c.Write(bytes.Repeat([]byte("x"), answer))
+				return // and close
+			}
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+		}
+	})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	mustWrite(t, p, []byte("q"))
+	waitPeerClosedSeen(t, p)
+	if err := p.SetPoolSize(2); err != nil {
+		t.Fatal(err)
+	}
+	waitConnsUp(t, p, 2)
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	// The first Read, with two connections, starts the readers; the one
+	// on the closed connection reads the first 16 KiB of the answer.
+	xs := 0
+	buf := make([]byte, 1)
+	if _, err := io.ReadFull(p, buf); err != nil {
+		t.Fatal(err)
+	}
+	xs += bytes.Count(buf, []byte("x"))
+	// Write until one Write has found the closed connection.
+	for i := 0; p.Stats().ClosedStale == 0; i++ {
+		if i == 10000 {
+			t.Fatalf("10000 Writes and none found the closed connection; stats %+v", p.Stats())
+		}
+		mustWrite(t, p, []byte("w"))
+	}
+	buf = make([]byte, 4096)
+	for xs < answer {
+		n, err := p.Read(buf)
+		if err != nil {
+			t.Fatalf("Read = %v with %d of the %d bytes sent before the close read", err, xs, answer)
+		}
+		xs += bytes.Count(buf[:n], []byte("x"))
+	}
+}
+
+// Under TLS, the records waiting behind a server's FIN may be its
+// close_notify alone. A connection drained of nothing but that is no news
+// to Read, which reads on from the replacement.
+func TestTCPPoolTLSCloseNotifyAloneIsNoEOF(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) }, answerThenClose(1))
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		Dial:        (&tls.Dialer{Config: clientCfg}).DialContext,
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, p, []byte("aaaa"))
+	mustReadFull(t, p, "re:aaaa") // takes the session tickets too
+	waitPeerClosedSeen(t, p)      // the close_notify waits in front of the FIN
+	mustWrite(t, p, []byte("bbbb"))
+	got := make([]byte, 7)
+	n, err := io.ReadFull(p, got)
+	if errors.Is(err, io.EOF) {
+		t.Fatal("Read = io.EOF for a connection that held nothing but its close_notify")
+	}
+	if err != nil || string(got) != "re:bbbb" {
+		t.Fatalf("ReadFull = %q, %v; want %q", got[:n], err, "re:bbbb")
+	}
+	if n := p.OpenConns(); n != 1 {
+		t.Fatalf("%d connections open, want 1", n)
+	}
+}
