@@ -149,7 +149,11 @@ func TestHandoffToAWaiterWhoseContextEndsIsKept(t *testing.T) {
 
 // No Get starves while others keep taking and giving back: many more
 // goroutines than connections share a budget of round trips, and every
-// one of them gets a share of it.
+// one of them gets at least a quarter of an even share. (A goroutine that
+// has just given a connection back may take it again before a waiter
+// that has waited less than 250µs: under -race and two busy processes on
+// two CPUs, the fewest seen in 30 runs was 60 of an even share of 100,
+// the most 527.)
 func TestNoGetStarvesUnderContention(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})
@@ -188,8 +192,8 @@ func TestNoGetStarvesUnderContention(t *testing.T) {
 		least, most = min(least, n), max(most, n)
 	}
 	t.Logf("round trips per goroutine: fewest %d, most %d", least, most)
-	if least == 0 {
-		t.Errorf("a goroutine got no connection in %d round trips by %d goroutines: %v", budget, goroutines, done)
+	if fair := budget / goroutines; least < fair/4 {
+		t.Errorf("a goroutine got %d of %d round trips shared by %d goroutines (an even share: %d): %v", least, budget, goroutines, fair, done)
 	}
 	st := p.Stats()
 	checkStats(t, st)
