@@ -154,8 +154,9 @@ func isTimeout(err error) bool {
 // A connection the probe before a Write finds closed by its server, with
 // bytes the server sent before it closed still unread (the answer to the
 // last request, from a server that restarts gracefully, say), is replaced
-// for Writes at once but kept open for Read, once Read has been called on
-// the pool at least once: with one connection, Read returns those bytes,
+// for Writes at once, its sending side shut so that Writes already under
+// way on it fail there and move on, but kept open for Read, once Read has
+// been called on the pool at least once: with one connection, Read returns those bytes,
 // then io.EOF for the old connection's end, then what comes on the new
 // one (a connection that held nothing for Read, only a TLS close_notify
 // say, ends without an io.EOF); with several, its reader goroutine goes

@@ -2,10 +2,12 @@ package connpool_test
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -191,4 +193,207 @@ func TestTCPPoolTLSCloseNotifyAloneIsNoEOF(t *testing.T) {
 	if n := p.OpenConns(); n != 1 {
 		t.Fatalf("%d connections open, want 1", n)
 	}
+}
+
+// The same under TLS: the answer comes through, then io.EOF, then the new
+// connection's answer.
+func TestTCPPoolTLSReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) }, answerThenClose(2))
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		Dial:        (&tls.Dialer{Config: clientCfg}).DialContext,
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, p, []byte("aaaa"))
+	mustReadFull(t, p, "re:aaaa")
+	mustWrite(t, p, []byte("bbbb"))
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("cccc"))
+	mustReadFull(t, p, "re:bbbb")
+	if n, err := p.Read(make([]byte, 16)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the closed connection's last bytes = %d, %v; want 0, io.EOF", n, err)
+	}
+	mustReadFull(t, p, "re:cccc")
+}
+
+// gate holds, until the test releases it, the first Write of a chosen
+// payload, or the first Read once armed, on the first connection that
+// dialGated dials: a goroutine that has picked the connection but not yet
+// made its system call.
+type gate struct {
+	mu       sync.Mutex
+	write    string // the payload whose first Write is held
+	read     bool   // hold the next Read
+	entered  chan struct{}
+	released chan struct{}
+}
+
+func newGate() *gate {
+	return &gate{entered: make(chan struct{}), released: make(chan struct{})}
+}
+
+// armRead makes the next Read wait for release.
+func (g *gate) armRead() {
+	g.mu.Lock()
+	g.read = true
+	g.mu.Unlock()
+}
+
+func (g *gate) holdIf(held bool) {
+	if held {
+		close(g.entered)
+		<-g.released
+	}
+}
+
+type gateConn struct {
+	*net.TCPConn
+	g *gate
+}
+
+func (c gateConn) Write(b []byte) (int, error) {
+	c.g.mu.Lock()
+	held := c.g.write != "" && string(b) == c.g.write
+	if held {
+		c.g.write = ""
+	}
+	c.g.mu.Unlock()
+	c.g.holdIf(held)
+	return c.TCPConn.Write(b)
+}
+
+func (c gateConn) Read(b []byte) (int, error) {
+	c.g.mu.Lock()
+	held := c.g.read
+	c.g.read = false
+	c.g.mu.Unlock()
+	c.g.holdIf(held)
+	return c.TCPConn.Read(b)
+}
+
+// dialGated dials TCP connections, the first of them through g.
+func dialGated(g *gate) func(context.Context, string, string) (net.Conn, error) {
+	var first sync.Once
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		gated := false
+		first.Do(func() { gated = true })
+		if gated {
+			return gateConn{c.(*net.TCPConn), g}, nil
+		}
+		return c, nil
+	}
+}
+
+// A Write that passed its probe and is on its way to the socket when
+// another Write's probe finds the server gone behind unread bytes fails
+// there and goes on to the new connection: it does not report success for
+// bytes handed to a peer that is gone.
+func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
+	closeNow := make(chan struct{})
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			c.Write([]byte("hi!!"))
+			<-closeNow
+			c.Write([]byte("bye!")) // unread when the next probe runs
+			return
+		}
+		s.Drain(id, c)
+	})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(closeNow) }) }
+	t.Cleanup(stop) // before the server's Close, which waits for the handler
+	g := newGate()
+	g.write = "cccc"
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		Dial:        dialGated(g),
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	mustReadFull(t, p, "hi!!") // the pool is read from
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Write([]byte("cccc")) // probes (sound), then is held
+		done <- err
+	}()
+	<-g.entered
+	stop() // the server sends "bye!" and closes
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("dddd")) // its probe finds the close: a new connection
+	close(g.released)
+	if err := <-done; err != nil {
+		t.Fatalf("Write(cccc) = %v; want it sent on the new connection", err)
+	}
+	mustWrite(t, p, []byte("eeee"))
+	srv.WaitUntil("eeee", func() bool { return bytes.Contains(srv.Data()[1], []byte("eeee")) })
+	if !bytes.Contains(srv.Data()[1], []byte("cccc")) {
+		t.Fatalf("Write(cccc) reported success, but the server never got it; it got %q", srv.Data())
+	}
+	mustReadFull(t, p, "bye!")
+}
+
+// A Read already on its way to the socket when the probe finds the
+// server's close takes the answer as from the live connection; the next
+// Read still returns io.EOF for that connection's end before the new
+// connection's answer.
+func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
+	closeNow := make(chan struct{})
+	answer := answerThenClose(1)
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			<-closeNow
+		}
+		answer(s, id, c)
+	})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(closeNow) }) }
+	t.Cleanup(stop)
+	g := newGate()
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		Dial:        dialGated(g),
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, p, []byte("aaaa"))
+	g.armRead()
+	first := make(chan string, 1)
+	go func() {
+		b := make([]byte, 7)
+		n, err := io.ReadFull(p, b) // held before the socket
+		if err != nil {
+			t.Errorf("first Read: %v", err)
+		}
+		first <- string(b[:n])
+	}()
+	<-g.entered
+	stop() // the server answers "re:aaaa" and closes
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("bbbb")) // its probe finds the close: a new connection
+	close(g.released)
+	if got := <-first; got != "re:aaaa" {
+		t.Fatalf("first Read = %q, want %q", got, "re:aaaa")
+	}
+	if n, err := p.Read(make([]byte, 16)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the closed connection's last bytes = %d, %v; want 0, io.EOF", n, err)
+	}
+	mustReadFull(t, p, "re:bbbb")
 }

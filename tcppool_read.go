@@ -95,7 +95,13 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		n, err := lc.Read(b)
 		if n > 0 {
 			lc.markUsed()
-			lc.drainRead = lc.drainRead || draining
+			// Bytes taken from lc as the live connection count as
+			// drained too if a probe was finding its peer gone: the
+			// Read may have reached the socket after the probe saw them
+			// waiting.
+			if l := lc.lastWrite.Load(); draining || l == probing || l == peerGone {
+				lc.drainRead = true
+			}
 		}
 		if err == nil {
 			return n, nil

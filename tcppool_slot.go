@@ -75,8 +75,8 @@ type liveConn struct {
 	rbuf     []byte
 	consumed chan struct{} // capacity 1: Read is done with rbuf
 
-	// drainRead says a Read took bytes from it while it drained. Guarded
-	// by TCPPool.readMu.
+	// drainRead says a Read took bytes from it while it drained, or while
+	// a probe was finding its peer gone. Guarded by TCPPool.readMu.
 	drainRead bool
 }
 
@@ -163,10 +163,15 @@ func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
 // behind bytes not read yet, out of s and starts redialling, as retire
 // does, but leaves it open for Read to take the bytes: the answer to a
 // request the server served before it went. lc keeps the slot's
-// reference until endDrain, or a later drain on s, or SetPoolSize
-// removing s, drops it; so a slot holds at most one such connection. It
-// does nothing if lc is no longer s's connection.
+// reference until Read reaches its end (see lost), or a later drain on s,
+// or SetPoolSize removing s, drops it; so a slot holds at most one such
+// connection. It does nothing if lc is no longer s's connection.
 func (p *TCPPool) drain(s *slot, lc *liveConn) {
+	// First of all, shut its sending side: a Write that passed its probe
+	// before this one and has yet to reach the socket must fail and move
+	// on, as on a connection retire closes, not hand its bytes to a peer
+	// that is gone. Reading goes on.
+	sock.CloseWrite(lc.Conn)
 	p.mu.Lock()
 	if !s.live.CompareAndSwap(lc, nil) {
 		p.mu.Unlock()
@@ -184,21 +189,20 @@ func (p *TCPPool) drain(s *slot, lc *liveConn) {
 	}
 }
 
-// endDrain closes lc if s is draining it, and reports whether it was.
-func (p *TCPPool) endDrain(s *slot, lc *liveConn) bool {
-	if !s.draining.CompareAndSwap(lc, nil) {
-		return false
-	}
-	lc.release()
-	return true
-}
-
 // lost deals with lc, whose Read failed with err: a connection drained
 // dry is closed, any other retired.
 func (p *TCPPool) lost(s *slot, lc *liveConn, err error) {
-	if !p.endDrain(s, lc) {
-		p.retire(s, lc, err)
+	// Under mu, as drain moves lc from s.live to s.draining under it: a
+	// reader that came to lc's end while drain ran must not leave it
+	// draining with nobody to read it.
+	p.mu.Lock()
+	drained := s.draining.CompareAndSwap(lc, nil)
+	p.mu.Unlock()
+	if drained {
+		lc.release()
+		return
 	}
+	p.retire(s, lc, err)
 }
 
 // startRedialLocked starts the goroutine that dials for s, unless one runs

@@ -50,6 +50,18 @@ func Abort(conn net.Conn) error {
 	return err
 }
 
+// CloseWrite shuts down the sending side of the socket under conn, below
+// any TLS or NetConn wrapper, and leaves its receiving side open: a Write
+// on conn fails from then on, while what the peer sent can still be read.
+// It does nothing where there is no such socket.
+func CloseWrite(conn net.Conn) error {
+	inner, _, _ := unwrap(conn)
+	if cw, ok := inner.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // maxUnwrap bounds how many layers unwrap looks through: a wrapper's
 // NetConn may return the wrapper itself, and wrappers need not be
 // comparable, so unwrap cannot tell.
