@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -396,4 +397,127 @@ func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
 		t.Fatalf("Read after the closed connection's last bytes = %d, %v; want 0, io.EOF", n, err)
 	}
 	mustReadFull(t, p, "re:bbbb")
+}
+
+// signalReadConn is a *tls.Conn that closes got when a Read returns bytes
+// once armed. NetConn gives the *tls.Conn, so that the pool still sees
+// TLS on the way down to the socket.
+type signalReadConn struct {
+	*tls.Conn
+	armed atomic.Bool
+	got   chan struct{}
+}
+
+func (c *signalReadConn) NetConn() net.Conn { return c.Conn }
+
+func (c *signalReadConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	if n > 0 && c.armed.CompareAndSwap(true, false) {
+		close(c.got)
+	}
+	return n, err
+}
+
+// A Read that takes bytes while a probe that finds the connection sound
+// runs does not count them as drained: when the connection is later
+// drained of nothing but a TLS close_notify, Read reads on without an
+// io.EOF.
+func TestTCPPoolReadDuringSoundProbeIsNoDrain(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	closeNow := make(chan struct{})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(closeNow) }) }
+	answer := answerThenClose(0)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(s *testserver.Server, id int, c net.Conn) {
+			if id != 0 {
+				answer(s, id, c)
+				return
+			}
+			buf := make([]byte, 4)
+			for range 2 { // aaaa, bbbb
+				if _, err := io.ReadFull(c, buf); err != nil {
+					return
+				}
+				if _, err := c.Write(append([]byte("re:"), buf...)); err != nil {
+					return
+				}
+			}
+			<-closeNow // then a close_notify, and the FIN
+		})
+	t.Cleanup(stop)
+
+	var probeArmed atomic.Bool
+	probing, probeGo := make(chan struct{}), make(chan struct{})
+	hook := func() {
+		if probeArmed.CompareAndSwap(true, false) {
+			close(probing)
+			<-probeGo
+		}
+	}
+	var first atomic.Pointer[signalReadConn]
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()},
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dialProbeHook(hook)(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(c, clientCfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			sc := &signalReadConn{Conn: tc, got: make(chan struct{})}
+			first.CompareAndSwap(nil, sc)
+			return sc, nil
+		},
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, p, []byte("aaaa"))
+
+	// The next Write's probe is held; a Read takes "re:aaaa" meanwhile.
+	probeArmed.Store(true)
+	wrote := make(chan error, 1)
+	go func() {
+		_, err := p.Write([]byte("bbbb"))
+		wrote <- err
+	}()
+	<-probing
+	first.Load().armed.Store(true)
+	read := make(chan string, 1)
+	go func() {
+		b := make([]byte, 7)
+		n, err := io.ReadFull(p, b)
+		if err != nil {
+			t.Errorf("ReadFull: %v", err)
+		}
+		read <- string(b[:n])
+	}()
+	<-first.Load().got // the Read has the bytes, while the probe runs
+	close(probeGo)     // and finds the connection sound
+	if got := <-read; got != "re:aaaa" {
+		t.Fatalf("first Read = %q, want %q", got, "re:aaaa")
+	}
+	if err := <-wrote; err != nil {
+		t.Fatalf("Write(bbbb) = %v", err)
+	}
+	mustReadFull(t, p, "re:bbbb")
+
+	stop() // the server sends its close_notify and closes
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("cccc")) // drains the old connection, goes to a new one
+	b := make([]byte, 7)
+	n, err := io.ReadFull(p, b)
+	if errors.Is(err, io.EOF) {
+		t.Fatal("Read = io.EOF for a connection that held nothing but its close_notify when drained")
+	}
+	if err != nil || string(b[:n]) != "re:cccc" {
+		t.Fatalf("ReadFull = %q, %v; want %q", b[:n], err, "re:cccc")
+	}
 }

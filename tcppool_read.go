@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"time"
 )
 
@@ -96,10 +97,17 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		if n > 0 {
 			lc.markUsed()
 			// Bytes taken from lc as the live connection count as
-			// drained too if a probe was finding its peer gone: the
-			// Read may have reached the socket after the probe saw them
-			// waiting.
-			if l := lc.lastWrite.Load(); draining || l == probing || l == peerGone {
+			// drained too if a probe found its peer gone: the Read may
+			// have reached the socket after the probe saw them waiting.
+			// A probe still running is waited for, as Writes wait for
+			// it (one system call): one that finds lc sound says
+			// nothing of a later drain.
+			l := lc.lastWrite.Load()
+			for !draining && l == probing {
+				runtime.Gosched()
+				l = lc.lastWrite.Load()
+			}
+			if draining || l == peerGone {
 				lc.drainRead = true
 			}
 		}

@@ -75,8 +75,8 @@ type liveConn struct {
 	rbuf     []byte
 	consumed chan struct{} // capacity 1: Read is done with rbuf
 
-	// drainRead says a Read took bytes from it while it drained, or while
-	// a probe was finding its peer gone. Guarded by TCPPool.readMu.
+	// drainRead says a Read took bytes from it while it drained, or once
+	// a probe had found its peer gone. Guarded by TCPPool.readMu.
 	drainRead bool
 }
 
@@ -150,6 +150,12 @@ func (p *TCPPool) retire(s *slot, lc *liveConn, cause error) {
 		}
 		return
 	}
+	p.retired(s, lc, cause)
+}
+
+// retired closes lc, which its caller took out of s.live, and starts
+// redialling s.
+func (p *TCPPool) retired(s *slot, lc *liveConn, cause error) {
 	lc.close(true) // at once: Writes in progress on it fail and move on
 	lc.release()
 	p.mu.Lock()
@@ -192,17 +198,21 @@ func (p *TCPPool) drain(s *slot, lc *liveConn) {
 // lost deals with lc, whose Read failed with err: a connection drained
 // dry is closed, any other retired.
 func (p *TCPPool) lost(s *slot, lc *liveConn, err error) {
-	// Under mu, as drain moves lc from s.live to s.draining under it: a
-	// reader that came to lc's end while drain ran must not leave it
-	// draining with nobody to read it.
+	// Both looks under mu, as drain moves lc from s.live to s.draining
+	// under it: a reader that came to lc's end while drain ran must not
+	// leave it draining with nobody to read it.
 	p.mu.Lock()
 	drained := s.draining.CompareAndSwap(lc, nil)
+	live := !drained && s.live.CompareAndSwap(lc, nil)
 	p.mu.Unlock()
-	if drained {
+	switch {
+	case drained:
 		lc.release()
-		return
+	case live:
+		p.retired(s, lc, err)
+	default:
+		lc.close(true) // retired, or removed by SetPoolSize, already
 	}
-	p.retire(s, lc, err)
 }
 
 // startRedialLocked starts the goroutine that dials for s, unless one runs
