@@ -156,11 +156,11 @@ func isTimeout(err error) bool {
 // last request, from a server that restarts gracefully, say), is replaced
 // for Writes at once, its sending side shut so that Writes already under
 // way on it fail there and move on, but kept open for Read, once Read has
-// been called on the pool at least once: with one connection, Read returns those bytes,
-// then io.EOF for the old connection's end, then what comes on the new
-// one (a connection that held nothing for Read, only a TLS close_notify
-// say, ends without an io.EOF); with several, its reader goroutine goes
-// on to the end as before. Each connection slot keeps at most one such
+// been called on the pool at least once: with one connection, Read
+// returns those bytes, then io.EOF for the old connection's end, then
+// what comes on the new one (a connection that held nothing for Read,
+// only a TLS close_notify say, ends without an io.EOF); with several, its
+// reader goroutine goes on to the end as before. Each connection slot keeps at most one such
 // connection: the next one closed behind unread bytes closes it, read or
 // not. A pool never read from closes such a connection at once.
 //

@@ -159,10 +159,16 @@ func (p *TCPPool) retired(s *slot, lc *liveConn, cause error) {
 	lc.close(true) // at once: Writes in progress on it fail and move on
 	lc.release()
 	p.mu.Lock()
+	p.replaceLocked(s, lc, cause)
+	p.mu.Unlock()
+}
+
+// replaceLocked starts redialling s, which lost lc to cause. Caller must
+// hold p.mu.
+func (p *TCPPool) replaceLocked(s *slot, lc *liveConn, cause error) {
 	p.lastErr = cause
 	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
 	p.startRedialLocked(s, true)
-	p.mu.Unlock()
 }
 
 // drain takes lc, which the probe before a Write found closed by its server
@@ -185,9 +191,7 @@ func (p *TCPPool) drain(s *slot, lc *liveConn) {
 	}
 	lc.removed.Store(true) // its peer is gone: no TLS goodbye when it closes
 	old := s.draining.Swap(lc)
-	p.lastErr = sock.ErrClosedAfterData
-	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
-	p.startRedialLocked(s, true)
+	p.replaceLocked(s, lc, sock.ErrClosedAfterData)
 	p.wakeLocked() // a Read waiting for a connection has this one to read
 	p.mu.Unlock()
 	if old != nil {

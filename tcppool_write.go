@@ -253,23 +253,22 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 		}
 		// The claim is ours: no other goroutine touches lc.sock until the
 		// Store below, which hands it on to the next claimer's CAS.
-		switch err := lc.sock.Probe(); {
-		case err == sock.ErrClosedAfterData && p.read.Load():
+		err := lc.sock.Probe()
+		if err != sock.ErrPeerClosed && err != sock.ErrClosedAfterData {
+			lc.lastWrite.Store(now)
+			return true
+		}
+		msg := "peer closed an idle connection; replacing it before the write"
+		if err == sock.ErrClosedAfterData && p.read.Load() {
 			// Before the verdict, so that the Writes waiting for it
 			// find lc draining already and leave it open.
 			p.drain(s, lc)
-			lc.lastWrite.Store(peerGone)
-			p.stale.Add(1)
-			p.log.log(slog.LevelInfo, "peer closed an idle connection after sending bytes not read yet; replacing it before the write, and keeping it for Read", slog.String("addr", lc.addr))
-			return false
-		case err == sock.ErrPeerClosed, err == sock.ErrClosedAfterData:
-			lc.lastWrite.Store(peerGone)
-			p.stale.Add(1)
-			p.log.log(slog.LevelInfo, "peer closed an idle connection; replacing it before the write", slog.String("addr", lc.addr))
-			return false
+			msg = "peer closed an idle connection after sending bytes not read yet; replacing it before the write, and keeping it for Read"
 		}
-		lc.lastWrite.Store(now)
-		return true
+		lc.lastWrite.Store(peerGone)
+		p.stale.Add(1)
+		p.log.log(slog.LevelInfo, msg, slog.String("addr", lc.addr))
+		return false
 	}
 }
 

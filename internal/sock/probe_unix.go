@@ -49,9 +49,9 @@ func (s *Socket) RawConn() syscall.RawConn { return s.rc }
 // Probe reports what a peek at the socket finds: ErrPeerClosed,
 // ErrClosedAfterData, ErrUnreadData, or nil. Where bytes are waiting, a
 // close behind them is seen only where the platform reports TCP state
-// (Linux), and then it is ErrClosedAfterData. On TLS, bytes waiting are no alarm, because servers send
-// records unasked (TLS 1.3 session tickets); there only a closed or reset
-// connection counts.
+// (Linux), and then it is ErrClosedAfterData. On TLS, bytes waiting are
+// no alarm, because servers send records unasked (TLS 1.3 session
+// tickets); there only a closed or reset connection counts.
 func (s *Socket) Probe() error {
 	if s.closed {
 		return ErrPeerClosed

@@ -26,8 +26,8 @@ var (
 )
 
 // Probe tells, without a round trip and without blocking, whether conn is
-// still usable: ErrPeerClosed, ErrClosedAfterData, ErrUnreadData, or nil if it looks healthy or
-// cannot be probed on this platform. It allocates; a caller that probes
+// still usable: ErrPeerClosed, ErrClosedAfterData, ErrUnreadData, or nil
+// if it looks healthy or cannot be probed on this platform. It allocates; a caller that probes
 // the same connection again and again keeps a [Socket] instead.
 func Probe(conn net.Conn) error {
 	var s Socket
