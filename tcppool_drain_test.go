@@ -46,15 +46,14 @@ func mustReadFull(t *testing.T, p *connpool.TCPPool, want string) {
 	}
 }
 
-// A server that answers a request and then closes (a graceful restart,
-// say) leaves the answer waiting behind its FIN. The probe before the
-// next Write sends that Write to a new connection, but keeps the old one
-// for Read, which returns the answer, then io.EOF for the old
-// connection's end, then what comes on the new one.
-func TestTCPPoolReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
-	srv := newTCPServer(t, answerThenClose(2))
+// probingPool dials a TCPPool to addr (through dial, unless nil) whose
+// every Write probes its connection, which redials at once and never
+// gives a Write up, and whose Reads give up testserver.WaitLimit from now.
+func probingPool(t *testing.T, addr string, dial connpool.DialFunc) *connpool.TCPPool {
+	t.Helper()
 	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
+		Addrs:       []string{addr},
+		Dial:        dial,
 		ProbeAfter:  time.Nanosecond, // every Write probes
 		MaxAttempts: tcpAttempts,
 		DialBackoff: time.Millisecond,
@@ -62,6 +61,17 @@ func TestTCPPoolReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
 	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+// A server that answers a request and then closes (a graceful restart,
+// say) leaves the answer waiting behind its FIN. The probe before the
+// next Write sends that Write to a new connection, but keeps the old one
+// for Read, which returns the answer, then io.EOF for the old
+// connection's end, then what comes on the new one.
+func TestTCPPoolReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
+	srv := newTCPServer(t, answerThenClose(2))
+	p := probingPool(t, srv.Addr(), nil)
 	mustWrite(t, p, []byte("aaaa"))
 	mustReadFull(t, p, "re:aaaa")
 	mustWrite(t, p, []byte("bbbb")) // answered; then the server closes
@@ -88,12 +98,7 @@ func TestTCPPoolReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
 // unread bytes.
 func TestTCPPoolNeverReadDoesNotKeepClosedConnection(t *testing.T) {
 	srv := newTCPServer(t, answerThenClose(1))
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
-	})
+	p := probingPool(t, srv.Addr(), nil)
 	mustWrite(t, p, []byte("aaaa"))
 	waitPeerClosedSeen(t, p)
 	mustWrite(t, p, []byte("bbbb"))
@@ -123,21 +128,13 @@ func TestTCPPoolReadersGetEverythingSentBeforeServerClosed(t *testing.T) {
 			}
 		}
 	})
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
-	})
+	p := probingPool(t, srv.Addr(), nil)
 	mustWrite(t, p, []byte("q"))
 	waitPeerClosedSeen(t, p)
 	if err := p.SetPoolSize(2); err != nil {
 		t.Fatal(err)
 	}
 	waitConnsUp(t, p, 2)
-	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
-		t.Fatal(err)
-	}
 	// The first Read, with two connections, starts the readers; the one
 	// on the closed connection reads the first 16 KiB of the answer.
 	xs := 0
@@ -169,16 +166,7 @@ func TestTCPPoolReadersGetEverythingSentBeforeServerClosed(t *testing.T) {
 func TestTCPPoolTLSCloseNotifyAloneIsNoEOF(t *testing.T) {
 	serverCfg, clientCfg := testserver.TLSConfigs(t)
 	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) }, answerThenClose(1))
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
-		Dial:        (&tls.Dialer{Config: clientCfg}).DialContext,
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
-	})
-	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
-		t.Fatal(err)
-	}
+	p := probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
 	mustWrite(t, p, []byte("aaaa"))
 	mustReadFull(t, p, "re:aaaa") // takes the session tickets too
 	waitPeerClosedSeen(t, p)      // the close_notify waits in front of the FIN
@@ -201,16 +189,7 @@ func TestTCPPoolTLSCloseNotifyAloneIsNoEOF(t *testing.T) {
 func TestTCPPoolTLSReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
 	serverCfg, clientCfg := testserver.TLSConfigs(t)
 	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) }, answerThenClose(2))
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
-		Dial:        (&tls.Dialer{Config: clientCfg}).DialContext,
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
-	})
-	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
-		t.Fatal(err)
-	}
+	p := probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
 	mustWrite(t, p, []byte("aaaa"))
 	mustReadFull(t, p, "re:aaaa")
 	mustWrite(t, p, []byte("bbbb"))
@@ -315,16 +294,7 @@ func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
 	t.Cleanup(stop) // before the server's Close, which waits for the handler
 	g := newGate()
 	g.write = "cccc"
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
-		Dial:        dialGated(g),
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
-	})
-	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
-		t.Fatal(err)
-	}
+	p := probingPool(t, srv.Addr(), dialGated(g))
 	mustReadFull(t, p, "hi!!") // the pool is read from
 	done := make(chan error, 1)
 	go func() {
@@ -364,16 +334,7 @@ func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
 	stop := func() { once.Do(func() { close(closeNow) }) }
 	t.Cleanup(stop)
 	g := newGate()
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs:       []string{srv.Addr()},
-		Dial:        dialGated(g),
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
-	})
-	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
-		t.Fatal(err)
-	}
+	p := probingPool(t, srv.Addr(), dialGated(g))
 	mustWrite(t, p, []byte("aaaa"))
 	g.armRead()
 	first := make(chan string, 1)
@@ -456,29 +417,20 @@ func TestTCPPoolReadDuringSoundProbeIsNoDrain(t *testing.T) {
 		}
 	}
 	var first atomic.Pointer[signalReadConn]
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs: []string{srv.Addr()},
-		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dialProbeHook(hook)(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			tc := tls.Client(c, clientCfg)
-			if err := tc.HandshakeContext(ctx); err != nil {
-				c.Close()
-				return nil, err
-			}
-			sc := &signalReadConn{Conn: tc, got: make(chan struct{})}
-			first.CompareAndSwap(nil, sc)
-			return sc, nil
-		},
-		ProbeAfter:  time.Nanosecond,
-		MaxAttempts: tcpAttempts,
-		DialBackoff: time.Millisecond,
+	p := probingPool(t, srv.Addr(), func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dialProbeHook(hook)(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(c, clientCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		sc := &signalReadConn{Conn: tc, got: make(chan struct{})}
+		first.CompareAndSwap(nil, sc)
+		return sc, nil
 	})
-	if err := p.SetReadDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
-		t.Fatal(err)
-	}
 	mustWrite(t, p, []byte("aaaa"))
 
 	// The next Write's probe is held; a Read takes "re:aaaa" meanwhile.
