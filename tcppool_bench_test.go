@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
 // discardServer accepts connections on 127.0.0.1 and drains them, doing
@@ -142,6 +143,53 @@ func BenchmarkTCPPoolWrite(b *testing.B) {
 					}
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkTCPPoolRoundTrip measures a 100-byte request and its echoed
+// answer on one connection, one at a time: through a TCPPool of one
+// connection (its Write, then its Read) and through the raw socket, in the
+// same run so that the ratio is fair. It is the cost of TCPPool's Read
+// path where a caller would see it, in a round trip on a real socket.
+func BenchmarkTCPPoolRoundTrip(b *testing.B) {
+	msg := bytes.Repeat([]byte("m"), 100)
+	open := map[string]func(b *testing.B, addr string) io.ReadWriter{
+		"Raw": func(b *testing.B, addr string) io.ReadWriter {
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { c.Close() })
+			return c
+		},
+		"TCPPool": func(b *testing.B, addr string) io.ReadWriter {
+			p, err := connpool.DialPool(context.Background(), connpool.TCPPoolConfig{
+				Addrs: []string{addr},
+				Size:  1,
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { p.Close() })
+			return p
+		},
+	}
+	for _, impl := range []string{"Raw", "TCPPool"} {
+		b.Run("Impl="+impl, func(b *testing.B) {
+			rw := open[impl](b, testserver.Start(b, (*testserver.Server).Copy).Addr())
+			buf := make([]byte, len(msg))
+			b.SetBytes(int64(len(msg)))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				if _, err := rw.Write(msg); err != nil {
+					b.Fatal(err)
+				}
+				if _, err := io.ReadFull(rw, buf); err != nil {
+					b.Fatal(err)
+				}
+			}
 		})
 	}
 }
