@@ -169,7 +169,8 @@
 // sending anything moves on to another. With one connection it is an
 // ordinary net.Conn that reconnects, Read included. Its type documentation
 // gives the details; [Dial], [DialTCP] and the setters keep the API of
-// samber/go-tcp-pool v1 ([TCPClient] is another name for the type).
+// samber/go-tcp-pool v1, and [TCPClient] keeps the shape of its one
+// reconnecting connection.
 //
 // # Migrating from buraksezer/connpool or fatih/pool
 //

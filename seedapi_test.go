@@ -53,4 +53,8 @@ var (
 	_ func(*connpool.TCPClient, int)                                             = (*connpool.TCPClient).SetMaxRetries
 	_ func(*connpool.TCPClient, time.Duration)                                   = (*connpool.TCPClient).SetRetryInterval
 	_ func(*connpool.TCPClient, []byte) (int, error)                             = (*connpool.TCPClient).Write
+	_                                                                            = connpool.TCPPool{}
+	_                                                                            = connpool.TCPClient{TCPConn: (*net.TCPConn)(nil)} // the embedded *net.TCPConn
+	_ func(*connpool.TCPClient) error                                            = (*connpool.TCPClient).CloseWrite                 // promoted from it
+	_ net.Conn                                                                   = (*connpool.TCPClient)(nil)
 )

@@ -229,12 +229,6 @@ type TCPPool struct {
 	readers  bool          // reader goroutines are on; written holding readMu too
 }
 
-// TCPClient is the name go-tcp-pool v1 gives each connection of its pool.
-// In this package a reconnecting connection is a TCPPool of size one, so
-// TCPClient is another name for TCPPool, kept so that code naming the type
-// still builds.
-type TCPClient = TCPPool
-
 // counterShare is a share of a pool's Write counters, alone on its cache
 // lines (128 bytes covers the adjacent line that x86 prefetches too).
 type counterShare struct {

@@ -1,6 +1,7 @@
 package connpool
 
 import (
+	"net"
 	"time"
 
 	"github.com/seed-a245f091/connpool/internal/sock"
@@ -73,14 +74,19 @@ func (p *TCPPool) WaitPeerClosed(timeout time.Duration) bool {
 	if lc == nil {
 		return false
 	}
-	rc := lc.sock.RawConn()
+	return WaitConnPeerClosed(lc.Conn, timeout)
+}
+
+// WaitConnPeerClosed is WaitPeerClosed for the connection c.
+func WaitConnPeerClosed(c net.Conn, timeout time.Duration) bool {
+	var s sock.Socket
+	s.Init(c)
+	rc := s.RawConn()
 	if rc == nil {
 		return false
 	}
-	lc.Conn.SetReadDeadline(time.Now().Add(timeout))
-	defer lc.Conn.SetReadDeadline(time.Time{})
-	var s sock.Socket
-	s.Init(lc.Conn)
+	c.SetReadDeadline(time.Now().Add(timeout))
+	defer c.SetReadDeadline(time.Time{})
 	err := rc.Read(func(uintptr) bool {
 		err := s.Probe()
 		return err == sock.ErrPeerClosed || err == sock.ErrClosedAfterData

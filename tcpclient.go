@@ -1,0 +1,155 @@
+package connpool
+
+import (
+	"errors"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
+)
+
+// errNoAddress is what a TCPClient's Write returns when it has no
+// connection and has never had one to take the address from.
+var errNoAddress = errors.New("connpool: TCPClient has no connection and no address to dial")
+
+// TCPClient is one TCP connection that a Write redials when it finds the
+// connection broken. It is the type samber/go-tcp-pool v1 builds each
+// connection of its pool from, kept with the same shape (the embedded
+// *net.TCPConn, SetMaxRetries, SetRetryInterval, Write) so that code
+// naming it builds unchanged. TCPPool does not use it: for a net.Conn
+// that reconnects, use a TCPPool, of size one if need be ([Dial]), which
+// also redials in the background, serves Read, takes deadlines and is
+// safe for concurrent use.
+//
+// A TCPClient is built from a connection, as in
+// &TCPClient{TCPConn: conn}; it redials conn's remote address. Its zero
+// value has no connection and nothing to dial: Write returns an error.
+//
+// Write checks the connection before it sends, with one non-blocking
+// system call, so that bytes are not handed to a socket whose peer has
+// closed it; if the connection is broken, or the write fails before
+// sending anything, Write closes it, dials anew and tries again, as
+// many times in all as SetMaxRetries says (at least once), waiting the
+// retry interval between tries. Writes hold a lock, so they are safe for
+// concurrent use with each other and with Close. The methods of the
+// embedded connection (Read, deadlines, addresses) act on whichever
+// connection is current and race with a Write that replaces it; a
+// deadline set through them applies to that connection only.
+type TCPClient struct {
+	*net.TCPConn
+
+	mu            sync.Mutex
+	maxRetries    int
+	retryInterval time.Duration
+	raddr         *net.TCPAddr // where to redial, from the first connection seen
+	probed        *net.TCPConn // the connection sock was set up for
+	sock          sock.Socket  // probes probed
+	closed        bool
+}
+
+// SetMaxRetries sets how many times in all a Write tries before it gives
+// up: each try checks the connection, dials a new one if it is broken, and
+// writes. Zero or less means one try, where go-tcp-pool v1 made none and
+// failed every Write.
+func (c *TCPClient) SetMaxRetries(maxRetries int) {
+	c.mu.Lock()
+	c.maxRetries = maxRetries
+	c.mu.Unlock()
+}
+
+// SetRetryInterval sets how long a Write waits between two tries. Zero or
+// less means no wait.
+func (c *TCPClient) SetRetryInterval(retryInterval time.Duration) {
+	c.mu.Lock()
+	c.retryInterval = retryInterval
+	c.mu.Unlock()
+}
+
+// Write writes b on the current connection, checking it first and
+// redialling if it is broken (see TCPClient). It returns len(b) and nil,
+// or the count of bytes written and an error: a write that fails after
+// sending part of b is not tried again, as that would send the part
+// twice. After Close, it returns an error wrapping [net.ErrClosed].
+func (c *TCPClient) Write(b []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return 0, &opError{op: "write", err: errTCPPoolClosed}
+	}
+	tries := max(c.maxRetries, 1)
+	var last error
+	for i := range tries {
+		if i > 0 && c.retryInterval > 0 {
+			time.Sleep(c.retryInterval)
+		}
+		if err := c.connectLocked(); err != nil {
+			last = err
+			continue
+		}
+		n, err := c.TCPConn.Write(b)
+		if err == nil {
+			return n, nil
+		}
+		c.TCPConn.Close()
+		c.TCPConn = nil
+		if n > 0 {
+			return n, &opError{op: "write", addr: c.raddr.String(), err: err}
+		}
+		last = err
+	}
+	detail := "gave up after 1 attempt"
+	if tries > 1 {
+		detail = "gave up after " + strconv.Itoa(tries) + " attempts"
+	}
+	return 0, &opError{op: "write", detail: detail, err: last}
+}
+
+// connectLocked makes c.TCPConn a connection that looks usable: the
+// current one if its probe finds it sound, else a new one dialled to
+// c.raddr. Caller must hold c.mu.
+func (c *TCPClient) connectLocked() error {
+	if tc := c.TCPConn; tc != nil {
+		if c.probed != tc {
+			if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok && c.raddr == nil {
+				c.raddr = a
+			}
+			c.sock.Init(tc)
+			c.probed = tc
+		}
+		switch c.sock.Probe() {
+		case sock.ErrPeerClosed, sock.ErrClosedAfterData:
+			tc.Close()
+			c.TCPConn = nil
+		default:
+			return nil
+		}
+	}
+	if c.raddr == nil {
+		return errNoAddress
+	}
+	d := net.Dialer{Timeout: defaultDialTimeout}
+	nc, err := d.Dial("tcp", c.raddr.String())
+	if err != nil {
+		return err
+	}
+	c.TCPConn = nc.(*net.TCPConn)
+	return nil
+}
+
+// Close closes the current connection, if there is one; a Write after
+// Close fails rather than redial. Calling Close again does nothing and
+// returns nil.
+func (c *TCPClient) Close() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return nil
+	}
+	c.closed = true
+	if c.TCPConn == nil {
+		return nil
+	}
+	return c.TCPConn.Close()
+}

@@ -1,0 +1,117 @@
+package connpool_test
+
+import (
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/testserver"
+)
+
+// dialClient returns a TCPClient built, as go-tcp-pool's code builds one,
+// around a connection to srv.
+func dialClient(t *testing.T, srv *testserver.Server) *connpool.TCPClient {
+	t.Helper()
+	nc, err := net.Dial("tcp", srv.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &connpool.TCPClient{TCPConn: nc.(*net.TCPConn)}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
+func TestTCPClientRedialsAConnectionThePeerClosed(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	first := c.TCPConn
+	if n, err := c.Write([]byte("one\n")); n != 4 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	srv.WaitTotal(4)
+	srv.CloseConns()
+	if !connpool.WaitConnPeerClosed(first, tcpWait) {
+		t.Fatal("the server's close never reached the client")
+	}
+	// A plain *net.TCPConn would take these bytes and lose them: the
+	// server's side is gone and answers them with a reset.
+	if n, err := c.Write([]byte("two\n")); n != 4 || err != nil {
+		t.Fatalf("Write after the server closed = %d, %v", n, err)
+	}
+	srv.WaitTotal(8)
+	if c.TCPConn == first {
+		t.Error("TCPConn is still the connection the server closed")
+	}
+	var got []string
+	for _, b := range srv.Data() {
+		got = append(got, string(b))
+	}
+	if len(got) != 2 || !strings.Contains(strings.Join(got, ""), "one\n") || !strings.Contains(strings.Join(got, ""), "two\n") {
+		t.Errorf("server got %q, want one\\n and two\\n on two connections", got)
+	}
+}
+
+func TestTCPClientWritesFromManyGoroutinesArriveWhole(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	const goroutines, each = 8, 100
+	msg := []byte("0123456789abcdef\n")
+	var wg sync.WaitGroup
+	for range goroutines {
+		wg.Go(func() {
+			for range each {
+				if n, err := c.Write(msg); n != len(msg) || err != nil {
+					t.Errorf("Write = %d, %v", n, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	srv.WaitTotal(goroutines * each * len(msg))
+	for _, b := range srv.Data() {
+		if want := strings.Repeat(string(msg), goroutines*each); string(b) != want {
+			t.Fatalf("server got %d bytes, not %d whole messages", len(b), goroutines*each)
+		}
+	}
+}
+
+func TestTCPClientZeroValueFailsWithAnError(t *testing.T) {
+	var c connpool.TCPClient
+	c.SetMaxRetries(3)
+	n, err := c.Write([]byte("x"))
+	if n != 0 || err == nil {
+		t.Fatalf("Write on the zero TCPClient = %d, %v; want 0 and an error", n, err)
+	}
+	if !strings.Contains(err.Error(), "no address") || !strings.Contains(err.Error(), "3 attempts") {
+		t.Errorf("error %q does not say there is no address, after 3 attempts", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close on the zero TCPClient = %v", err)
+	}
+}
+
+func TestTCPClientAfterClose(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	srv.WaitOpen(1)
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	if n, err := c.Write([]byte("y")); n != 0 || !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Close = %d, %v; want 0 and net.ErrClosed", n, err)
+	}
+	srv.WaitOpen(0)
+	if srv.Accepts() != 1 {
+		t.Errorf("the server accepted %d connections, want 1: Write after Close redialled", srv.Accepts())
+	}
+}
