@@ -43,10 +43,16 @@ const (
 	defaultHealthCheckAfter = 500 * time.Millisecond
 )
 
+// longest is the longest a duration setting is taken to be: a hundred
+// years, never in effect, and short enough that the pools' sums of a
+// setting and a reading of their clock cannot overflow.
+const longest = 100 * 365 * 24 * time.Hour
+
 // Config describes a [ConnPool]. MaxConns is required, and Addr or Dial;
 // every other field has a default, given on it. [New] validates a Config
 // once and copies it, so changing a Config after New has no effect on the
-// pool.
+// pool. A duration longer than a hundred years is taken as a hundred
+// years, so that one as long as time.Duration holds means never.
 type Config struct {
 	// Name names the pool in its log records and metrics. Empty means
 	// Addr, or, if Addr is empty too, the remote address of the pool's
@@ -206,17 +212,20 @@ func (c *Config) validate() error {
 	}
 	for _, d := range []struct {
 		name string
-		v    time.Duration
+		v    *time.Duration
 	}{
-		{"IdleTimeout", c.IdleTimeout},
-		{"MaxLifetime", c.MaxLifetime},
-		{"MaxLifetimeJitter", c.MaxLifetimeJitter},
-		{"LeakThreshold", c.LeakThreshold},
+		{"IdleTimeout", &c.IdleTimeout},
+		{"MaxLifetime", &c.MaxLifetime},
+		{"MaxLifetimeJitter", &c.MaxLifetimeJitter},
+		{"LeakThreshold", &c.LeakThreshold},
 	} {
-		if d.v < 0 {
-			return invalid("%s is %v, want 0 or more", d.name, d.v)
+		if *d.v < 0 {
+			return invalid("%s is %v, want 0 or more", d.name, *d.v)
 		}
+		*d.v = min(*d.v, longest)
 	}
+	c.ProbeAfter = min(c.ProbeAfter, longest)
+	c.HealthCheckAfter = min(c.HealthCheckAfter, longest)
 	if c.MaxLifetimeJitter > c.MaxLifetime {
 		return invalid("MaxLifetimeJitter (%v) is more than MaxLifetime (%v)", c.MaxLifetimeJitter, c.MaxLifetime)
 	}
@@ -258,6 +267,7 @@ func validateDial(network *string, dial *DialFunc, timeout, backoff, maxBackoff 
 		case *d.v == 0:
 			*d.v = d.def
 		}
+		*d.v = min(*d.v, longest)
 	}
 	if *maxBackoff < *backoff {
 		return invalid("MaxDialBackoff (%v) is less than DialBackoff (%v)", *maxBackoff, *backoff)

@@ -12,10 +12,12 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/seed-a245f091/connpool"
+	"github.com/seed-a245f091/connpool/internal/pooltest"
 	"github.com/seed-a245f091/connpool/internal/testserver"
 )
 
@@ -914,5 +916,98 @@ func TestTimeDoesNotFreezeWhileATopUpDialIsStuck(t *testing.T) {
 	}
 	if st := p.Stats(); st.ClosedStale != 1 {
 		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
+	}
+}
+
+// gatedConn is a TCP connection whose first use of its socket by the pool
+// (the watcher adding it, after the connection has been delivered) waits
+// until gate is closed, or for a second at most: a way to hold New between
+// two of its initial dials.
+type gatedConn struct {
+	net.Conn
+	gate <-chan struct{}
+}
+
+func (c *gatedConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.Conn.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return gatedRawConn{rc, c.gate}, nil
+}
+
+type gatedRawConn struct {
+	syscall.RawConn
+	gate <-chan struct{}
+}
+
+func (r gatedRawConn) Control(f func(fd uintptr)) error {
+	select {
+	case <-r.gate:
+	case <-time.After(time.Second): // nothing else dials while New runs
+	}
+	return r.RawConn.Control(f)
+}
+
+// MaxConns is a hard limit, also while New dials its InitialConns: the
+// MinIdleConns top-up must not dial beside New's own dials, or the pool
+// opens more than MaxConns connections (here 3 for a MaxConns of 2, the
+// extra one closed at once as over MaxIdleConns).
+func TestNewStaysWithinMaxConnsWithMinIdleConns(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("needs the socket watcher, whose Add is the hook that holds New")
+	}
+	s := newServer(t)
+	var dials atomic.Int32
+	second := make(chan struct{})
+	p := newPool(t, connpool.Config{
+		MaxConns: 2, InitialConns: 2, MinIdleConns: 2,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			n := dials.Add(1)
+			if n == 2 {
+				close(second)
+			}
+			c, err := dialTo(s)(ctx, "", "")
+			if err != nil || n != 1 {
+				return c, err
+			}
+			// New waits in the watcher's Add of its first connection
+			// until a second dial has begun.
+			return &gatedConn{Conn: c, gate: second}, nil
+		},
+	})
+	p.WaitDials()
+	if st := p.Stats(); st.Dials != 2 || st.ClosedMaxIdle != 0 {
+		t.Errorf("stats %+v: want 2 dials for InitialConns 2 and MinIdleConns 2 with MaxConns 2", st)
+	}
+}
+
+// A duration setting as long as time.Duration holds means "never" in
+// effect: it neither overflows the pool's arithmetic nor fires at once.
+func TestLongestDurationsNeverFire(t *testing.T) {
+	s := newServer(t)
+	const forever = time.Duration(math.MaxInt64)
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 1, MinIdleConns: 1,
+		IdleTimeout: forever, MaxLifetime: forever, MaxLifetimeJitter: time.Nanosecond,
+		LeakThreshold: forever, ProbeAfter: forever, HealthCheckAfter: forever,
+		DialTimeout: forever, DialBackoff: forever, MaxDialBackoff: forever,
+		HealthCheck: func(context.Context, net.Conn) error {
+			checks.Add(1)
+			return nil
+		},
+	})
+	pooltest.WaitFor(t, "the top-up", func() bool { st := p.Stats(); return st.Idle == 1 && st.Dialing == 0 })
+	for range 3 {
+		c := get(t, p)
+		clk.Advance(time.Hour)
+		echo(t, c, "still here")
+		c.Close()
+		clk.Advance(time.Hour)
+	}
+	st := p.Stats()
+	if st.Dials != 1 || st.Closed() != 0 || st.Leaks != 0 || checks.Load() != 0 {
+		t.Errorf("stats %+v, %d health checks: want the one connection kept, no leak reported, no check", st, checks.Load())
 	}
 }

@@ -152,12 +152,13 @@
 //
 // Get and Close of an idle connection take the pool's mutex once each,
 // read the clock once (and a second time on return only with IdleTimeout,
-// MaxLifetime, LeakThreshold or an Observer), and allocate nothing but the
-// PoolConn handles, which come 8 at a time from a pool-wide block: 32
-// bytes a checkout, garbage once no holder keeps any handle of the block,
-// and reported by the benchmarks as 0 allocs/op. BENCHMARKS.md has the figures
-// on real sockets beside jackc/puddle, fatih/pool, buraksezer/connpool,
-// silenceper/pool and a naive channel pool.
+// MaxLifetime, HealthCheck, LeakThreshold or an Observer), and allocate
+// nothing but the PoolConn handles, which come 8 at a time from a
+// pool-wide block: 32 bytes a checkout, garbage once no holder keeps any
+// handle of the block, and reported by the benchmarks as 0 allocs/op.
+// BENCHMARKS.md has the figures on real sockets beside jackc/puddle,
+// fatih/pool, buraksezer/connpool, silenceper/pool and a naive channel
+// pool.
 //
 // # Reconnecting connection
 //

@@ -1124,3 +1124,67 @@ func TestStatsAddUpUnderLoad(t *testing.T) {
 		t.Errorf("the load did not reach every path: %+v", st)
 	}
 }
+
+// HealthCheckAfter is how long a connection must have been idle before
+// HealthCheck runs on it. A connection held for a long time and given back
+// has been idle for no time at all when the next Get takes it: no check is
+// due. (The return must not date the connection's idle time from the
+// latest Get instead of from the return.)
+func TestHealthCheckSkipsAConnectionHeldLongButIdleBriefly(t *testing.T) {
+	s := newServer(t)
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 1, HealthCheckAfter: 500 * time.Millisecond,
+		HealthCheck: func(context.Context, net.Conn) error {
+			checks.Add(1)
+			return nil
+		},
+	})
+	c := get(t, p)
+	clk.Advance(time.Second) // held for a second: a long request
+	c.Close()
+	c = get(t, p) // taken again at once: idle for no time at all
+	echo(t, c, "no ping needed")
+	c.Close()
+	if n := checks.Load(); n != 0 {
+		t.Errorf("HealthCheck ran %d times on a connection idle for 0s (HealthCheckAfter 500ms)", n)
+	}
+}
+
+// IdleTimeout never closes a connection that would leave fewer than
+// MinIdleConns idle. When, in one pass of the maintainer, one idle
+// connection is past its lifetime and an older-idle one past its idle
+// timeout, the lifetime closes the first, so the second is the one
+// MinIdleConns spares: the idle timeout must not close it too.
+func TestIdleTimeoutSparesMinIdleConnsBesideALifetimeClose(t *testing.T) {
+	s := newServer(t)
+	cl := newCloses()
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 2, MinIdleConns: 1,
+		IdleTimeout: time.Minute, MaxLifetime: 10 * time.Minute, MaxLifetimeJitter: time.Nanosecond,
+		OnClose: cl.hook,
+	})
+	settled := func() bool { st := p.Stats(); return st.Idle == 1 && st.Dialing == 0 }
+	pooltest.WaitFor(t, "the first top-up", settled) // b, dialled at 0: its lifetime ends at 10m
+	clk.Advance(5 * time.Minute)
+	b := get(t, p)
+	pooltest.WaitFor(t, "the second top-up", settled) // a, dialled and idle from 5m
+	clk.Advance(time.Second)
+	b.Close() // idle from 5m1s, behind a
+	// At 10m1s b is past its lifetime, and a, idle 5m1s, past its idle
+	// timeout. b goes for its lifetime; a is then the one spare.
+	waitTimerWithin(t, clk, time.Minute) // the maintainer sleeps until a's idle timeout
+	clk.Advance(5 * time.Minute)
+	timeout := time.After(10 * time.Second)
+	for done := false; !done; {
+		select {
+		case r := <-cl.ch:
+			done = r == connpool.CloseMaxLifetime
+		case <-timeout:
+			t.Fatalf("no close for the lifetime: %+v", p.Stats())
+		}
+	}
+	if st := p.Stats(); st.ClosedIdleTimeout != 0 {
+		t.Errorf("stats %+v: the idle timeout closed the MinIdleConns spare along with the connection past its lifetime", st)
+	}
+}

@@ -14,7 +14,7 @@ import "time"
 // or wakes it if it must dial before it planned to wake. Caller must hold
 // p.mu.
 func (p *ConnPool) maintainLocked() {
-	if p.closed {
+	if p.closed || p.starting {
 		return
 	}
 	if p.maintaining {
@@ -181,12 +181,17 @@ func (p *ConnPool) reapLocked(now time.Duration) []reaped {
 	}
 	var out []reaped
 	// The idle list runs from the connection returned longest ago to the
-	// latest, so the idle timeout takes the oldest first.
+	// latest, so the idle timeout takes the oldest first. Those past their
+	// lifetime go whatever their place, so they are none of the spares.
 	spare := p.idle.Len() - p.cfg.MinIdleConns
+	for i := 0; i < p.idle.Len(); i++ {
+		if p.idle.At(i).outlived(now) {
+			spare--
+		}
+	}
 	p.idle.Filter(func(c *conn) bool {
 		if c.outlived(now) {
 			out = append(out, reaped{c, CloseMaxLifetime})
-			spare--
 			return false
 		}
 		if spare > 0 && p.idledOut(c, now) {

@@ -116,6 +116,10 @@ type ConnPool struct {
 	// (0 while it plans, under mu).
 	maintaining bool
 	maintWake   time.Duration
+	// starting: New is dialling InitialConns, and the maintainer waits
+	// for it to finish, so that a MinIdleConns top-up does not dial beside
+	// New's own dials past MaxConns.
+	starting bool
 	// While dials fail, dialErr is the last one's error, bo counts them,
 	// and no dial starts before retryAt.
 	dialErr error
@@ -187,6 +191,7 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 	p.waiterPool.New = func() any { return &waiter{ch: make(chan handoff, 1)} }
 	// A hook that panics during an initial dial leaves nothing behind.
 	built := false
+	p.starting = true // no other goroutine has p yet
 	defer func() {
 		if !built {
 			p.Close()
@@ -204,6 +209,7 @@ func newPool(cfg Config, clk clock) (*ConnPool, error) {
 		}
 	}
 	p.mu.Lock()
+	p.starting = false
 	p.maintainLocked()
 	p.mu.Unlock()
 	built = true
@@ -757,12 +763,13 @@ func (p *ConnPool) wait() {
 // the handle's state at the time.
 func (p *ConnPool) put(c *conn, state uint64) error {
 	obs := p.obs.load()
-	// The time of return matters to the idle timeout and the lifetime, and
-	// to the observers; otherwise only to whether the next Get probes the
+	// The time of return matters to the idle timeout and the lifetime, to
+	// the observers, and to whether the next Get runs the HealthCheck, a
+	// round trip; otherwise only to whether the next Get probes the
 	// connection, for which the time of the latest Get, which is no later,
 	// errs on the side of probing, and saves a clock read per return.
 	var now time.Duration
-	exact := p.ages || obs != nil || p.cfg.LeakThreshold > 0
+	exact := p.ages || obs != nil || p.cfg.LeakThreshold > 0 || p.cfg.HealthCheck != nil
 	if exact {
 		now = p.clock.Now()
 	}

@@ -135,6 +135,7 @@ func (c *TCPPoolConfig) validate() error {
 	if c.ProbeAfter == 0 {
 		c.ProbeAfter = defaultProbeAfter
 	}
+	c.ProbeAfter = min(c.ProbeAfter, longest)
 	if c.Name == "" {
 		c.Name = c.Addrs[0]
 	}
