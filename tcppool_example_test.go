@@ -74,6 +74,28 @@ func ExampleDial() {
 	// Output: [! Hello world]
 }
 
+// A TCPClient wraps one connection and redials its address when a Write
+// finds it closed; for more than one connection, or Read, use a TCPPool.
+func ExampleTCPClient() {
+	addr, lines, stop := exampleLineServer()
+	defer stop()
+
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	client := &connpool.TCPClient{TCPConn: nc.(*net.TCPConn)}
+	defer client.Close()
+	client.SetMaxRetries(3)
+	client.SetRetryInterval(10 * time.Millisecond)
+
+	if _, err := client.Write([]byte("Hello\n")); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-lines)
+	// Output: Hello
+}
+
 // A pool over two backends, with four connections spread over them.
 func ExampleDialPool() {
 	addr1, lines1, stop1 := exampleLineServer()
