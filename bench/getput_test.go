@@ -38,7 +38,12 @@ const timeEvery = 7
 //   - fairness: the fewest Get+returns of any goroutine over the run
 //     divided by the most;
 //   - p99-wait-ns: the 99th percentile of a Get's duration, from one Get in
-//     eight timed on every goroutine.
+//     seven timed on every goroutine;
+//   - mallocs/op: allocations per op, not rounded down to whole ones as
+//     allocs/op is.
+//
+// Fairness, p99 and the time series cover the run's first benchtime only
+// (see monitor), the same span for every pool.
 //
 // With -series, each row's run is also written down in 100ms windows (see
 // flushSeries).
@@ -128,13 +133,17 @@ func benchGetPut(b *testing.B, impl checkoutImpl, addr string, perCPU, size int,
 	b.SetParallelism(perCPU)
 	b.ReportAllocs()
 	mon := startMonitor(b, workers, waits)
+	var mem runtime.MemStats
+	runtime.ReadMemStats(&mem)
+	mallocs := mem.Mallocs
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		w := &workers[next.Add(1)-1]
 		ctx := context.Background()
 		for i := 0; pb.Next(); i++ {
 			var start time.Time
-			if i%timeEvery == 0 {
+			timed := i%timeEvery == 0 && mon.measuring.Load()
+			if timed {
 				start = time.Now()
 			}
 			h, err := p.get(ctx)
@@ -142,7 +151,7 @@ func benchGetPut(b *testing.B, impl checkoutImpl, addr string, perCPU, size int,
 				b.Error(err) // not Fatal: this is not the benchmark's goroutine
 				return
 			}
-			if i%timeEvery == 0 {
+			if timed {
 				w.hist.record(time.Since(start))
 			}
 			p.put(h, false)
@@ -150,12 +159,18 @@ func benchGetPut(b *testing.B, impl checkoutImpl, addr string, perCPU, size int,
 		}
 	})
 	b.StopTimer()
-	saveSeries(b, mon.finish())
+	runtime.ReadMemStats(&mem)
+	mallocs = mem.Mallocs - mallocs
+	windows, counts := mon.finish(workers)
+	saveSeries(b, windows)
 	if counted {
 		n, _ := p.waits()
 		b.ReportMetric(float64(n-waits0)/float64(b.N), "waits/op")
 	}
 	b.ReportMetric(float64(conns.dialled.Load())/float64(b.N), "dials/op")
-	b.ReportMetric(fairness(workers), "fairness")
+	// allocs/op, as go test reports it, is whole allocations per op,
+	// rounded down: a pool that allocates once every few ops shows 0.
+	b.ReportMetric(float64(mallocs)/float64(b.N), "mallocs/op")
+	b.ReportMetric(fairness(counts), "fairness")
 	b.ReportMetric(float64(mergedHist(workers).quantile(0.99)), "p99-wait-ns")
 }

@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"flag"
 	"fmt"
 	"os"
 	"runtime"
@@ -41,16 +42,40 @@ const (
 // counts into a window, and it ends the process if the run makes no
 // progress for stallAfter (a pool that deadlocked), saying which benchmark
 // hung. bench/cmd/benchrun records that benchmark as hung and goes on.
+//
+// A run lasts as long as go test makes it, which can be several times the
+// benchtime when its estimate of b.N came from a shorter run that was
+// cheaper per op. So that every pool is judged over the same span, the
+// monitor keeps windows, and each worker's count for fairness, only for the
+// run's first benchtime (its whole length under an iteration count, -benchtime
+// Nx), and tells the workers, through measuring, when to stop timing Gets.
 type monitor struct {
-	stop    chan struct{}
-	done    chan struct{}
-	windows []window // written by the monitor's goroutine until done closes
+	stop      chan struct{}
+	done      chan struct{}
+	measuring atomic.Bool
+	windows   []window // written by the monitor's goroutine until done closes
+	counts    []uint64 // each worker's ops at the end of the span, or nil
+}
+
+// span is how much of each run the monitor measures: the -benchtime
+// duration, or 0 for the whole run.
+func span() time.Duration {
+	f := flag.Lookup("test.benchtime")
+	if f == nil {
+		return 0
+	}
+	d, err := time.ParseDuration(f.Value.String())
+	if err != nil {
+		return 0 // an iteration count
+	}
+	return d
 }
 
 // startMonitor starts watching workers; waits, if not nil, reads the pool's
 // count of Gets that waited.
 func startMonitor(b *testing.B, workers []worker, waits func() (uint64, bool)) *monitor {
 	m := &monitor{stop: make(chan struct{}), done: make(chan struct{})}
+	m.measuring.Store(true)
 	sum := func() uint64 {
 		var n uint64
 		for i := range workers {
@@ -59,11 +84,16 @@ func startMonitor(b *testing.B, workers []worker, waits func() (uint64, bool)) *
 		return n
 	}
 	name := b.Name()
+	measure := span()
 	go func() {
 		defer close(m.done)
+		// The start before the ticker, so that no tick comes before it,
+		// and each window ends when its ops are read, not when its tick
+		// was due: with goroutines that never block, the monitor may get
+		// the CPU tens of milliseconds after the tick.
+		start := time.Now()
 		t := time.NewTicker(windowLen)
 		defer t.Stop()
-		start := time.Now()
 		lastOps, lastWaits := sum(), uint64(0)
 		if waits != nil {
 			lastWaits, _ = waits()
@@ -73,8 +103,9 @@ func startMonitor(b *testing.B, workers []worker, waits func() (uint64, bool)) *
 			select {
 			case <-m.stop:
 				return
-			case now := <-t.C:
+			case <-t.C:
 				ops := sum()
+				now := time.Now()
 				w := window{at: now.Sub(start), ops: ops - lastOps}
 				if waits != nil {
 					var n uint64
@@ -82,7 +113,16 @@ func startMonitor(b *testing.B, workers []worker, waits func() (uint64, bool)) *
 					w.waits = n - lastWaits
 					lastWaits = n
 				}
-				m.windows = append(m.windows, w)
+				if m.measuring.Load() {
+					m.windows = append(m.windows, w)
+					if measure > 0 && w.at >= measure {
+						m.measuring.Store(false)
+						m.counts = make([]uint64, len(workers))
+						for i := range workers {
+							m.counts[i] = workers[i].ops.Load()
+						}
+					}
+				}
 				if ops != lastOps {
 					lastProgress = now
 				} else if now.Sub(lastProgress) >= stallAfter {
@@ -95,11 +135,18 @@ func startMonitor(b *testing.B, workers []worker, waits func() (uint64, bool)) *
 	return m
 }
 
-// finish stops the monitor and returns its windows.
-func (m *monitor) finish() []window {
+// finish stops the monitor and returns its windows, and each worker's
+// ops over the span it measured.
+func (m *monitor) finish(workers []worker) ([]window, []uint64) {
 	close(m.stop)
 	<-m.done
-	return m.windows
+	if m.counts == nil {
+		m.counts = make([]uint64, len(workers))
+		for i := range workers {
+			m.counts[i] = workers[i].ops.Load()
+		}
+	}
+	return m.windows, m.counts
 }
 
 // hung ends the process on a benchmark that cannot finish: its goroutines
@@ -112,15 +159,11 @@ func hung(name, why string) {
 
 // fairness returns the fewest operations any worker finished divided by
 // the most: 1 when every goroutine got its share.
-func fairness(workers []worker) float64 {
-	if len(workers) == 0 {
+func fairness(counts []uint64) float64 {
+	if len(counts) == 0 {
 		return 1
 	}
-	lo, hi := workers[0].ops.Load(), workers[0].ops.Load()
-	for i := range workers {
-		n := workers[i].ops.Load()
-		lo, hi = min(lo, n), max(hi, n)
-	}
+	lo, hi := slices.Min(counts), slices.Max(counts)
 	if hi == 0 {
 		return 1
 	}

@@ -57,18 +57,20 @@ func BenchmarkRoundTrip(b *testing.B) {
 						b.Error(err) // not Fatal: this is not the benchmark's goroutine
 						return
 					}
-					w.hist.record(time.Since(start))
+					if mon.measuring.Load() {
+						w.hist.record(time.Since(start))
+					}
 					w.ops.Add(1)
 				}
 			})
 			b.StopTimer()
-			mon.finish()
+			_, counts := mon.finish(workers)
 			all := mergedHist(workers)
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
 			b.ReportMetric(float64(all.quantile(0.5)), "p50-ns")
 			b.ReportMetric(float64(all.quantile(0.99)), "p99-ns")
 			b.ReportMetric(float64(all.quantile(0.999)), "p999-ns")
-			b.ReportMetric(fairness(workers), "fairness")
+			b.ReportMetric(fairness(counts), "fairness")
 			b.ReportMetric(float64(conns.dialled.Load())/float64(b.N), "dials/op")
 			b.ReportMetric(float64(conns.peak.Load()), "peak-conns")
 		})
