@@ -1188,3 +1188,44 @@ func TestIdleTimeoutSparesMinIdleConnsBesideALifetimeClose(t *testing.T) {
 		t.Errorf("stats %+v: the idle timeout closed the MinIdleConns spare along with the connection past its lifetime", st)
 	}
 }
+
+// embeddedTLS is a user's wrapper (metrics, logging) that embeds the
+// *tls.Conn its Dial made, and with it the *tls.Conn's NetConn method.
+type embeddedTLS struct {
+	*tls.Conn
+}
+
+// Records a TLS server sends unasked (session tickets) are no alarm, also
+// when Dial returns the *tls.Conn embedded in a wrapper: the connection
+// stays in the pool.
+func TestTLSWrapperUnaskedRecordsAreNoAlarm(t *testing.T) {
+	requireProbe(t)
+	s, dial := newTLSServer(t)
+	wrapped := func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &embeddedTLS{c.(*tls.Conn)}, nil
+	}
+	p, clk := newFakePool(t, connpool.Config{Dial: wrapped, MaxConns: 1})
+	c := get(t, p)
+	echo(t, c, "over tls")
+	first := underlying(c).(*embeddedTLS)
+	c.Close()
+
+	s.WaitOpen(1)
+	s.Push("unasked") // a record sent unasked, as a session ticket is
+	if err := awaitReadable(first.NetConn()); err != nil {
+		t.Fatalf("waiting for the record: %v", err)
+	}
+	clk.Advance(time.Hour)
+	c = get(t, p)
+	defer c.Close()
+	if underlying(c) != first {
+		t.Error("a healthy TLS connection was thrown away for a record sent unasked")
+	}
+	if st := p.Stats(); st.ClosedStale != 0 || st.Dials != 1 {
+		t.Errorf("ClosedStale = %d, Dials = %d; want 0 and 1", st.ClosedStale, st.Dials)
+	}
+}

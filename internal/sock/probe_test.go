@@ -331,3 +331,87 @@ func TestProbeOfPooledSocketDoesNotAllocate(t *testing.T) {
 		})
 	}
 }
+
+// embeddedTLS is a user's wrapper (metrics, logging) that embeds the
+// *tls.Conn it wraps: it gets the *tls.Conn's NetConn method, which leads
+// to the TCP socket under the TLS layer.
+type embeddedTLS struct {
+	*tls.Conn
+}
+
+// Bytes waiting under TLS are no alarm (session tickets), also when the
+// *tls.Conn is embedded in a wrapper rather than exposed by its NetConn.
+func TestProbeTLSEmbeddedInAWrapperUnreadDataIsNoAlarm(t *testing.T) {
+	client, rawClient, server := tlsPair(t)
+	if _, err := server.Write([]byte("unasked")); err != nil { // a record sent unasked, as a session ticket is
+		t.Fatal(err)
+	}
+	waitSocket(t, rawClient, readable)
+	checkProbe(t, client, nil) // as the *tls.Conn itself
+	checkProbe(t, embeddedTLS{client}, nil)
+	checkProbe(t, &embeddedTLS{client}, nil)
+}
+
+// unsupportedRaw is a user's wrapper that implements syscall.Conn by
+// passing the call on, and says ErrUnsupported where what it wraps has no
+// socket to give (a *tls.Conn, a net.Pipe).
+type unsupportedRaw struct {
+	net.Conn
+}
+
+func (w unsupportedRaw) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := w.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errors.ErrUnsupported
+}
+
+// A connection whose wrapper cannot give its socket cannot be probed: it
+// probes as healthy, as one with no SyscallConn at all does, not as closed.
+func TestProbeUnsupportedSyscallConnIsNotClosed(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	checkProbe(t, unsupportedRaw{a}, nil)
+
+	client, _, _ := tlsPair(t)
+	checkProbe(t, unsupportedRaw{client}, nil)
+}
+
+// unixPair returns both ends of a Unix-domain stream connection, closed
+// when the test ends.
+func unixPair(t *testing.T) (client, server net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("unix", t.TempDir()+"/s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	client, err = net.Dial("unix", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	server, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { server.Close() })
+	return client, server
+}
+
+// On Linux a close behind unread bytes is told from bytes alone on a
+// Unix-domain socket as on TCP: the Network of either pool may be "unix".
+func TestProbeUnixPeerClosedBehindUnreadData(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("only Linux tells a close behind unread bytes without reading them")
+	}
+	client, server := unixPair(t)
+	if _, err := server.Write([]byte("bye")); err != nil {
+		t.Fatal(err)
+	}
+	waitSocket(t, client, readable)
+	checkProbe(t, client, ErrUnreadData) // the bytes alone, before the close
+	server.Close()                       // a Unix socket's peer learns of the close within the call
+	checkProbe(t, client, ErrClosedAfterData)
+}

@@ -3,7 +3,9 @@
 package sock
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -37,7 +39,9 @@ func (s *Socket) Init(conn net.Conn) {
 	}
 	rc, err := sc.SyscallConn()
 	if err != nil {
-		s.closed = true
+		// A wrapper that cannot give its socket (ErrUnsupported, say)
+		// leaves nothing to probe; only a closed one is closed.
+		s.closed = errors.Is(err, net.ErrClosed) || errors.Is(err, os.ErrClosed)
 		return
 	}
 	s.rc = rc

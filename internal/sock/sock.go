@@ -77,6 +77,12 @@ func unwrap(conn net.Conn) (inner net.Conn, encrypted, wrapped bool) {
 			encrypted = true
 			conn = c.NetConn()
 		case interface{ NetConn() net.Conn }:
+			// A wrapper that embeds a *tls.Conn has its NetConn, which
+			// leads past the TLS layer to the socket: it is TLS all the
+			// same.
+			if _, ok := c.(interface{ ConnectionState() tls.ConnectionState }); ok {
+				encrypted = true
+			}
 			next := c.NetConn()
 			if next == nil {
 				return conn, encrypted, wrapped
