@@ -32,20 +32,25 @@ var errNoAddress = errors.New("connpool: TCPClient has no connection and no addr
 // closed it; if the connection is broken, or the write fails before
 // sending anything, Write closes it, dials anew and tries again, as
 // many times in all as SetMaxRetries says (at least once), waiting the
-// retry interval between tries. Writes hold a lock, so they are safe for
-// concurrent use with each other and with Close. The methods of the
-// embedded connection (Read, deadlines, addresses) act on whichever
-// connection is current and race with a Write that replaces it; a
-// deadline set through them applies to that connection only.
+// retry interval between tries. Writes go one at a time, and are safe for
+// concurrent use with each other, the setters and Close; Close does not
+// wait for a Write blocked on a peer that reads nothing, but ends it. The
+// methods of the embedded connection (Read, deadlines, addresses) act on
+// whichever connection is current and race with a Write that replaces
+// it; a deadline set through them applies to that connection only.
 type TCPClient struct {
 	*net.TCPConn
 
+	wmu    sync.Mutex   // held by Write: one at a time
+	raddr  *net.TCPAddr // where to redial, from the first connection seen; under wmu
+	probed *net.TCPConn // the connection sock was set up for; under wmu
+	sock   sock.Socket  // probes probed; under wmu
+
+	// mu guards the settings and closed, and, with wmu held too, changes
+	// to TCPConn, so that Close reads it without waiting for a Write.
 	mu            sync.Mutex
 	maxRetries    int
 	retryInterval time.Duration
-	raddr         *net.TCPAddr // where to redial, from the first connection seen
-	probed        *net.TCPConn // the connection sock was set up for
-	sock          sock.Socket  // probes probed
 	closed        bool
 }
 
@@ -71,30 +76,38 @@ func (c *TCPClient) SetRetryInterval(retryInterval time.Duration) {
 // redialling if it is broken (see TCPClient). It returns len(b) and nil,
 // or the count of bytes written and an error: a write that fails after
 // sending part of b is not tried again, as that would send the part
-// twice. After Close, it returns an error wrapping [net.ErrClosed].
+// twice. After Close, or when Close ends it, it returns an error wrapping
+// [net.ErrClosed].
 func (c *TCPClient) Write(b []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if c.closed {
+	closed, tries, interval := c.closed, max(c.maxRetries, 1), c.retryInterval
+	c.mu.Unlock()
+	if closed {
 		return 0, &opError{op: "write", err: errTCPPoolClosed}
 	}
-	tries := max(c.maxRetries, 1)
 	var last error
 	for i := range tries {
-		if i > 0 && c.retryInterval > 0 {
-			time.Sleep(c.retryInterval)
+		if i > 0 && interval > 0 {
+			time.Sleep(interval)
 		}
-		if err := c.connectLocked(); err != nil {
+		tc, err := c.connect()
+		if err == errTCPPoolClosed {
+			return 0, &opError{op: "write", err: err}
+		}
+		if err != nil {
 			last = err
 			continue
 		}
-		n, err := c.TCPConn.Write(b)
+		n, err := tc.Write(b)
 		if err == nil {
 			return n, nil
 		}
-		c.TCPConn.Close()
-		c.TCPConn = nil
-		if n > 0 {
+		c.replace(nil)
+		if n > 0 || c.isClosed() {
+			// Not again: a retry would send the first n bytes twice, or
+			// Close ended the write.
 			return n, &opError{op: "write", addr: c.raddr.String(), err: err}
 		}
 		last = err
@@ -106,10 +119,11 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 	return 0, &opError{op: "write", detail: detail, err: last}
 }
 
-// connectLocked makes c.TCPConn a connection that looks usable: the
-// current one if its probe finds it sound, else a new one dialled to
-// c.raddr. Caller must hold c.mu.
-func (c *TCPClient) connectLocked() error {
+// connect returns a connection that looks usable: the current one if its
+// probe finds it sound, else a new one dialled to c.raddr, which it makes
+// current. It returns errTCPPoolClosed once Close has been called. Caller
+// must hold c.wmu.
+func (c *TCPClient) connect() (*net.TCPConn, error) {
 	if tc := c.TCPConn; tc != nil {
 		if c.probed != tc {
 			if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok && c.raddr == nil {
@@ -120,27 +134,56 @@ func (c *TCPClient) connectLocked() error {
 		}
 		switch c.sock.Probe() {
 		case sock.ErrPeerClosed, sock.ErrClosedAfterData:
-			tc.Close()
-			c.TCPConn = nil
+			c.replace(nil)
 		default:
-			return nil
+			return tc, nil
 		}
 	}
+	if c.isClosed() {
+		return nil, errTCPPoolClosed
+	}
 	if c.raddr == nil {
-		return errNoAddress
+		return nil, errNoAddress
 	}
 	d := net.Dialer{Timeout: defaultDialTimeout}
 	nc, err := d.Dial("tcp", c.raddr.String())
 	if err != nil {
-		return err
+		return nil, err
 	}
-	c.TCPConn = nc.(*net.TCPConn)
-	return nil
+	tc := nc.(*net.TCPConn)
+	if !c.replace(tc) {
+		tc.Close()
+		return nil, errTCPPoolClosed
+	}
+	return tc, nil
 }
 
-// Close closes the current connection, if there is one; a Write after
-// Close fails rather than redial. Calling Close again does nothing and
-// returns nil.
+// replace closes the current connection, if any, and makes tc, which may
+// be nil, current instead, unless Close has been called: then it reports
+// false and leaves tc alone. Caller must hold c.wmu.
+func (c *TCPClient) replace(tc *net.TCPConn) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.TCPConn != nil {
+		c.TCPConn.Close()
+		c.TCPConn = nil
+	}
+	if c.closed && tc != nil {
+		return false
+	}
+	c.TCPConn = tc
+	return true
+}
+
+func (c *TCPClient) isClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.closed
+}
+
+// Close closes the current connection, if there is one, ending a Write
+// blocked on it; a Write after Close fails rather than redial. Calling
+// Close again does nothing and returns nil.
 func (c *TCPClient) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()

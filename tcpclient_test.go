@@ -2,10 +2,12 @@ package connpool_test
 
 import (
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/seed-a245f091/connpool"
 	"github.com/seed-a245f091/connpool/internal/testserver"
@@ -113,5 +115,48 @@ func TestTCPClientAfterClose(t *testing.T) {
 	srv.WaitOpen(0)
 	if srv.Accepts() != 1 {
 		t.Errorf("the server accepted %d connections, want 1: Write after Close redialled", srv.Accepts())
+	}
+}
+
+// Close does not wait for a Write blocked on a peer that reads nothing: it
+// ends it, and the Write reports net.ErrClosed.
+func TestTCPClientCloseEndsABlockedWrite(t *testing.T) {
+	hold := make(chan struct{})
+	// The server reads one byte, to show that the Write has begun, and
+	// then nothing.
+	srv := testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
+		b := make([]byte, 1)
+		if _, err := io.ReadFull(c, b); err == nil {
+			s.Record(id, b)
+		}
+		<-hold
+	})
+	t.Cleanup(func() { close(hold) }) // before the server's Close, which waits for its handlers
+	c := dialClient(t, srv)
+	written := make(chan error, 1)
+	go func() {
+		// Far more than loopback's socket buffers hold: it blocks until
+		// Close.
+		_, err := c.Write(make([]byte, 64<<20))
+		written <- err
+	}()
+	srv.WaitTotal(1)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	select {
+	case err := <-closed:
+		if err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	case <-time.After(tcpWait):
+		t.Fatal("Close waited for a Write blocked on a peer that reads nothing")
+	}
+	select {
+	case err := <-written:
+		if !errors.Is(err, net.ErrClosed) {
+			t.Errorf("the blocked Write returned %v, want net.ErrClosed", err)
+		}
+	case <-time.After(tcpWait):
+		t.Fatal("Close did not end the blocked Write")
 	}
 }
