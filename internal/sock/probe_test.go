@@ -22,15 +22,27 @@ import (
 // tcpPair returns both ends of a TCP connection on 127.0.0.1, closed when
 // the test ends.
 func tcpPair(t *testing.T) (client, server net.Conn) {
+	return streamPair(t, "tcp", "127.0.0.1:0")
+}
+
+// unixPair returns both ends of a Unix-domain stream connection, closed
+// when the test ends.
+func unixPair(t *testing.T) (client, server net.Conn) {
+	return streamPair(t, "unix", t.TempDir()+"/s")
+}
+
+// streamPair returns both ends of a stream connection on network to a
+// listener at addr, closed when the test ends.
+func streamPair(t *testing.T, network, addr string) (client, server net.Conn) {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	ln, err := net.Listen(network, addr)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer ln.Close()
 	// The kernel completes the handshake before Accept, so no goroutine
 	// is needed to dial.
-	client, err = net.Dial("tcp", ln.Addr().String())
+	client, err = net.Dial(network, ln.Addr().String())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -376,28 +388,6 @@ func TestProbeUnsupportedSyscallConnIsNotClosed(t *testing.T) {
 
 	client, _, _ := tlsPair(t)
 	checkProbe(t, unsupportedRaw{client}, nil)
-}
-
-// unixPair returns both ends of a Unix-domain stream connection, closed
-// when the test ends.
-func unixPair(t *testing.T) (client, server net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("unix", t.TempDir()+"/s")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	client, err = net.Dial("unix", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	server, err = ln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { server.Close() })
-	return client, server
 }
 
 // On Linux a close behind unread bytes is told from bytes alone on a
