@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"sync"
@@ -32,7 +33,8 @@ var errNoAddress = errors.New("connpool: TCPClient has no connection and no addr
 // closed it; if the connection is broken, or the write fails before
 // sending anything, Write closes it, dials anew and tries again, as
 // many times in all as SetMaxRetries says (at least once), waiting the
-// retry interval between tries. Writes go one at a time, and are safe for
+// retry interval between tries; io.Copy into a TCPClient goes through
+// Write too (see ReadFrom). Writes go one at a time, and are safe for
 // concurrent use with each other, the setters and Close; Close does not
 // wait for a Write blocked on a peer that reads nothing, but ends it. The
 // methods of the embedded connection (Read, deadlines, addresses) act on
@@ -119,6 +121,14 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 	return 0, &opError{op: "write", detail: detail, err: last}
 }
 
+// ReadFrom writes what it reads from r with Write, so that io.Copy into c
+// checks the connection and redials as Write does, rather than take the
+// ReadFrom of the embedded *net.TCPConn, which writes onto whatever
+// connection is current, broken or nil, without wmu.
+func (c *TCPClient) ReadFrom(r io.Reader) (int64, error) {
+	return io.Copy(struct{ io.Writer }{c}, r)
+}
+
 // connect returns a connection that looks usable: the current one if its
 // probe finds it sound, else a new one dialled to c.raddr, which it makes
 // current. It returns errTCPPoolClosed once Close has been called. Caller
@@ -158,17 +168,22 @@ func (c *TCPClient) connect() (*net.TCPConn, error) {
 	return tc, nil
 }
 
-// replace closes the current connection, if any, and makes tc, which may
-// be nil, current instead, unless Close has been called: then it reports
-// false and leaves tc alone. Caller must hold c.wmu.
+// replace closes the current connection, if any, and makes tc current
+// instead, unless Close has been called: then it reports false and leaves
+// tc alone. A nil tc leaves the closed connection current, as go-tcp-pool
+// did when its redial failed, so that the promoted methods fail on it
+// rather than dereference nil; its probe finds it closed. Caller must hold
+// c.wmu.
 func (c *TCPClient) replace(tc *net.TCPConn) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.TCPConn != nil {
 		c.TCPConn.Close()
-		c.TCPConn = nil
 	}
-	if c.closed && tc != nil {
+	if tc == nil {
+		return true
+	}
+	if c.closed {
 		return false
 	}
 	c.TCPConn = tc
@@ -194,5 +209,8 @@ func (c *TCPClient) Close() error {
 	if c.TCPConn == nil {
 		return nil
 	}
-	return c.TCPConn.Close()
+	if err := c.TCPConn.Close(); !errors.Is(err, net.ErrClosed) {
+		return err // nil, or a failure; closed already is no failure
+	}
+	return nil
 }

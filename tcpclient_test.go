@@ -6,6 +6,7 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -158,5 +159,107 @@ func TestTCPClientCloseEndsABlockedWrite(t *testing.T) {
 		}
 	case <-time.After(tcpWait):
 		t.Fatal("Close did not end the blocked Write")
+	}
+}
+
+// io.Copy into a TCPClient from a reader that is no io.WriterTo (a
+// LimitedReader; an *os.File or a bufio.Reader end up the same way) calls
+// the ReadFrom promoted from the embedded *net.TCPConn. It must go through
+// Write, which checks the connection and redials, rather than write
+// straight onto a connection the peer has closed and lose the bytes.
+func TestTCPClientCopyIntoRedialsAConnectionThePeerClosed(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	first := c.TCPConn
+	if n, err := c.Write([]byte("one\n")); n != 4 || err != nil {
+		t.Fatalf("Write = %d, %v", n, err)
+	}
+	srv.WaitTotal(4)
+	srv.CloseConns()
+	if !connpool.WaitConnPeerClosed(first, tcpWait) {
+		t.Fatal("the server's close never reached the client")
+	}
+	src := io.LimitReader(strings.NewReader("two\n"), 4) // no WriteTo
+	if n, err := io.Copy(c, src); n != 4 || err != nil {
+		t.Fatalf("io.Copy after the server closed = %d, %v", n, err)
+	}
+	if c.TCPConn == first {
+		t.Fatal("io.Copy wrote onto the connection the server closed: the bytes are lost")
+	}
+	srv.WaitTotal(8)
+}
+
+// The zero value fails a Write with an error, "instead of a nil
+// dereference" (CHANGELOG); io.Copy into it must too.
+func TestTCPClientZeroValueCopyIntoFailsWithAnError(t *testing.T) {
+	var c connpool.TCPClient
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("io.Copy into a zero TCPClient panicked: %v", r)
+		}
+	}()
+	if _, err := io.Copy(&c, io.LimitReader(strings.NewReader("x"), 1)); err == nil {
+		t.Fatal("io.Copy into a zero TCPClient succeeded")
+	}
+}
+
+// A Write whose redial fails must leave a connection for the promoted
+// methods (RemoteAddr, deadlines, Read) to act on, as go-tcp-pool's
+// reconnect kept the old one when its dial failed: they must fail, not
+// dereference a nil *net.TCPConn.
+func TestTCPClientPromotedMethodsAfterAFailedRedial(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	first := c.TCPConn
+	addr := first.RemoteAddr().String()
+	srv.Close()
+	holdPort(t, addr) // the redial is refused
+	if !connpool.WaitConnPeerClosed(first, tcpWait) {
+		t.Fatal("the server's close never reached the client")
+	}
+	if n, err := c.Write([]byte("lost\n")); n != 0 || err == nil {
+		t.Fatalf("Write with the server gone = %d, %v; want 0 and an error", n, err)
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			t.Fatalf("a promoted method after a failed redial panicked: %v", r)
+		}
+	}()
+	if got := c.RemoteAddr(); got == nil || got.String() != addr {
+		t.Errorf("RemoteAddr = %v, want %s", got, addr)
+	}
+	if _, err := c.Read(make([]byte, 1)); err == nil {
+		t.Error("Read on the broken connection succeeded")
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close = %v, want nil", err)
+	}
+	if _, err := c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Errorf("Write after Close = %v, want net.ErrClosed", err)
+	}
+}
+
+// holdPort binds a socket to addr, a port of 127.0.0.1 whose listener has
+// just closed, and does not listen on it, so that dials to addr are refused
+// until the test ends and no other listener can take the port meanwhile.
+// It skips the test if another socket took the port first.
+func holdPort(t *testing.T, addr string) {
+	t.Helper()
+	a, err := net.ResolveTCPAddr("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	// Past the closed connections' TIME_WAIT on the port, not past a
+	// listener's bind.
+	if err := syscall.SetsockoptInt(fd, syscall.SOL_SOCKET, syscall.SO_REUSEADDR, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: a.Port}); err != nil {
+		t.Skipf("another socket took %s before the test could hold it: %v", addr, err)
 	}
 }
