@@ -18,7 +18,8 @@ const defaultMaxAttempts = 10
 // every other field has a default, given on it, that DialPool fills in.
 // DialPool validates the config once and copies it (Addrs too), so
 // changing a TCPPoolConfig afterwards has no effect on the pool. A setting
-// out of range makes DialPool return an error wrapping [ErrInvalidConfig].
+// out of range makes DialPool return an error wrapping [ErrInvalidConfig],
+// and a duration longer than a hundred years is taken as a hundred years.
 // The settings both pools have mean the same in both.
 type TCPPoolConfig struct {
 	// Name names the pool in its log records and metrics. Empty means
