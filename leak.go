@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"log/slog"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -80,8 +81,12 @@ func (p *ConnPool) reportLeaks(ls []leaked) {
 	}
 }
 
-// leakReturned logs the return of a checkout reported as a leak.
-func (p *ConnPool) leakReturned(info *leakInfo, held time.Duration) {
+// leakReturned logs the return of a checkout reported as a leak; late says
+// it was found so only at its return, and is reported first.
+func (p *ConnPool) leakReturned(info *leakInfo, nc net.Conn, held time.Duration, late bool) {
+	if late {
+		p.reportLeaks([]leaked{{info: info, addr: remoteAddr(nc), held: held}})
+	}
 	if info.reported {
 		p.logger().log(slog.LevelInfo, "connection reported as a possible leak came back", slog.Duration("held", held))
 	}

@@ -795,10 +795,19 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	}
 	if info := p.leaks[c]; info != nil {
 		delete(p.leaks, c)
+		held := now - c.movedAt
+		late := false
 		if !info.reported {
 			p.leaksDue--
+			// Held past the threshold but not seen by the maintainer,
+			// which had not woken yet or stopped with the pool's Close
+			// (a Drain waiting on this very checkout): a leak all the same.
+			if held >= p.cfg.LeakThreshold {
+				info.reported, late = true, true
+				p.stats.leaks++
+			}
 		}
-		defer p.leakReturned(info, now-c.movedAt)
+		defer p.leakReturned(info, c.nc, held, late)
 	}
 	switch {
 	case reason != 0:
