@@ -27,7 +27,11 @@ func dialClient(t *testing.T, srv *testserver.Server) *connpool.TCPClient {
 	return c
 }
 
-func TestTCPClientRedialsAConnectionThePeerClosed(t *testing.T) {
+// clientThePeerClosed returns a TCPClient that has written "one\n" to a
+// server which then closed the connection, with the server and that first
+// connection, once the close has reached the client.
+func clientThePeerClosed(t *testing.T) (*testserver.Server, *connpool.TCPClient, *net.TCPConn) {
+	t.Helper()
 	srv := testserver.Start(t, nil)
 	c := dialClient(t, srv)
 	first := c.TCPConn
@@ -39,6 +43,11 @@ func TestTCPClientRedialsAConnectionThePeerClosed(t *testing.T) {
 	if !connpool.WaitConnPeerClosed(first, tcpWait) {
 		t.Fatal("the server's close never reached the client")
 	}
+	return srv, c, first
+}
+
+func TestTCPClientRedialsAConnectionThePeerClosed(t *testing.T) {
+	srv, c, first := clientThePeerClosed(t)
 	// A plain *net.TCPConn would take these bytes and lose them: the
 	// server's side is gone and answers them with a reset.
 	if n, err := c.Write([]byte("two\n")); n != 4 || err != nil {
@@ -168,17 +177,7 @@ func TestTCPClientCloseEndsABlockedWrite(t *testing.T) {
 // Write, which checks the connection and redials, rather than write
 // straight onto a connection the peer has closed and lose the bytes.
 func TestTCPClientCopyIntoRedialsAConnectionThePeerClosed(t *testing.T) {
-	srv := testserver.Start(t, nil)
-	c := dialClient(t, srv)
-	first := c.TCPConn
-	if n, err := c.Write([]byte("one\n")); n != 4 || err != nil {
-		t.Fatalf("Write = %d, %v", n, err)
-	}
-	srv.WaitTotal(4)
-	srv.CloseConns()
-	if !connpool.WaitConnPeerClosed(first, tcpWait) {
-		t.Fatal("the server's close never reached the client")
-	}
+	srv, c, first := clientThePeerClosed(t)
 	src := io.LimitReader(strings.NewReader("two\n"), 4) // no WriteTo
 	if n, err := io.Copy(c, src); n != 4 || err != nil {
 		t.Fatalf("io.Copy after the server closed = %d, %v", n, err)
