@@ -142,12 +142,10 @@ func (c *TCPClient) connect() (*net.TCPConn, error) {
 			c.sock.Init(tc)
 			c.probed = tc
 		}
-		switch c.sock.Probe() {
-		case sock.ErrPeerClosed, sock.ErrClosedAfterData:
-			c.replace(nil)
-		default:
+		if !sock.PeerGone(c.sock.Probe()) {
 			return tc, nil
 		}
+		c.replace(nil)
 	}
 	if c.isClosed() {
 		return nil, errTCPPoolClosed

@@ -254,7 +254,7 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 		// The claim is ours: no other goroutine touches lc.sock until the
 		// Store below, which hands it on to the next claimer's CAS.
 		err := lc.sock.Probe()
-		if err != sock.ErrPeerClosed && err != sock.ErrClosedAfterData {
+		if !sock.PeerGone(err) {
 			lc.lastWrite.Store(now)
 			return true
 		}

@@ -25,10 +25,15 @@ var (
 	ErrUnreadData = errors.New("connpool: unread data on an idle connection")
 )
 
+// PeerGone reports whether err, a result of Probe, says the peer has
+// closed the connection, behind unread bytes or not.
+func PeerGone(err error) bool { return err == ErrPeerClosed || err == ErrClosedAfterData }
+
 // Probe tells, without a round trip and without blocking, whether conn is
 // still usable: ErrPeerClosed, ErrClosedAfterData, ErrUnreadData, or nil
-// if it looks healthy or cannot be probed on this platform. It allocates; a caller that probes
-// the same connection again and again keeps a [Socket] instead.
+// if it looks healthy or cannot be probed on this platform. It allocates;
+// a caller that probes the same connection again and again keeps a
+// [Socket] instead.
 func Probe(conn net.Conn) error {
 	var s Socket
 	s.Init(conn)
