@@ -71,9 +71,11 @@ type Config struct {
 	// flight whatever the timeout.
 	DialTimeout time.Duration
 
-	// MaxConns is the hard limit on open connections: idle, checked out and
-	// being dialled, together. Required, at least 1; any int is accepted,
-	// and the pool's memory grows with the connections actually open.
+	// MaxConns is the hard limit on open connections: idle, checked out,
+	// being dialled and being closed, together (a connection the pool
+	// closes keeps its place until its Close returns). Required: at least
+	// 1, and up to math.MaxInt, as the pool's memory grows with the
+	// connections actually open, not with MaxConns.
 	MaxConns int
 
 	// InitialConns connections are dialled by New before it returns. If any
@@ -132,7 +134,8 @@ type Config struct {
 	// protocol-level ping, say. An error closes the connection
 	// and Get takes another, unless the Get's context has ended: Get then
 	// returns the context's error, as the next check would fail for it
-	// too. Nil means no check beyond the peek.
+	// too. Deadlines the check sets on conn are cleared before Get hands
+	// it out. Nil means no check beyond the peek.
 	HealthCheck func(ctx context.Context, conn net.Conn) error
 
 	// HealthCheckAfter is how long a connection must have been idle before

@@ -275,6 +275,32 @@ func TestCloseEndsAGetInItsHealthCheck(t *testing.T) {
 // A Get whose HealthCheck is under way when the pool is Reset or closed
 // does not hand out the connection it checked: after a Reset it takes a
 // connection dialled since, after a Close it fails with ErrClosed.
+// A health check may bound its ping with a deadline on the socket; the
+// holder gets the socket without it.
+func TestHealthCheckDeadlinesDoNotReachTheHolder(t *testing.T) {
+	s := newServer(t)
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 1,
+		HealthCheck: func(_ context.Context, c net.Conn) error {
+			checks.Add(1)
+			if err := c.SetDeadline(time.Now().Add(testserver.WaitLimit)); err != nil {
+				return err
+			}
+			echo(t, c, "ping")
+			return c.SetReadDeadline(time.Now().Add(-time.Second)) // as if the ping had just timed out
+		},
+	})
+	get(t, p).Close()
+	clk.Advance(time.Second)
+	c := get(t, p)
+	defer c.Close()
+	if n := checks.Load(); n != 1 {
+		t.Fatalf("health check ran %d times, want 1", n)
+	}
+	echo(t, c, "no deadline left over from the check")
+}
+
 func TestHealthCheckDoesNotOutliveResetOrClose(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
@@ -583,6 +609,79 @@ func TestMaxLifetimeClosesCheckedOutConnOnReturn(t *testing.T) {
 	if st := p.Stats(); st.ClosedMaxLifetime != 1 {
 		t.Errorf("ClosedMaxLifetime = %d, want 1", st.ClosedMaxLifetime)
 	}
+}
+
+// A Get judges each idle connection it takes by the clock as it takes it.
+// Closing one past its lifetime may take a while (a TLS goodbye to a peer
+// that reads nothing, a slow OnClose), and the next idle connection may
+// outlive its own lifetime meanwhile: it must not go out.
+func TestGetJudgesEachIdleConnWhenItTakesIt(t *testing.T) {
+	t.Run("Get", func(t *testing.T) {
+		testJudgedWhenTaken(t, func(p *connpool.ConnPool) (net.Conn, error) { return p.Get(context.Background()) })
+	})
+	t.Run("TryGet", func(t *testing.T) { testJudgedWhenTaken(t, (*connpool.ConnPool).TryGet) })
+}
+
+func testJudgedWhenTaken(t *testing.T, take func(*connpool.ConnPool) (net.Conn, error)) {
+	s := newServer(t)
+	const life = 10 * time.Second
+	var (
+		mu          sync.Mutex
+		x, a        net.Conn // the maintainer's first to close and the Get's
+		clk         *connpool.FakeClock
+		xClosing    = make(chan struct{})
+		releaseMain = make(chan struct{})
+	)
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 3, IdleOrder: connpool.FIFO, MaxLifetime: life,
+		OnClose: func(nc net.Conn, _ connpool.CloseReason) {
+			mu.Lock()
+			isX, isA := nc == x, nc == a
+			mu.Unlock()
+			switch {
+			case isX: // holds the maintainer, which would close b itself
+				close(xClosing)
+				<-releaseMain
+			case isA: // a slow close, as the pool's clock sees it
+				clk.Advance(life)
+			}
+		},
+	})
+	var once sync.Once
+	release := func() { once.Do(func() { close(releaseMain) }) }
+	defer release()
+
+	t0 := clk.Now()
+	cx := get(t, p).(*connpool.PoolConn) // its lifetime ends at t0+10s
+	clk.Advance(time.Second)
+	ca := get(t, p).(*connpool.PoolConn) // t0+11s
+	clk.Advance(5 * time.Second)
+	cb := get(t, p).(*connpool.PoolConn) // t0+16s
+	mu.Lock()
+	x, a = cx.NetConn(), ca.NetConn()
+	mu.Unlock()
+	b, bEnds := cb.NetConn(), connpool.ExpiresAt(cb)
+	cx.Close() // idle, front to back: x, a, b
+	ca.Close()
+	cb.Close()
+
+	waitTimer(t, clk)
+	clk.Advance(t0 + life - clk.Now()) // the maintainer closes x
+	<-xClosing
+	clk.Advance(time.Second) // a Get finds a past its lifetime and closes it
+	c, err := take(p)
+	if errors.Is(err, connpool.ErrNotAvailable) {
+		release() // TryGet closed b too, and has none to hand out
+		return
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if now := clk.Now(); underlying(c) == b && now >= bEnds {
+		t.Errorf("Get handed out a connection %v past its lifetime", now-bEnds)
+	}
+	release()
 }
 
 func TestMinIdleConnsAreToppedUpWithBackoff(t *testing.T) {

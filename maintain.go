@@ -34,7 +34,7 @@ func (p *ConnPool) maintainLocked() {
 // shortLocked reports whether fewer than MinIdleConns connections are idle
 // or being dialled, with room to dial more. Caller must hold p.mu.
 func (p *ConnPool) shortLocked() bool {
-	return p.idle.Len()+p.dialing < p.cfg.MinIdleConns && p.open < p.cfg.MaxConns
+	return p.idle.Len()+p.dialing < p.cfg.MinIdleConns && p.roomLocked()
 }
 
 // mayTopUpLocked reports whether the MinIdleConns top-up may dial at now:
@@ -88,7 +88,7 @@ func (p *ConnPool) maintenanceDueLocked() bool {
 // waitingOnBackoffLocked reports whether Gets wait for a dial that the dial
 // backoff holds back. Caller must hold p.mu.
 func (p *ConnPool) waitingOnBackoffLocked() bool {
-	return p.dialErr != nil && p.dialing == 0 && p.waiters.Len() > 0 && p.open < p.cfg.MaxConns
+	return p.dialErr != nil && p.dialing == 0 && p.waiters.Len() > 0 && p.roomLocked()
 }
 
 // kickMaintainer wakes the maintainer to look again.

@@ -99,8 +99,9 @@ type ConnPool struct {
 	idle      ring.Ring[*conn]   // front returned longest ago, back most recently
 	waiters   ring.Ring[*waiter] // front is the longest waiting
 	woken     bool
-	open      int
+	open      int // connections counted against MaxConns: idle, checked out, dialling
 	dialing   int
+	closing   int                 // connections released whose sockets are being closed: they count against MaxConns too
 	conns     []*conn             // every open connection but those being dialled, by conn.slot; nil in a free slot
 	freeSlots []int32             // slots of conns free for the next connection
 	seq       uint32              // the last conn.seq handed out
@@ -279,6 +280,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 		if expired != nil {
 			p.mu.Unlock()
 			p.closeConn(expired, why)
+			now = p.clock.Now() // the close may have taken a while
 			p.mu.Lock()
 			continue
 		}
@@ -532,7 +534,13 @@ func (p *ConnPool) check(ctx context.Context, pc *PoolConn, probe, health bool) 
 	}
 	if health {
 		reason = CloseHealthCheck
-		if err := p.healthCheck(ctx, c.nc); err != nil {
+		err := p.healthCheck(ctx, c.nc)
+		if err == nil {
+			// The holder gets the socket without the deadlines that bound
+			// the check.
+			err = c.nc.SetDeadline(time.Time{})
+		}
+		if err != nil {
 			if p.ctx.Err() != nil {
 				reason = ClosePoolClosed // Close ended the check
 			}
@@ -605,6 +613,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 		if expired != nil {
 			p.mu.Unlock()
 			p.closeConn(expired, why)
+			now = p.clock.Now() // the close may have taken a while
 			p.mu.Lock()
 			continue
 		}
@@ -614,6 +623,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 		if probe, _ := p.checksDue(idle); probe {
 			p.mu.Unlock()
 			if !p.check(context.Background(), pc, true, false) {
+				now = p.clock.Now()
 				p.mu.Lock()
 				continue
 			}
@@ -624,7 +634,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 		return p.got(pc, nil, now, now), nil
 	}
 	// One dial beyond those already claimed by waiters, never more.
-	if p.dialing <= p.waiters.Len() && p.open < p.cfg.MaxConns && p.mayDialLocked(now) {
+	if p.dialing <= p.waiters.Len() && p.roomLocked() && p.mayDialLocked(now) {
 		p.startDialLocked()
 	}
 	p.stats.gets++
@@ -881,18 +891,41 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 
 // releaseLocked removes c, which is neither idle nor in line for a waiter,
 // from the pool's books, so that the caller can close it with closeConn
-// after unlocking. Caller must hold p.mu.
+// or closeAll after unlocking. Until its socket is closed, c keeps its
+// slot (counted in p.closing): MaxConns bounds the sockets open, and a
+// Close can take a while (a TLS goodbye, a wrapper's own Close). Caller
+// must hold p.mu.
 func (p *ConnPool) releaseLocked(c *conn, reason CloseReason) {
 	p.forgetLocked(c)
 	p.stats.closed[reason]++
-	p.freeSlotLocked()
+	p.open--
+	p.closing++
 }
 
-// freeSlotLocked gives up a slot counted in p.open: on an open pool a
-// waiter may now dial, on a closed one the last slot completes a drain.
+// roomLocked reports whether MaxConns leaves room for another dial.
 // Caller must hold p.mu.
+func (p *ConnPool) roomLocked() bool { return p.open+p.closing < p.cfg.MaxConns }
+
+// socketsClosed gives up the slots of n connections released by
+// releaseLocked, whose sockets are closed now.
+func (p *ConnPool) socketsClosed(n int) {
+	p.mu.Lock()
+	p.closing -= n
+	p.slotFreedLocked()
+	p.mu.Unlock()
+}
+
+// freeSlotLocked gives up a slot counted in p.open that holds no socket: a
+// dial's that failed. Caller must hold p.mu.
 func (p *ConnPool) freeSlotLocked() {
 	p.open--
+	p.slotFreedLocked()
+}
+
+// slotFreedLocked follows a slot's release: on an open pool a waiter may
+// now dial, on a closed one the last slot completes a drain. Caller must
+// hold p.mu.
+func (p *ConnPool) slotFreedLocked() {
 	if p.closed {
 		p.checkDrainedLocked()
 		return
@@ -906,7 +939,7 @@ func (p *ConnPool) freeSlotLocked() {
 // checkDrainedLocked closes p.drained once a closed pool has nothing open.
 // Caller must hold p.mu.
 func (p *ConnPool) checkDrainedLocked() {
-	if p.closed && p.open == 0 {
+	if p.closed && p.open == 0 && p.closing == 0 {
 		select {
 		case <-p.drained:
 		default:
@@ -919,7 +952,10 @@ func (p *ConnPool) checkDrainedLocked() {
 // the OnClose hook. A hook that panics does so after the books are
 // balanced.
 func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
-	err := c.closeSocket(reason)
+	err := func() error {
+		defer p.socketsClosed(1) // also if the socket's Close panics
+		return c.closeSocket(reason)
+	}()
 	if p.cfg.OnClose != nil {
 		p.cfg.OnClose(c.nc, reason)
 	}
@@ -930,9 +966,15 @@ func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
 // closes every socket before it reports any to the hook, so that a hook
 // that panics leaves none open (the reports after it are lost).
 func (p *ConnPool) closeAll(rs []reaped) {
-	for _, r := range rs {
-		r.c.closeSocket(r.reason)
+	if len(rs) == 0 {
+		return
 	}
+	func() {
+		defer p.socketsClosed(len(rs))
+		for _, r := range rs {
+			r.c.closeSocket(r.reason)
+		}
+	}()
 	if p.cfg.OnClose != nil {
 		for _, r := range rs {
 			p.cfg.OnClose(r.c.nc, r.reason)

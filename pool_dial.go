@@ -18,7 +18,7 @@ var errClosedUnused = errors.New("connpool: the server closed a new connection b
 // one at a time, and none before the backoff allows; the maintainer dials
 // when it ends. Caller must hold p.mu.
 func (p *ConnPool) dialForWaitersLocked(now time.Duration) {
-	for p.waiters.Len() > p.dialing && p.open < p.cfg.MaxConns {
+	for p.waiters.Len() > p.dialing && p.roomLocked() {
 		if !p.mayDialLocked(now) {
 			p.maintainLocked()
 			return

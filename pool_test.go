@@ -753,3 +753,66 @@ func TestLateCloseDoesNotReturnNextHoldersConn(t *testing.T) {
 	wantCounts(t, p, 1, 1)
 	s.WaitOpen(1)
 }
+
+// slowClose is a socket whose Close waits for gate, as a *tls.Conn's does
+// while its close_notify waits for room in the send buffer of a peer that
+// reads nothing. It tells closing when its Close has begun.
+type slowClose struct {
+	net.Conn
+	closing chan<- struct{}
+	gate    <-chan struct{}
+}
+
+func (c *slowClose) NetConn() net.Conn { return c.Conn }
+
+func (c *slowClose) Close() error {
+	c.closing <- struct{}{}
+	<-c.gate
+	return c.Conn.Close()
+}
+
+// A connection the pool is closing is open until its Close returns, and
+// keeps its slot till then: a waiter's dial into that slot would put
+// MaxConns+1 sockets on the server, which a server with the same
+// connection limit refuses.
+func TestMaxConnsCountsAConnectionUntilItsCloseReturns(t *testing.T) {
+	s := newServer(t)
+	closing := make(chan struct{}, 1)
+	gate := make(chan struct{})
+	var dials atomic.Int32
+	p := newPool(t, connpool.Config{
+		MaxConns: 1,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			dials.Add(1)
+			nc, err := dialTo(s)(ctx, "", "")
+			if err != nil {
+				return nil, err
+			}
+			return &slowClose{Conn: nc, closing: closing, gate: gate}, nil
+		},
+	})
+	c := get(t, p)
+	p.Reset() // so that its return closes it
+	waiter := getAsync(t, p)
+	waitWaiting(t, p, 1)
+	closed := make(chan error, 1)
+	go func() { closed <- c.Close() }()
+	<-closing
+	// The return has released the connection and its Close has begun: a
+	// dial for the waiter would have started by now, under the pool's
+	// lock, before the Close.
+	if st := p.Stats(); st.Dialing != 0 || st.Waiting != 1 || dials.Load() != 1 {
+		t.Errorf("while the old socket closes: Dialing %d, Waiting %d, %d dials; want 0, 1, 1",
+			st.Dialing, st.Waiting, dials.Load())
+	}
+	close(gate)
+	if err := <-closed; err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	next := <-waiter
+	defer next.Close()
+	if n := dials.Load(); n != 2 {
+		t.Errorf("%d dials, want 2", n)
+	}
+	checkStats(t, p.Stats())
+}
