@@ -18,12 +18,6 @@ const (
 	// a tenth of a second.
 	outage = 50 * time.Millisecond
 
-	// recoveryProbeAfter is connpool's ProbeAfter in the recovery scenario,
-	// scaled down with the outage: at the default, 500ms, connections idle
-	// through a 50ms outage are handed out unchecked (they would be checked
-	// after a real restart of seconds).
-	recoveryProbeAfter = 10 * time.Millisecond
-
 	// recoveryClients make requests through each pool of poolSize
 	// connections.
 	recoveryClients = 8
@@ -127,15 +121,12 @@ type recoveryImpl struct {
 	open func(addr string, dialled *atomic.Int64) (requester, error)
 }
 
-// recoveryImpls are every checkout pool, connpool with ProbeAfter scaled
-// down to the outage, and TCPPool.
+// recoveryImpls are every checkout pool and TCPPool, each with its
+// defaults.
 var recoveryImpls = func() []recoveryImpl {
 	var impls []recoveryImpl
 	for _, impl := range checkoutImpls {
 		opt := checkoutOptions{}
-		if impl.name == "connpool" {
-			opt.probeAfter = recoveryProbeAfter
-		}
 		impls = append(impls, recoveryImpl{impl.name, false, func(addr string, _ *atomic.Int64) (requester, error) {
 			p, err := impl.open(dialer(addr), poolSize, opt)
 			return rtRequester{p}, err

@@ -870,8 +870,7 @@ func (r *report) recovery() {
 		"request (for the write-only TCPPool, to the first message the restarted server receives); **failed** " +
 		"counts requests made after the return that failed. Under *idle* load the pool sits idle through the " +
 		"outage and the clients start at the return; under *steady* load they run throughout, one request per " +
-		"millisecond each. connpool runs with `ProbeAfter` scaled down to the outage, 10ms; every other setting " +
-		"is each pool's default.\n\n")
+		"millisecond each. Every pool runs with its defaults.\n\n")
 	rows := r.keyRows(benchRecovery, "Load")
 	if len(rows) == 0 {
 		r.printf("Not in this run.\n\n")
