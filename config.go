@@ -182,7 +182,10 @@ type Config struct {
 
 // ErrInvalidConfig is wrapped by every error [New], [NewChannelPool],
 // [DialPool] and [TCPPool.SetPoolSize] return for a setting out of range or
-// missing.
+// missing, and by the error of [Dial] for an empty address and of
+// [DialTCP] for a nil raddr. The other errors of Dial and DialTCP, for a
+// network that is not TCP or an address that does not resolve, do not
+// wrap it.
 var ErrInvalidConfig = errors.New("connpool: invalid config")
 
 // invalid returns an error wrapping ErrInvalidConfig.

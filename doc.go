@@ -195,10 +195,20 @@
 //
 // # Migrating from samber/go-tcp-pool
 //
-// Change the import path. SetMaxRetries counts attempts in all, as
-// go-tcp-pool does (0 means one attempt, where go-tcp-pool failed every
-// Write). Read works, Write never reports a negative count, Write and Read
-// after Close return an error instead of panicking, SetPoolSize(0) is an
-// error, and a Write after the server closed an idle connection goes to
-// a new connection instead of being lost.
+// Change the import path, and keep the name go-tcp-pool's package has:
+// it is named pool and this one connpool, so code that calls pool.Dial
+// builds with
+//
+//	import pool "github.com/seed-a245f091/connpool"
+//
+// SetMaxRetries counts attempts in all, as go-tcp-pool does (0 means one
+// attempt, where go-tcp-pool failed every Write). Read works, where
+// go-tcp-pool's always returned -1 and an error. Write never reports a
+// negative count. Write after Close returns an error wrapping
+// net.ErrClosed, as Read after Close does, where go-tcp-pool's Write
+// panicked (it took an index modulo the pool's size, 0 after Close).
+// SetPoolSize(0) is an error that changes nothing, where go-tcp-pool took
+// it and then panicked the same way at every Write. A Write after the
+// server closed an idle connection goes to a new connection instead of
+// being lost.
 package connpool

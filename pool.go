@@ -49,11 +49,11 @@ const starveAfter = 250 * time.Microsecond
 // moving when there are many more goroutines than processors: handing each
 // returned connection to a parked goroutine, which holds it until the
 // scheduler gets round to it, would make every Get wait (a convoy). So
-// that no Get waits for long, once the longest waiter has waited
-// starveAfter (250µs), returned connections are handed to the waiters in
-// line, first come first served, until the line has caught up, as
-// sync.Mutex does with its starvation mode. A new connection goes
-// straight to the longest waiter in line.
+// that no Get waits for long, once the longest waiter has waited 250µs,
+// returned connections are handed to the waiters in line, first come
+// first served, until the line has caught up, as sync.Mutex does with its
+// starvation mode. A new connection goes straight to the longest waiter
+// in line.
 //
 // Dials run on their own: a Get that gives up during a slow dial returns at
 // once, and the dial's connection goes to the next waiter or to the idle
@@ -723,10 +723,11 @@ func (p *ConnPool) Close() {
 // return [ErrClosed], as after Close), closes the idle ones, and waits until
 // every checked-out connection has come back and every background goroutine
 // of the pool has ended, or until ctx ends. If ctx ends first, Drain closes
-// the sockets still checked out under their holders (whose I/O then fails,
-// and whose Close releases them) and returns how many there were, with
-// ctx.Err(). It returns 0 and nil once everything is closed. Drain may be
-// called more than once, and after Close.
+// the sockets still checked out under their holders and returns how many
+// there were, with ctx.Err(): a holder's I/O then fails, and its Close
+// frees the connection's slot and returns an error wrapping
+// [net.ErrClosed]. It returns 0 and nil once everything is closed. Drain
+// may be called more than once, and after Close.
 func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	p.Close()
 	p.mu.Lock()

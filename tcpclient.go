@@ -124,7 +124,8 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 // ReadFrom writes what it reads from r with Write, so that io.Copy into c
 // checks the connection and redials as Write does, rather than take the
 // ReadFrom of the embedded *net.TCPConn, which writes onto whatever
-// connection is current, broken or nil, without wmu.
+// connection is current, broken or nil, and runs alongside Writes instead
+// of one at a time with them.
 func (c *TCPClient) ReadFrom(r io.Reader) (int64, error) {
 	return io.Copy(struct{ io.Writer }{c}, r)
 }

@@ -83,8 +83,13 @@ func isTimeout(err error) bool {
 // TCPPool is a net.Conn that spreads its Writes over several connections
 // and reconnects them when they fail. It is a drop-in replacement for
 // github.com/samber/go-tcp-pool v1: [Dial], [DialTCP], SetPoolSize,
-// SetMaxRetries and SetRetryInterval keep their signatures. [DialPool]
-// builds one over several backends with every setting in a
+// SetMaxRetries and SetRetryInterval keep their signatures. go-tcp-pool's
+// package is named pool and this one connpool, so code that calls
+// pool.Dial builds with the import named:
+//
+//	import pool "github.com/seed-a245f091/connpool"
+//
+// [DialPool] builds one over several backends with every setting in a
 // [TCPPoolConfig]. The zero value is not usable; its methods return an
 // error.
 //
@@ -237,13 +242,16 @@ type counterShare struct {
 }
 
 // Dial returns a TCPPool of one connection to addr, which it resolves
-// first, on network "tcp", "tcp4" or "tcp6", as go-tcp-pool's Dial does.
-// It returns an error only if addr does not resolve or network is not
-// TCP: like go-tcp-pool, if the server cannot be reached, Dial still
-// returns the pool, which keeps dialling in the background while Writes
-// wait and fail as documented on [TCPPool]. Each dial goes to addr by
-// name, so it follows DNS changes. Use [DialPool] to fail when nothing
-// answers.
+// first, on network "tcp", "tcp4" or "tcp6" (empty means "tcp"), as
+// go-tcp-pool's Dial does. It returns an error only for an address it
+// cannot use: one wrapping [net.UnknownNetworkError] if network is not
+// TCP, one wrapping the resolver's error (a [*net.AddrError] or
+// [*net.DNSError]) if addr does not resolve, and one wrapping
+// [ErrInvalidConfig] if addr is empty. Like go-tcp-pool, if the server
+// cannot be reached, Dial still returns the pool, which keeps dialling in
+// the background while Writes wait and fail as documented on [TCPPool].
+// Each dial goes to addr by name, so it follows DNS changes. Use
+// [DialPool] to fail when nothing answers.
 //
 // The pool has the defaults of [TCPPoolConfig]: 10 attempts per Write,
 // DialBackoff 10ms, round-robin, and so on. Grow it with SetPoolSize.
@@ -258,9 +266,10 @@ func Dial(network, addr string) (*TCPPool, error) {
 
 // DialTCP is [Dial] with the remote address already resolved, and laddr,
 // if not nil, as the local address of every connection (so with a fixed
-// port, only one connection can be up). It returns an error if network is
-// not "tcp", "tcp4" or "tcp6", or raddr is nil; not if the server cannot
-// be reached.
+// port, only one connection can be up). It returns an error wrapping
+// [net.UnknownNetworkError] if network is not "tcp", "tcp4" or "tcp6",
+// and one wrapping [ErrInvalidConfig] if raddr is nil; none if the server
+// cannot be reached.
 func DialTCP(network string, laddr, raddr *net.TCPAddr) (*TCPPool, error) {
 	switch network {
 	case "tcp", "tcp4", "tcp6":
