@@ -108,15 +108,21 @@ func ExampleConnPool_TryGet() {
 	if _, err := pool.TryGet(); err != nil {
 		fmt.Println(err) // nothing idle yet; a dial starts in the background
 	}
-	conn, err := pool.Get(context.Background()) // takes the dialled connection
+	// Nothing signals the end of that dial: poll until its connection is
+	// idle.
+	for pool.Stats().Idle == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	conn, err := pool.Get(context.Background()) // takes the dialled connection, without a dial of its own
 	if err != nil {
 		log.Fatal(err)
 	}
 	defer conn.Close()
-	fmt.Println("open:", pool.NumberOfConns())
+	st := pool.Stats()
+	fmt.Println("Gets served from idle:", st.GetsFromIdle, "dials:", st.Dials)
 	// Output:
 	// connpool: no idle connection available
-	// open: 1
+	// Gets served from idle: 1 dials: 1
 }
 
 // waitTimes is an Observer that keeps the longest wait it has seen; an

@@ -4,9 +4,11 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"log"
 	"net"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,44 +45,32 @@ func exampleLineServer() (addr string, lines <-chan string, stop func()) {
 	return ln.Addr().String(), ch, func() { ln.Close(); wg.Wait() }
 }
 
-// Code written for github.com/samber/go-tcp-pool works after changing the
-// import path.
-func ExampleDial() {
-	addr, lines, stop := exampleLineServer()
-	defer stop()
-
-	conn, err := connpool.Dial("tcp", addr)
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer conn.Close() // before stop: the server's connections end with it
-
-	if err := conn.SetPoolSize(3); err != nil {
-		log.Fatal(err)
-	}
-	conn.SetMaxRetries(10)
-	conn.SetRetryInterval(10 * time.Millisecond)
-
-	for _, msg := range []string{"Hello", "world", "!"} {
-		if _, err := conn.Write([]byte(msg + "\n")); err != nil {
-			log.Fatal(err)
-		}
-	}
-	// The lines may travel on different connections, so they arrive in
-	// any order.
-	got := []string{<-lines, <-lines, <-lines}
-	slices.Sort(got)
-	fmt.Println(got)
-	// Output: [! Hello world]
-}
-
 // A TCPClient wraps one connection and redials its address when a Write
 // finds it closed; for more than one connection, or Read, use a TCPPool.
 func ExampleTCPClient() {
-	addr, lines, stop := exampleLineServer()
-	defer stop()
+	// A server that closes each connection after its first line, as one
+	// with a short idle timeout would.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		log.Fatal(err)
+	}
+	lines := make(chan string, 2)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			line, _ := bufio.NewReader(c).ReadString('\n')
+			c.Close()
+			lines <- strings.TrimSuffix(line, "\n")
+		}
+	}()
+	defer func() { ln.Close(); <-done }()
 
-	nc, err := net.Dial("tcp", addr)
+	nc, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -93,7 +83,25 @@ func ExampleTCPClient() {
 		log.Fatal(err)
 	}
 	fmt.Println(<-lines)
-	// Output: Hello
+
+	// The server has closed the connection. Read waits here only until its
+	// close reaches the client, so that the output does not depend on
+	// timing: a Write in the moment before would hand its bytes to the
+	// kernel, and they would be lost.
+	if _, err := client.Read(make([]byte, 1)); err != io.EOF {
+		log.Fatal("Read: ", err)
+	}
+	// This Write finds the connection closed, redials and sends on the new
+	// connection.
+	if _, err := client.Write([]byte("again\n")); err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(<-lines)
+	fmt.Println("redialled:", client.TCPConn != nc)
+	// Output:
+	// Hello
+	// again
+	// redialled: true
 }
 
 // A pool over two backends, with four connections spread over them.
@@ -116,9 +124,19 @@ func ExampleDialPool() {
 	for i := range 4 {
 		fmt.Fprintf(pool, "message %d\n", i)
 	}
+	// RoundRobin puts two of the four connections, and so two messages,
+	// on each backend.
+	recv := func(lines <-chan string, backend int) string {
+		select {
+		case l := <-lines:
+			return l
+		case <-time.After(5 * time.Second):
+			return fmt.Sprintf("(backend %d got fewer than 2 messages)", backend)
+		}
+	}
 	var got []string
 	for range 2 {
-		got = append(got, <-lines1, <-lines2)
+		got = append(got, recv(lines1, 1), recv(lines2, 2))
 	}
 	slices.Sort(got)
 	fmt.Println(got)
