@@ -188,8 +188,8 @@ func TestTCPClientCopyIntoRedialsAConnectionThePeerClosed(t *testing.T) {
 	srv.WaitTotal(8)
 }
 
-// The zero value fails a Write with an error, "instead of a nil
-// dereference" (CHANGELOG); io.Copy into it must too.
+// The zero value fails a Write with an error, as TCPClient's doc says;
+// io.Copy into it must too, without a panic.
 func TestTCPClientZeroValueCopyIntoFailsWithAnError(t *testing.T) {
 	var c connpool.TCPClient
 	defer func() {
