@@ -432,7 +432,16 @@ func (p *TCPPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 
 // Close closes every connection and stops every goroutine of the pool,
 // waiting for them; Reads and Writes in progress return an error wrapping
-// [net.ErrClosed]. Calling Close again does nothing and returns nil.
+// [net.ErrClosed]. It closes each connection with the connection's own
+// Close, so that one through TLS with no Write in progress sends a
+// close_notify, as a graceful close should. To a server that has stopped
+// reading, that alert waits for room in the socket, up to the five
+// seconds crypto/tls allows it; Close therefore closes the connections
+// concurrently and waits for them all, so that such a server costs it
+// those five seconds once in all, not once per connection. Close takes as
+// long as the slowest connection's Close: with plain TCP, or TLS to
+// servers that read, it waits on no server. Calling Close again does
+// nothing and returns nil.
 func (p *TCPPool) Close() error {
 	if p.slots.Load() == nil {
 		return errNotDialled
@@ -457,9 +466,18 @@ func (p *TCPPool) Close() error {
 		open = append(open, lc)
 	}
 	p.liveMu.Unlock()
+	// Each in a goroutine of its own, but for plain sockets, whose close
+	// never waits: a layer's goodbye may wait on its peer (see above), and
+	// one after another such waits would add up.
+	var closing sync.WaitGroup
 	for _, lc := range open {
-		lc.close(false)
+		if lc.plain {
+			lc.close(false)
+			continue
+		}
+		closing.Go(func() { lc.close(false) })
 	}
+	closing.Wait()
 	p.wg.Wait()
 	return nil
 }

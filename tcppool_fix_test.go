@@ -10,6 +10,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -642,4 +643,185 @@ func TestTCPPoolRemovedTLSConnSendsNoGoodbye(t *testing.T) {
 		t.Fatal(err)
 	}
 	noGoodbye("the removed connection")
+}
+
+// Close closes a TLS connection with no Write in progress gracefully: its
+// server gets a close_notify, as from any TLS client that hangs up.
+func TestTCPPoolCloseSaysTLSGoodbye(t *testing.T) {
+	const size = 2
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	serverCfg.SessionTicketsDisabled = true // nothing unread: the client's close is a FIN
+	handshook := make(chan struct{}, size)
+	after := make(chan []byte, size)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			tc := c.(*tls.Conn)
+			if err := tc.Handshake(); err != nil {
+				t.Errorf("server handshake: %v", err)
+			}
+			handshook <- struct{}{}
+			// Under TLS, so that the close_notify comes as bytes.
+			b, _ := io.ReadAll(tc.NetConn())
+			after <- b
+		})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: size,
+		Dial: (&tls.Dialer{Config: clientCfg}).DialContext,
+	})
+	waitConnsUp(t, p, size)
+	for range size {
+		// Before Close: the server's handshake, done, has read nothing
+		// of what comes after.
+		select {
+		case <-handshook:
+		case <-time.After(tcpWait):
+			t.Fatal("the server's handshakes did not end")
+		}
+	}
+	if err := p.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	for range size {
+		select {
+		case b := <-after:
+			if len(b) == 0 {
+				t.Error("a connection ended with nothing after its handshake: Close sent no close_notify")
+			}
+		case <-time.After(tcpWait):
+			t.Fatal("a connection is still open after Close")
+		}
+	}
+}
+
+// fillSendBuffer writes to the raw socket c, without blocking, until the
+// kernel takes no more: its send buffer and its peer's receive buffer are
+// full, as they are after Writes to a peer that stopped reading.
+func fillSendBuffer(t *testing.T, c net.Conn) {
+	t.Helper()
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := make([]byte, 64<<10)
+	var werr error
+	if err := rc.Write(func(fd uintptr) bool {
+		for _, b := range [][]byte{big, big[:1]} {
+			for {
+				_, err := syscall.Write(int(fd), b)
+				if err == syscall.EINTR {
+					continue
+				}
+				if err == syscall.EAGAIN {
+					break
+				}
+				if err != nil {
+					werr = err
+					return true
+				}
+			}
+		}
+		return true
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if werr != nil {
+		t.Fatal(werr)
+	}
+}
+
+// gatedSocket is a socket under TLS that, once armed, says when the layer
+// begins a write on it and holds the write until open is closed.
+type gatedSocket struct {
+	net.Conn
+	armed   *atomic.Bool
+	writing chan<- struct{}
+	open    <-chan struct{}
+}
+
+func (c gatedSocket) Write(b []byte) (int, error) {
+	if c.armed.Load() {
+		c.writing <- struct{}{}
+		<-c.open
+	}
+	return c.Conn.Write(b)
+}
+
+// NetConn lets the pool's probe reach the socket.
+func (c gatedSocket) NetConn() net.Conn { return c.Conn }
+
+// Close says a TLS goodbye on every connection, which to a server that
+// stopped reading waits for room in the socket (crypto/tls gives it five
+// seconds): Close says them all at once, so that such a server costs it
+// one wait, not one per connection. Each goodbye is held here until all
+// of them have begun, which Close saying them one after another would
+// never let happen.
+func TestTCPPoolCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
+	const size = 4
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	hold := make(chan struct{})
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			c.(*tls.Conn).Handshake()
+			<-hold // reads nothing
+		})
+	raws := make(chan net.Conn, size)
+	var armed atomic.Bool
+	writing := make(chan struct{}, size)
+	open := make(chan struct{})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: size,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			tc := tls.Client(gatedSocket{c, &armed, writing, open}, clientCfg)
+			if err := tc.HandshakeContext(ctx); err != nil {
+				c.Close()
+				return nil, err
+			}
+			raws <- c
+			return tc, nil
+		},
+	})
+	// Before the pool's Close and the server's, which wait on them: the
+	// server closes its connections behind the bytes it did not read, so
+	// the kernel resets them, which ends the goodbyes let through.
+	var release sync.Once
+	t.Cleanup(func() {
+		release.Do(func() {
+			close(hold)
+			close(open)
+		})
+	})
+	waitConnsUp(t, p, size)
+	for range size {
+		// What Writes leave behind them on a server that stopped reading:
+		// every buffer on the way full, no Write in progress.
+		fillSendBuffer(t, <-raws)
+	}
+	armed.Store(true)
+	closed := make(chan struct{})
+	go func() {
+		p.Close()
+		close(closed)
+	}()
+	for i := range size {
+		select {
+		case <-writing:
+		case <-closed:
+			t.Fatalf("Close returned having said %d goodbyes of %d", i, size)
+		case <-time.After(tcpWait):
+			t.Fatalf("Close began %d goodbyes of %d while the first ones waited: it says them one after another", i, size)
+		}
+	}
+	release.Do(func() {
+		close(hold)
+		close(open)
+	})
+	select {
+	case <-closed:
+	case <-time.After(tcpWait):
+		t.Fatal("Close did not return once the server went")
+	}
 }
