@@ -1,19 +1,27 @@
 package connpool
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"sync"
 	"time"
 
 	"github.com/seed-a245f091/connpool/internal/sock"
 )
 
-// errNoAddress is what a TCPClient's Write returns when it has no
-// connection and has never had one to take the address from.
-var errNoAddress = errors.New("connpool: TCPClient has no connection and no address to dial")
+var (
+	// errNoAddress is what a TCPClient's Write returns when it has no
+	// connection and has never had one to take the address from.
+	errNoAddress = errors.New("connpool: TCPClient has no connection and no address to dial")
+
+	// errTCPClientClosed is what a TCPClient's Write returns once Close
+	// has been called. It wraps net.ErrClosed, the error a net.Conn user
+	// tests for.
+	errTCPClientClosed = fmt.Errorf("connpool: TCPClient is closed: %w", net.ErrClosed)
+)
 
 // TCPClient is one TCP connection that a Write redials when it finds the
 // connection broken. It is the type samber/go-tcp-pool v1 builds each
@@ -26,7 +34,8 @@ var errNoAddress = errors.New("connpool: TCPClient has no connection and no addr
 //
 // A TCPClient is built from a connection, as in
 // &TCPClient{TCPConn: conn}; it redials conn's remote address. Its zero
-// value has no connection and nothing to dial: Write returns an error.
+// value has no connection and nothing to dial: Write returns an error at
+// once, as no retry could find an address.
 //
 // Write checks the connection before it sends, with one non-blocking
 // system call, so that bytes are not handed to a socket whose peer has
@@ -35,8 +44,9 @@ var errNoAddress = errors.New("connpool: TCPClient has no connection and no addr
 // many times in all as SetMaxRetries says (at least once), waiting the
 // retry interval between tries; io.Copy into a TCPClient goes through
 // Write too (see ReadFrom). Writes go one at a time, and are safe for
-// concurrent use with each other, the setters and Close; Close does not
-// wait for a Write blocked on a peer that reads nothing, but ends it. The
+// concurrent use with each other, the setters and Close. Close does not
+// wait for a Write, but ends it, whether it is blocked on a peer that
+// reads nothing, waiting between tries or redialling. The
 // methods of the embedded connection (Read, deadlines, addresses) act on
 // whichever connection is current and race with a Write that replaces
 // it; a deadline set through them applies to that connection only.
@@ -48,12 +58,23 @@ type TCPClient struct {
 	probed *net.TCPConn // the connection sock was set up for; under wmu
 	sock   sock.Socket  // probes probed; under wmu
 
-	// mu guards the settings and closed, and, with wmu held too, changes
-	// to TCPConn, so that Close reads it without waiting for a Write.
+	// mu guards the settings, closed and ctx, and, with wmu held too,
+	// changes to TCPConn, so that Close reads it without waiting for a
+	// Write.
 	mu            sync.Mutex
 	maxRetries    int
 	retryInterval time.Duration
 	closed        bool
+	// ctx, which Close cancels, bounds a Write's waits between tries and
+	// its redials. The first Write makes it, as the zero value must work;
+	// a Write that finds the client closed makes none.
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	// For tests; nil or zero otherwise, and set before the first Write.
+	testHookWait func()        // called as a Write starts to wait between two tries
+	testHookDial func()        // called as a Write starts to redial
+	dialTimeout  time.Duration // of a redial; 0 means defaultDialTimeout
 }
 
 // SetMaxRetries sets how many times in all a Write tries before it gives
@@ -79,26 +100,36 @@ func (c *TCPClient) SetRetryInterval(retryInterval time.Duration) {
 // or the count of bytes written and an error: a write that fails after
 // sending part of b is not tried again, as that would send the part
 // twice. After Close, or when Close ends it, it returns an error wrapping
-// [net.ErrClosed].
+// [net.ErrClosed]. With no connection and no address to dial, as on the
+// zero value, it fails at once.
 func (c *TCPClient) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
 	c.mu.Lock()
 	closed, tries, interval := c.closed, max(c.maxRetries, 1), c.retryInterval
+	if !closed && c.ctx == nil {
+		c.ctx, c.cancel = context.WithCancel(context.Background())
+	}
+	ctx := c.ctx
 	c.mu.Unlock()
 	if closed {
-		return 0, &opError{op: "write", err: errTCPPoolClosed}
+		return 0, &opError{op: "write", err: errTCPClientClosed}
 	}
 	var last error
 	for i := range tries {
-		if i > 0 && interval > 0 {
-			time.Sleep(interval)
+		if i > 0 && interval > 0 && !c.pause(ctx, interval) {
+			return 0, &opError{op: "write", err: errTCPClientClosed}
 		}
-		tc, err := c.connect()
-		if err == errTCPPoolClosed {
-			return 0, &opError{op: "write", err: err}
-		}
+		tc, err := c.connect(ctx)
 		if err != nil {
+			// A try that Close cut short, or that failed as Close came,
+			// is the closed client's error, not its own.
+			if c.isClosed() {
+				return 0, &opError{op: "write", err: errTCPClientClosed}
+			}
+			if err == errNoAddress {
+				return 0, &opError{op: "write", err: err} // no retry can find one
+			}
 			last = err
 			continue
 		}
@@ -107,18 +138,33 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 			return n, nil
 		}
 		c.replace(nil)
-		if n > 0 || c.isClosed() {
-			// Not again: a retry would send the first n bytes twice, or
+		if c.isClosed() {
 			// Close ended the write.
+			return n, &opError{op: "write", addr: c.raddr.String(), err: errTCPClientClosed}
+		}
+		if n > 0 {
+			// Not again: a retry would send the first n bytes twice.
 			return n, &opError{op: "write", addr: c.raddr.String(), err: err}
 		}
 		last = err
 	}
-	detail := "gave up after 1 attempt"
-	if tries > 1 {
-		detail = "gave up after " + strconv.Itoa(tries) + " attempts"
+	return 0, &opError{op: "write", detail: gaveUp(tries), err: last}
+}
+
+// pause waits d between two tries of a Write, and reports false if Close
+// ended the wait, by cancelling ctx, before d passed.
+func (c *TCPClient) pause(ctx context.Context, d time.Duration) bool {
+	if c.testHookWait != nil {
+		c.testHookWait()
 	}
-	return 0, &opError{op: "write", detail: detail, err: last}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
 }
 
 // ReadFrom writes what it reads from r with Write, so that io.Copy into c
@@ -132,9 +178,9 @@ func (c *TCPClient) ReadFrom(r io.Reader) (int64, error) {
 
 // connect returns a connection that looks usable: the current one if its
 // probe finds it sound, else a new one dialled to c.raddr, which it makes
-// current. It returns errTCPPoolClosed once Close has been called. Caller
-// must hold c.wmu.
-func (c *TCPClient) connect() (*net.TCPConn, error) {
+// current. It returns errTCPClientClosed once Close has been called; a
+// redial under way when Close cancels ctx fails. Caller must hold c.wmu.
+func (c *TCPClient) connect(ctx context.Context) (*net.TCPConn, error) {
 	if tc := c.TCPConn; tc != nil {
 		if c.probed != tc {
 			if a, ok := tc.RemoteAddr().(*net.TCPAddr); ok && c.raddr == nil {
@@ -149,20 +195,26 @@ func (c *TCPClient) connect() (*net.TCPConn, error) {
 		c.replace(nil)
 	}
 	if c.isClosed() {
-		return nil, errTCPPoolClosed
+		return nil, errTCPClientClosed
 	}
 	if c.raddr == nil {
 		return nil, errNoAddress
 	}
 	d := net.Dialer{Timeout: defaultDialTimeout}
-	nc, err := d.Dial("tcp", c.raddr.String())
+	if c.dialTimeout != 0 {
+		d.Timeout = c.dialTimeout
+	}
+	if c.testHookDial != nil {
+		c.testHookDial()
+	}
+	nc, err := d.DialContext(ctx, "tcp", c.raddr.String())
 	if err != nil {
 		return nil, err
 	}
 	tc := nc.(*net.TCPConn)
 	if !c.replace(tc) {
 		tc.Close()
-		return nil, errTCPPoolClosed
+		return nil, errTCPClientClosed
 	}
 	return tc, nil
 }
@@ -195,9 +247,12 @@ func (c *TCPClient) isClosed() bool {
 	return c.closed
 }
 
-// Close closes the current connection, if there is one, ending a Write
-// blocked on it; a Write after Close fails rather than redial. Calling
-// Close again does nothing and returns nil.
+// Close closes the current connection, if there is one, and ends the
+// Write in progress, if any, whether it is blocked on the connection,
+// waiting between tries or redialling, without waiting for it to return:
+// that Write, and every Write after Close, returns an error wrapping
+// [net.ErrClosed] rather than redial. Calling Close again does nothing
+// and returns nil.
 func (c *TCPClient) Close() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -205,6 +260,9 @@ func (c *TCPClient) Close() error {
 		return nil
 	}
 	c.closed = true
+	if c.cancel != nil {
+		c.cancel()
+	}
 	if c.TCPConn == nil {
 		return nil
 	}

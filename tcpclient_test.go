@@ -91,15 +91,33 @@ func TestTCPClientWritesFromManyGoroutinesArriveWhole(t *testing.T) {
 	}
 }
 
+// The zero TCPClient has nothing to dial, and no retry can give it an
+// address: its Write fails at once, without waiting between tries.
 func TestTCPClientZeroValueFailsWithAnError(t *testing.T) {
 	var c connpool.TCPClient
+	defer c.Close() // ends a wait, should the Write begin one
 	c.SetMaxRetries(3)
-	n, err := c.Write([]byte("x"))
-	if n != 0 || err == nil {
-		t.Fatalf("Write on the zero TCPClient = %d, %v; want 0 and an error", n, err)
+	c.SetRetryInterval(time.Hour) // a Write that waited would hang
+	type result struct {
+		n   int
+		err error
 	}
-	if !strings.Contains(err.Error(), "no address") || !strings.Contains(err.Error(), "3 attempts") {
-		t.Errorf("error %q does not say there is no address, after 3 attempts", err)
+	written := make(chan result, 1)
+	go func() {
+		n, err := c.Write([]byte("x"))
+		written <- result{n, err}
+	}()
+	var r result
+	select {
+	case r = <-written:
+	case <-time.After(tcpWait):
+		t.Fatal("Write on the zero TCPClient waited between tries for an error no retry can change")
+	}
+	if r.n != 0 || r.err == nil {
+		t.Fatalf("Write on the zero TCPClient = %d, %v; want 0 and an error", r.n, r.err)
+	}
+	if msg := r.err.Error(); !strings.Contains(msg, "no address") || strings.Contains(msg, "attempt") {
+		t.Errorf("error %q does not say there is no address, as final", msg)
 	}
 	if err := c.Close(); err != nil {
 		t.Errorf("Close on the zero TCPClient = %v", err)
@@ -121,6 +139,8 @@ func TestTCPClientAfterClose(t *testing.T) {
 	}
 	if n, err := c.Write([]byte("y")); n != 0 || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Write after Close = %d, %v; want 0 and net.ErrClosed", n, err)
+	} else if !strings.Contains(err.Error(), "TCPClient is closed") {
+		t.Errorf("Write after Close = %q, want it to say the TCPClient is closed", err)
 	}
 	srv.WaitOpen(0)
 	if srv.Accepts() != 1 {
@@ -169,6 +189,113 @@ func TestTCPClientCloseEndsABlockedWrite(t *testing.T) {
 	case <-time.After(tcpWait):
 		t.Fatal("Close did not end the blocked Write")
 	}
+}
+
+// Close ends a Write waiting between two tries, here after its redial was
+// refused, rather than let it wait out the retry interval: the Write
+// returns net.ErrClosed.
+func TestTCPClientCloseEndsAWriteWaitingBetweenTries(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	first := c.TCPConn
+	addr := first.RemoteAddr().String()
+	srv.Close()
+	holdPort(t, addr) // the redial is refused
+	if !connpool.WaitConnPeerClosed(first, tcpWait) {
+		t.Fatal("the server's close never reached the client")
+	}
+	waiting := make(chan struct{}, 1) // two tries: one wait
+	c.OnWait(func() { waiting <- struct{}{} })
+	c.SetMaxRetries(2)
+	c.SetRetryInterval(time.Hour) // only Close can end the wait
+	written := make(chan error, 1)
+	go func() {
+		_, err := c.Write([]byte("x"))
+		written <- err
+	}()
+	select {
+	case <-waiting:
+	case err := <-written:
+		t.Fatalf("Write = %v before it waited between tries", err)
+	case <-time.After(tcpWait):
+		t.Fatal("the Write never began to wait between tries")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	waitErrIs(t, written, net.ErrClosed, "a Write waiting between tries at Close")
+}
+
+// unansweredPeer returns a connection that its server accepted and then
+// closed, once the close has reached it, from a listening socket whose
+// accept queue is then full, so that the kernel drops the SYN of any
+// other connection to it: a dial there goes unanswered until the test
+// ends, or the dialler gives up.
+func unansweredPeer(t *testing.T) *net.TCPConn {
+	t.Helper()
+	fd, err := syscall.Socket(syscall.AF_INET, syscall.SOCK_STREAM, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { syscall.Close(fd) })
+	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Listen(fd, 0); err != nil { // room for one connection waiting
+		t.Fatal(err)
+	}
+	sa, err := syscall.Getsockname(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: sa.(*syscall.SockaddrInet4).Port}
+	first, err := net.DialTCP("tcp", nil, addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { first.Close() })
+	afd, _, err := syscall.Accept(fd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	syscall.Close(afd)
+	filler, err := net.DialTCP("tcp", nil, addr) // waits in the queue, which is then full
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { filler.Close() })
+	if !connpool.WaitConnPeerClosed(first, tcpWait) {
+		t.Fatal("the server's close never reached the client")
+	}
+	return first
+}
+
+// Close ends a Write redialling a server that does not answer, rather
+// than let the dial run its course, and the Write returns net.ErrClosed,
+// not the dial's error.
+func TestTCPClientCloseEndsAWriteRedialling(t *testing.T) {
+	c := &connpool.TCPClient{TCPConn: unansweredPeer(t)}
+	t.Cleanup(func() { c.Close() })
+	// One try, so one redial; and one that only Close can end, as the
+	// server never answers and the dial's timeout is far off.
+	dialling := make(chan struct{}, 1)
+	c.OnRedial(func() { dialling <- struct{}{} }, time.Hour)
+	written := make(chan error, 1)
+	go func() {
+		_, err := c.Write([]byte("x"))
+		written <- err
+	}()
+	select {
+	case <-dialling:
+	case err := <-written:
+		t.Fatalf("Write = %v before it redialled", err)
+	case <-time.After(tcpWait):
+		t.Fatal("the Write never began to redial")
+	}
+	if err := c.Close(); err != nil {
+		t.Fatalf("Close = %v", err)
+	}
+	waitErrIs(t, written, net.ErrClosed, "a Write redialling at Close")
 }
 
 // io.Copy into a TCPClient from a reader that is no io.WriterTo (a

@@ -109,3 +109,15 @@ func (p *TCPPool) Sleepers() int {
 	defer p.mu.Unlock()
 	return p.sleepers
 }
+
+// OnWait makes f run each time a Write of c starts to wait between two
+// tries. Call it before the first Write.
+func (c *TCPClient) OnWait(f func()) { c.testHookWait = f }
+
+// OnRedial makes f run each time a Write of c starts to redial, and bounds
+// each redial by timeout instead of the default. Call it before the first
+// Write.
+func (c *TCPClient) OnRedial(f func(), timeout time.Duration) {
+	c.testHookDial = f
+	c.dialTimeout = timeout
+}

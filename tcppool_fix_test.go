@@ -408,7 +408,11 @@ func TestTCPPoolSetMaxRetriesCountsAttemptsInAll(t *testing.T) {
 			if !errors.Is(err, syscall.ECONNRESET) {
 				t.Fatalf("Write = %v, want an error wrapping the connection's", err)
 			}
-			if want := fmt.Sprintf("gave up after %d attempts", tc.attempts); !strings.Contains(err.Error(), want) {
+			want := fmt.Sprintf("gave up after %d attempts: ", tc.attempts)
+			if tc.attempts == 1 {
+				want = "gave up after 1 attempt: "
+			}
+			if !strings.Contains(err.Error(), want) {
 				t.Errorf("Write error %q does not say %q", err, want)
 			}
 			if st := p.Stats(); st.Retries != uint64(tc.attempts-1) || st.FailedWrites != 1 {

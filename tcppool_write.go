@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"runtime"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -278,7 +279,16 @@ func (p *TCPPool) giveUp(op string, attempts int, last error) error {
 	if last == nil {
 		last = p.lastError()
 	}
-	return &opError{op: op, detail: fmt.Sprintf("gave up after %d attempts", attempts), err: last}
+	return &opError{op: op, detail: gaveUp(attempts), err: last}
+}
+
+// gaveUp is the detail of the error of a Read or Write, of a TCPPool or a
+// TCPClient, that used up its attempts.
+func gaveUp(attempts int) string {
+	if attempts == 1 {
+		return "gave up after 1 attempt"
+	}
+	return "gave up after " + strconv.Itoa(attempts) + " attempts"
 }
 
 // timedOut builds the error of a Read or Write that reached its deadline
