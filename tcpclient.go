@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"time"
 
@@ -101,7 +102,10 @@ func (c *TCPClient) SetRetryInterval(retryInterval time.Duration) {
 // sending part of b is not tried again, as that would send the part
 // twice. After Close, or when Close ends it, it returns an error wrapping
 // [net.ErrClosed]. With no connection and no address to dial, as on the
-// zero value, it fails at once.
+// zero value, it fails at once. A write that reaches a deadline set
+// through the embedded connection returns the timeout, keeping the
+// connection, which a timeout does not break: a retry on a new connection,
+// which has no deadline, would wait for as long as the peer does.
 func (c *TCPClient) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -136,6 +140,9 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 		n, err := tc.Write(b)
 		if err == nil {
 			return n, nil
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosed() {
+			return n, &opError{op: "write", addr: c.raddr.String(), err: err}
 		}
 		c.replace(nil)
 		if c.isClosed() {

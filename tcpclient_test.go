@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -388,4 +389,29 @@ func holdPort(t *testing.T, addr string) {
 	if err := syscall.Bind(fd, &syscall.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}, Port: a.Port}); err != nil {
 		t.Skipf("another socket took %s before the test could hold it: %v", addr, err)
 	}
+}
+
+// A deadline set through the embedded connection bounds a Write: one that
+// reaches it returns the timeout and keeps the connection, rather than
+// redial and write again on a connection without the deadline.
+func TestTCPClientWriteObeysTheDeadline(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	c := dialClient(t, srv)
+	c.SetMaxRetries(3)
+	first := c.TCPConn
+	if err := c.SetWriteDeadline(time.Now().Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	n, err := c.Write([]byte("late\n"))
+	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Write past the deadline = %d, %v; want 0 and os.ErrDeadlineExceeded", n, err)
+	}
+	if c.TCPConn != first {
+		t.Error("a Write past its deadline replaced the connection")
+	}
+	if err := c.SetWriteDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	mustWrite(t, c, []byte("on time\n"))
+	srv.WaitTotal(len("on time\n"))
 }

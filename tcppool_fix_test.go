@@ -829,3 +829,38 @@ func TestTCPPoolCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
 		t.Fatal("Close did not return once the server went")
 	}
 }
+
+// panicOnClose is a connection whose Close closes the socket and then
+// panics, as a faulty wrapper's might.
+type panicOnClose struct{ net.Conn }
+
+var errPanicOnClose = errors.New("a Close that panics")
+
+func (c panicOnClose) Close() error {
+	c.Conn.Close()
+	panic(errPanicOnClose)
+}
+
+// TCPPool.Close closes layered connections in goroutines of its own; a
+// panic in one of them must reach Close's caller, as it would from a Close
+// made inline, not end the program from a goroutine nobody can recover.
+func TestTCPPoolCloseRaisesAConnectionsPanicInItsCaller(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 1,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return panicOnClose{c}, nil
+		},
+	})
+	defer func() {
+		if r := recover(); r != errPanicOnClose {
+			t.Errorf("Close panicked with %v, want %v", r, errPanicOnClose)
+		}
+	}()
+	p.Close()
+	t.Error("Close returned")
+}
