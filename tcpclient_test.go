@@ -209,22 +209,7 @@ func TestTCPClientCloseEndsAWriteWaitingBetweenTries(t *testing.T) {
 	c.OnWait(func() { waiting <- struct{}{} })
 	c.SetMaxRetries(2)
 	c.SetRetryInterval(time.Hour) // only Close can end the wait
-	written := make(chan error, 1)
-	go func() {
-		_, err := c.Write([]byte("x"))
-		written <- err
-	}()
-	select {
-	case <-waiting:
-	case err := <-written:
-		t.Fatalf("Write = %v before it waited between tries", err)
-	case <-time.After(tcpWait):
-		t.Fatal("the Write never began to wait between tries")
-	}
-	if err := c.Close(); err != nil {
-		t.Fatalf("Close = %v", err)
-	}
-	waitErrIs(t, written, net.ErrClosed, "a Write waiting between tries at Close")
+	closeEndsWrite(t, c, waiting, "waiting between tries")
 }
 
 // unansweredPeer returns a connection that its server accepted and then
@@ -281,22 +266,30 @@ func TestTCPClientCloseEndsAWriteRedialling(t *testing.T) {
 	// server never answers and the dial's timeout is far off.
 	dialling := make(chan struct{}, 1)
 	c.OnRedial(func() { dialling <- struct{}{} }, time.Hour)
+	closeEndsWrite(t, c, dialling, "redialling")
+}
+
+// closeEndsWrite starts a Write on c, waits for reached, which a test hook
+// signals once the Write is doing what it describes, then closes c: the
+// Write must return an error wrapping net.ErrClosed.
+func closeEndsWrite(t *testing.T, c *connpool.TCPClient, reached <-chan struct{}, doing string) {
+	t.Helper()
 	written := make(chan error, 1)
 	go func() {
 		_, err := c.Write([]byte("x"))
 		written <- err
 	}()
 	select {
-	case <-dialling:
+	case <-reached:
 	case err := <-written:
-		t.Fatalf("Write = %v before it redialled", err)
+		t.Fatalf("Write = %v before it began %s", err, doing)
 	case <-time.After(tcpWait):
-		t.Fatal("the Write never began to redial")
+		t.Fatalf("the Write never began %s", doing)
 	}
 	if err := c.Close(); err != nil {
 		t.Fatalf("Close = %v", err)
 	}
-	waitErrIs(t, written, net.ErrClosed, "a Write redialling at Close")
+	waitErrIs(t, written, net.ErrClosed, "a Write "+doing+" at Close")
 }
 
 // io.Copy into a TCPClient from a reader that is no io.WriterTo (a
