@@ -135,7 +135,9 @@ type Config struct {
 	// and Get takes another, unless the Get's context has ended: Get then
 	// returns the context's error, as the next check would fail for it
 	// too. Deadlines the check sets on conn are cleared before Get hands
-	// it out. Nil means no check beyond the peek.
+	// it out. A connection that outlives its MaxLifetime during the check
+	// is closed as expired, and Get takes another. Nil means no check
+	// beyond the peek.
 	HealthCheck func(ctx context.Context, conn net.Conn) error
 
 	// HealthCheckAfter is how long a connection must have been idle before

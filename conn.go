@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -329,3 +330,35 @@ func (*staleConn) SetReadDeadline(time.Time) error  { return errReleased }
 func (*staleConn) SetWriteDeadline(time.Time) error { return errReleased }
 func (s *staleConn) LocalAddr() net.Addr            { return (*PoolConn)(s).LocalAddr() }
 func (s *staleConn) RemoteAddr() net.Addr           { return (*PoolConn)(s).RemoteAddr() }
+
+// closeEach calls close on every item and waits for them all: inline for
+// an item layered reports false for, and each other one in a goroutine of
+// its own. A layer's goodbye (TLS's close_notify) may wait on its peer for
+// seconds, and one after another such waits would add up; a plain socket's
+// close never waits. A close that panics (a wrapper's own) stops none of
+// the others: once all have returned, the first panic goes on in the
+// caller, as it would have inline, not in a goroutine that would take the
+// program.
+func closeEach[T any](items []T, layered func(T) bool, close func(T)) {
+	var wg sync.WaitGroup
+	var panicked atomic.Pointer[any]
+	run := func(item T) {
+		defer func() {
+			if r := recover(); r != nil {
+				panicked.CompareAndSwap(nil, &r)
+			}
+		}()
+		close(item)
+	}
+	for _, item := range items {
+		if layered(item) {
+			wg.Go(func() { run(item) })
+		} else {
+			run(item)
+		}
+	}
+	wg.Wait()
+	if r := panicked.Load(); r != nil {
+		panic(*r)
+	}
+}

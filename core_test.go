@@ -588,6 +588,99 @@ func TestClosingABrokenTLSConnSendsNoGoodbye(t *testing.T) {
 	}
 }
 
+// closeOps are the two calls that close every idle connection at once.
+var closeOps = []struct {
+	name string
+	do   func(*connpool.ConnPool)
+}{{"Close", (*connpool.ConnPool).Close}, {"Reset", (*connpool.ConnPool).Reset}}
+
+// Close and Reset say a TLS goodbye on every idle connection, which to a
+// server that stopped reading waits for room in the socket (crypto/tls
+// gives it five seconds): they say them all at once, so that such a
+// server costs one wait, not one per connection. Each goodbye is held
+// here until all of them have begun, which saying them one after another
+// would never let happen.
+func TestCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
+	for _, op := range closeOps {
+		t.Run(op.name, func(t *testing.T) {
+			const size = 4
+			serverCfg, clientCfg := testserver.TLSConfigs(t)
+			hold := make(chan struct{})
+			srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+				func(_ *testserver.Server, _ int, c net.Conn) {
+					c.(*tls.Conn).Handshake()
+					<-hold // reads nothing
+				})
+			raws := make(chan net.Conn, size)
+			var armed atomic.Bool
+			writing := make(chan struct{}, size)
+			open := make(chan struct{})
+			p := newPool(t, connpool.Config{
+				Addr: srv.Addr(), MaxConns: size,
+				Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+					c, err := new(net.Dialer).DialContext(ctx, network, addr)
+					if err != nil {
+						return nil, err
+					}
+					tc := tls.Client(gatedSocket{c, &armed, writing, open}, clientCfg)
+					if err := tc.HandshakeContext(ctx); err != nil {
+						c.Close()
+						return nil, err
+					}
+					raws <- c
+					return tc, nil
+				},
+			})
+			// Before the pool's cleanup and the server's, which wait on
+			// them: the server closes its connections behind the bytes it
+			// did not read, so the kernel resets them, which ends the
+			// goodbyes let through.
+			var release sync.Once
+			letGo := func() {
+				release.Do(func() {
+					close(hold)
+					close(open)
+				})
+			}
+			t.Cleanup(letGo)
+			conns := make([]net.Conn, size)
+			for i := range conns {
+				conns[i] = get(t, p)
+				// What a holder's Writes leave behind on a server that
+				// stopped reading: every buffer on the way full.
+				fillSendBuffer(t, <-raws)
+			}
+			for _, c := range conns {
+				c.Close()
+			}
+			armed.Store(true)
+			closed := make(chan struct{})
+			go func() {
+				op.do(p)
+				close(closed)
+			}()
+			for i := range size {
+				select {
+				case <-writing:
+				case <-closed:
+					t.Fatalf("%s returned having said %d goodbyes of %d", op.name, i, size)
+				case <-time.After(tcpWait):
+					t.Fatalf("%s began %d goodbyes of %d while the first ones waited: it says them one after another", op.name, i, size)
+				}
+			}
+			letGo()
+			select {
+			case <-closed:
+			case <-time.After(tcpWait):
+				t.Fatalf("%s did not return once the server went", op.name)
+			}
+			if st := p.Stats(); st.Open != 0 {
+				t.Errorf("stats %+v: want nothing open", st)
+			}
+		})
+	}
+}
+
 // A Close while another goroutine's Read on the same PoolConn is blocked
 // closes the socket, which ends the Read, instead of pooling a socket in
 // an unknown state.
@@ -711,11 +804,8 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 	})
 	// Close and Reset close every idle connection at once: one hook that
 	// panics leaves none of them open.
-	for _, op := range []struct {
-		name string
-		do   func(*connpool.ConnPool)
-	}{{"OnClose in Close", (*connpool.ConnPool).Close}, {"OnClose in Reset", (*connpool.ConnPool).Reset}} {
-		t.Run(op.name, func(t *testing.T) {
+	for _, op := range closeOps {
+		t.Run("OnClose in "+op.name, func(t *testing.T) {
 			s := newServer(t)
 			var calls atomic.Int32
 			p := newPool(t, connpool.Config{
@@ -729,6 +819,31 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 			s.WaitOpen(3)
 			if r := recovered(func() { op.do(p) }); r != "hook bug" {
 				t.Fatalf("%s panicked with %v", op.name, r)
+			}
+			s.WaitOpen(0)
+			if st := p.Stats(); st.Open != 0 {
+				t.Errorf("stats %+v: want nothing open", st)
+			}
+		})
+	}
+	// Nor does a connection whose Close panics (a wrapper's): the panic
+	// reaches the caller once every idle connection is closed.
+	for _, op := range closeOps {
+		t.Run("socket Close in "+op.name, func(t *testing.T) {
+			s := newServer(t)
+			p := newPool(t, connpool.Config{
+				MaxConns: 3, InitialConns: 3,
+				Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+					c, err := dialTo(s)(ctx, "", "")
+					if err != nil {
+						return nil, err
+					}
+					return panicOnClose{c}, nil
+				},
+			})
+			s.WaitOpen(3)
+			if r := recovered(func() { op.do(p) }); r != errPanicOnClose {
+				t.Fatalf("%s panicked with %v, want %v", op.name, r, errPanicOnClose)
 			}
 			s.WaitOpen(0)
 			if st := p.Stats(); st.Open != 0 {

@@ -622,6 +622,37 @@ func TestGetJudgesEachIdleConnWhenItTakesIt(t *testing.T) {
 	t.Run("TryGet", func(t *testing.T) { testJudgedWhenTaken(t, (*connpool.ConnPool).TryGet) })
 }
 
+// A HealthCheck that lasts long enough for the connection it checks to
+// outlive its lifetime fails it: the Get closes it and hands out another.
+func TestGetJudgesTheLifetimeAfterTheHealthCheck(t *testing.T) {
+	s := newServer(t)
+	const life = 10 * time.Second
+	var clk *connpool.FakeClock
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 1, MaxLifetime: life,
+		HealthCheck: func(context.Context, net.Conn) error {
+			if checks.Add(1) == 1 {
+				clk.Advance(life) // a slow check, as the pool's clock sees it
+			}
+			return nil
+		},
+	})
+	c := get(t, p).(*connpool.PoolConn) // a new connection: no check
+	first := c.NetConn()
+	c.Close()
+	clk.Advance(life / 2) // idle long enough to be checked, not to expire
+	c = get(t, p).(*connpool.PoolConn)
+	defer c.Close()
+	if c.NetConn() == first {
+		t.Fatal("Get handed out a connection that outlived its lifetime during its health check")
+	}
+	echo(t, c, "a new connection")
+	if st := p.Stats(); st.ClosedMaxLifetime != 1 || st.ClosedHealthCheck != 0 || s.Accepts() != 2 {
+		t.Errorf("stats %+v, %d accepted: want the first connection closed for its lifetime and a second dialled", st, s.Accepts())
+	}
+}
+
 func testJudgedWhenTaken(t *testing.T, take func(*connpool.ConnPool) (net.Conn, error)) {
 	s := newServer(t)
 	const life = 10 * time.Second

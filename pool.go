@@ -513,9 +513,9 @@ func (p *ConnPool) checksDue(idle time.Duration) (probe, health bool) {
 
 // check runs, as probe and health say, the probe and the user's health
 // check on pc's connection, which has been idle a while, with p.mu
-// released. If either fails, or the health check panics, or the pool was
-// closed or Reset meanwhile, it closes the connection and releases its
-// slot, and returns false.
+// released. If either fails, or the health check panics or lasts past the
+// connection's lifetime, or the pool was closed or Reset meanwhile, it
+// closes the connection and releases its slot, and returns false.
 func (p *ConnPool) check(ctx context.Context, pc *PoolConn, probe, health bool) (ok bool) {
 	c := pc.c
 	reason := CloseStale
@@ -546,6 +546,11 @@ func (p *ConnPool) check(ctx context.Context, pc *PoolConn, probe, health bool) 
 			}
 			p.logger().log(slog.LevelInfo, "connection failed its health check",
 				slog.String("addr", remoteAddr(c.nc)), slog.String("err", err.Error()))
+			return false
+		}
+		if c.outlived(p.clock.Now()) {
+			// The check took long enough for c to outlive its lifetime.
+			reason = CloseMaxLifetime
 			return false
 		}
 	}
@@ -663,8 +668,10 @@ func (p *ConnPool) NumberOfConns() int {
 // comes back, and has dials already under way close what they bring, so
 // that from now on the pool hands out only connections dialled after the
 // call: for a server that failed over or changed its credentials. The pool
-// stays open; MinIdleConns are dialled again. Reset may be called at any
-// time, also after Close, where it does nothing.
+// stays open; MinIdleConns are dialled again. Reset closes the idle
+// connections as [ConnPool.Close] does, concurrently, and returns once
+// they are closed. Reset may be called at any time, also after Close,
+// where it does nothing.
 func (p *ConnPool) Reset() {
 	p.mu.Lock()
 	if p.closed {
@@ -695,8 +702,19 @@ func (p *ConnPool) takeAllIdleLocked(reason CloseReason) []reaped {
 
 // Close closes the pool: idle connections at once, checked-out connections
 // as they come back, and connections still being dialled as their dials
-// finish. Gets waiting at the time return [ErrClosed]. Close does not wait;
-// see [ConnPool.Drain] for that. It may be called more than once.
+// finish. Gets waiting at the time return [ErrClosed]. Close does not wait
+// for connections checked out or being dialled; see [ConnPool.Drain] for
+// that. It may be called more than once.
+//
+// Close closes each idle connection with the connection's own Close, so
+// that one through TLS sends a close_notify. To a server that has stopped
+// reading, that alert waits for room in the socket, up to the five seconds
+// crypto/tls allows it; Close therefore closes layered connections
+// concurrently and waits for them all, so that such a server costs those
+// five seconds once, not once per connection. A connection's Close that
+// panics stops none of the others; the panic reaches Close's caller once
+// they are all closed. [ConnPool.Reset] closes idle connections the same
+// way.
 func (p *ConnPool) Close() {
 	p.mu.Lock()
 	if p.closed {
@@ -964,17 +982,16 @@ func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
 }
 
 // closeAll is closeConn for several connections, each with its reason: it
-// closes every socket before it reports any to the hook, so that a hook
-// that panics leaves none open (the reports after it are lost).
+// closes every socket, layered ones concurrently (see closeEach), before
+// it reports any to the hook, so that neither a socket's Close nor a hook
+// that panics leaves any open (the reports after a hook's panic are lost).
 func (p *ConnPool) closeAll(rs []reaped) {
 	if len(rs) == 0 {
 		return
 	}
 	func() {
 		defer p.socketsClosed(len(rs))
-		for _, r := range rs {
-			r.c.closeSocket(r.reason)
-		}
+		closeEach(rs, func(r reaped) bool { return !isSocket(r.c.nc) }, func(r reaped) { r.c.closeSocket(r.reason) })
 	}()
 	if p.cfg.OnClose != nil {
 		for _, r := range rs {

@@ -466,31 +466,7 @@ func (p *TCPPool) Close() error {
 		open = append(open, lc)
 	}
 	p.liveMu.Unlock()
-	// Each in a goroutine of its own, but for plain sockets, whose close
-	// never waits: a layer's goodbye may wait on its peer (see above), and
-	// one after another such waits would add up.
-	// A Close that panics (a wrapper's own) panics in Close's caller, as
-	// it would have inline, not in a goroutine that takes the program.
-	var closing sync.WaitGroup
-	var panicked atomic.Pointer[any]
-	for _, lc := range open {
-		if lc.plain {
-			lc.close(false)
-			continue
-		}
-		closing.Go(func() {
-			defer func() {
-				if r := recover(); r != nil {
-					panicked.CompareAndSwap(nil, &r)
-				}
-			}()
-			lc.close(false)
-		})
-	}
-	closing.Wait()
-	if r := panicked.Load(); r != nil {
-		panic(*r)
-	}
+	closeEach(open, func(lc *liveConn) bool { return !lc.plain }, func(lc *liveConn) { lc.close(false) })
 	p.wg.Wait()
 	return nil
 }
