@@ -107,7 +107,9 @@
 // without a goodbye: under TLS, no close_notify alert, which crypto/tls
 // would wait up to five seconds to send to a peer that has stopped
 // reading, in the holder's Close. Connections closed for any other reason
-// (idle timeout, lifetime, Reset, the pool's Close) get one.
+// (idle timeout, lifetime, Reset, the pool's Close) get one; Close and
+// Reset say those goodbyes concurrently, so a server that stopped reading
+// holds them up once, not once per idle connection.
 //
 // A server that closes connections before their first use (one at its
 // connection limit, say) would have the MinIdleConns top-up dial and lose

@@ -440,8 +440,10 @@ func (p *TCPPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 // concurrently and waits for them all, so that such a server costs it
 // those five seconds once in all, not once per connection. Close takes as
 // long as the slowest connection's Close: with plain TCP, or TLS to
-// servers that read, it waits on no server. Calling Close again does
-// nothing and returns nil.
+// servers that read, it waits on no server. A connection's Close that
+// panics stops none of the others; the panic reaches Close's caller once
+// every goroutine of the pool has ended. Calling Close again does nothing
+// and returns nil.
 func (p *TCPPool) Close() error {
 	if p.slots.Load() == nil {
 		return errNotDialled
@@ -466,8 +468,8 @@ func (p *TCPPool) Close() error {
 		open = append(open, lc)
 	}
 	p.liveMu.Unlock()
+	defer p.wg.Wait() // also if a connection's Close panics
 	closeEach(open, func(lc *liveConn) bool { return !lc.plain }, func(lc *liveConn) { lc.close(false) })
-	p.wg.Wait()
 	return nil
 }
 

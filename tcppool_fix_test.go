@@ -864,3 +864,59 @@ func TestTCPPoolCloseRaisesAConnectionsPanicInItsCaller(t *testing.T) {
 	p.Close()
 	t.Error("Close returned")
 }
+
+// A connection's Close that panics must not cut TCPPool.Close short: the
+// panic reaches the caller only once every goroutine of the pool has
+// ended, here a redial still inside its Dial.
+func TestTCPPoolCloseWaitsForItsGoroutinesWhenAConnectionsClosePanics(t *testing.T) {
+	srv := testserver.Start(t, nil)
+	var calls atomic.Int32
+	dialing := make(chan struct{})
+	release := make(chan struct{})
+	var dialReturned atomic.Bool
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 2, DialBackoff: time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			switch calls.Add(1) {
+			case 1:
+				c, err := new(net.Dialer).DialContext(ctx, network, addr)
+				if err != nil {
+					return nil, err
+				}
+				return panicOnClose{c}, nil
+			case 2:
+				return nil, errors.New("refused")
+			case 3:
+				close(dialing)
+			}
+			<-ctx.Done()
+			<-release
+			dialReturned.Store(true)
+			return nil, ctx.Err()
+		},
+	})
+	<-dialing
+	ended := make(chan bool)
+	go func() {
+		defer func() {
+			r := recover()
+			if r != errPanicOnClose {
+				t.Errorf("Close panicked with %v, want %v", r, errPanicOnClose)
+			}
+			ended <- dialReturned.Load()
+		}()
+		p.Close()
+	}()
+	var returned bool
+	select {
+	case returned = <-ended:
+		close(release)
+	case <-time.After(100 * time.Millisecond):
+		// Close is waiting, as it should; let the dial end.
+		close(release)
+		returned = <-ended
+	}
+	if !returned {
+		t.Error("Close panicked while the pool's redial was still in its Dial")
+	}
+}
