@@ -604,78 +604,21 @@ func TestCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
 	for _, op := range closeOps {
 		t.Run(op.name, func(t *testing.T) {
 			const size = 4
-			serverCfg, clientCfg := testserver.TLSConfigs(t)
-			hold := make(chan struct{})
-			srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
-				func(_ *testserver.Server, _ int, c net.Conn) {
-					c.(*tls.Conn).Handshake()
-					<-hold // reads nothing
-				})
-			raws := make(chan net.Conn, size)
-			var armed atomic.Bool
-			writing := make(chan struct{}, size)
-			open := make(chan struct{})
-			p := newPool(t, connpool.Config{
-				Addr: srv.Addr(), MaxConns: size,
-				Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-					c, err := new(net.Dialer).DialContext(ctx, network, addr)
-					if err != nil {
-						return nil, err
-					}
-					tc := tls.Client(gatedSocket{c, &armed, writing, open}, clientCfg)
-					if err := tc.HandshakeContext(ctx); err != nil {
-						c.Close()
-						return nil, err
-					}
-					raws <- c
-					return tc, nil
-				},
-			})
-			// Before the pool's cleanup and the server's, which wait on
-			// them: the server closes its connections behind the bytes it
-			// did not read, so the kernel resets them, which ends the
-			// goodbyes let through.
-			var release sync.Once
-			letGo := func() {
-				release.Do(func() {
-					close(hold)
-					close(open)
-				})
-			}
-			t.Cleanup(letGo)
+			st := startStalledTLS(t, size)
+			p := newPool(t, connpool.Config{Addr: st.srv.Addr(), MaxConns: size, Dial: st.dial})
 			conns := make([]net.Conn, size)
 			for i := range conns {
 				conns[i] = get(t, p)
 				// What a holder's Writes leave behind on a server that
 				// stopped reading: every buffer on the way full.
-				fillSendBuffer(t, <-raws)
+				fillSendBuffer(t, <-st.raws)
 			}
 			for _, c := range conns {
 				c.Close()
 			}
-			armed.Store(true)
-			closed := make(chan struct{})
-			go func() {
-				op.do(p)
-				close(closed)
-			}()
-			for i := range size {
-				select {
-				case <-writing:
-				case <-closed:
-					t.Fatalf("%s returned having said %d goodbyes of %d", op.name, i, size)
-				case <-time.After(tcpWait):
-					t.Fatalf("%s began %d goodbyes of %d while the first ones waited: it says them one after another", op.name, i, size)
-				}
-			}
-			letGo()
-			select {
-			case <-closed:
-			case <-time.After(tcpWait):
-				t.Fatalf("%s did not return once the server went", op.name)
-			}
-			if st := p.Stats(); st.Open != 0 {
-				t.Errorf("stats %+v: want nothing open", st)
+			st.closesConcurrently(t, op.name, size, func() { op.do(p) })
+			if s := p.Stats(); s.Open != 0 {
+				t.Errorf("stats %+v: want nothing open", s)
 			}
 		})
 	}

@@ -753,6 +753,91 @@ func (c gatedSocket) Write(b []byte) (int, error) {
 // NetConn lets the pool's probe reach the socket.
 func (c gatedSocket) NetConn() net.Conn { return c.Conn }
 
+// stalledTLS is a TLS server that reads nothing after its handshake, and
+// a Dial whose connections, once armed, hold every TLS write (a goodbye,
+// when the pool closes them) until letGo.
+type stalledTLS struct {
+	srv     *testserver.Server
+	dial    func(ctx context.Context, network, addr string) (net.Conn, error)
+	raws    chan net.Conn // the socket under each connection dialled
+	armed   atomic.Bool
+	writing chan struct{}
+	hold    chan struct{} // the server's handlers
+	open    chan struct{} // the held writes
+	release sync.Once
+}
+
+func startStalledTLS(t *testing.T, size int) *stalledTLS {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	st := &stalledTLS{
+		raws:    make(chan net.Conn, size),
+		writing: make(chan struct{}, size),
+		hold:    make(chan struct{}),
+		open:    make(chan struct{}),
+	}
+	st.srv = testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, _ int, c net.Conn) {
+			c.(*tls.Conn).Handshake()
+			<-st.hold // reads nothing
+		})
+	st.dial = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := new(net.Dialer).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(gatedSocket{c, &st.armed, st.writing, st.open}, clientCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			c.Close()
+			return nil, err
+		}
+		st.raws <- c
+		return tc, nil
+	}
+	// After the server's cleanup, so run before it: it waits on its
+	// handlers.
+	t.Cleanup(st.letGo)
+	return st
+}
+
+func (st *stalledTLS) letGo() {
+	st.release.Do(func() {
+		close(st.hold)
+		close(st.open)
+	})
+}
+
+// closesConcurrently arms the connections, calls do, and fails t unless
+// do begins all size goodbyes while none of them can end, then returns
+// once they are let go. The server closes its connections behind the
+// bytes it did not read, so the kernel resets them, which ends the
+// goodbyes let through.
+func (st *stalledTLS) closesConcurrently(t *testing.T, name string, size int, do func()) {
+	t.Helper()
+	// Also if t fails: the pool's cleanup would wait on the held goodbyes.
+	defer st.letGo()
+	st.armed.Store(true)
+	closed := make(chan struct{})
+	go func() {
+		do()
+		close(closed)
+	}()
+	for i := range size {
+		select {
+		case <-st.writing:
+		case <-closed:
+			t.Fatalf("%s returned having said %d goodbyes of %d", name, i, size)
+		case <-time.After(tcpWait):
+			t.Fatalf("%s began %d goodbyes of %d while the first ones waited: it says them one after another", name, i, size)
+		}
+	}
+	st.letGo()
+	select {
+	case <-closed:
+	case <-time.After(tcpWait):
+		t.Fatalf("%s did not return once the server went", name)
+	}
+}
+
 // Close says a TLS goodbye on every connection, which to a server that
 // stopped reading waits for room in the socket (crypto/tls gives it five
 // seconds): Close says them all at once, so that such a server costs it
@@ -761,73 +846,15 @@ func (c gatedSocket) NetConn() net.Conn { return c.Conn }
 // never let happen.
 func TestTCPPoolCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
 	const size = 4
-	serverCfg, clientCfg := testserver.TLSConfigs(t)
-	hold := make(chan struct{})
-	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
-		func(_ *testserver.Server, _ int, c net.Conn) {
-			c.(*tls.Conn).Handshake()
-			<-hold // reads nothing
-		})
-	raws := make(chan net.Conn, size)
-	var armed atomic.Bool
-	writing := make(chan struct{}, size)
-	open := make(chan struct{})
-	p := dialPool(t, connpool.TCPPoolConfig{
-		Addrs: []string{srv.Addr()}, Size: size,
-		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := new(net.Dialer).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			tc := tls.Client(gatedSocket{c, &armed, writing, open}, clientCfg)
-			if err := tc.HandshakeContext(ctx); err != nil {
-				c.Close()
-				return nil, err
-			}
-			raws <- c
-			return tc, nil
-		},
-	})
-	// Before the pool's Close and the server's, which wait on them: the
-	// server closes its connections behind the bytes it did not read, so
-	// the kernel resets them, which ends the goodbyes let through.
-	var release sync.Once
-	t.Cleanup(func() {
-		release.Do(func() {
-			close(hold)
-			close(open)
-		})
-	})
+	st := startStalledTLS(t, size)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{st.srv.Addr()}, Size: size, Dial: st.dial})
 	waitConnsUp(t, p, size)
 	for range size {
 		// What Writes leave behind them on a server that stopped reading:
 		// every buffer on the way full, no Write in progress.
-		fillSendBuffer(t, <-raws)
+		fillSendBuffer(t, <-st.raws)
 	}
-	armed.Store(true)
-	closed := make(chan struct{})
-	go func() {
-		p.Close()
-		close(closed)
-	}()
-	for i := range size {
-		select {
-		case <-writing:
-		case <-closed:
-			t.Fatalf("Close returned having said %d goodbyes of %d", i, size)
-		case <-time.After(tcpWait):
-			t.Fatalf("Close began %d goodbyes of %d while the first ones waited: it says them one after another", i, size)
-		}
-	}
-	release.Do(func() {
-		close(hold)
-		close(open)
-	})
-	select {
-	case <-closed:
-	case <-time.After(tcpWait):
-		t.Fatal("Close did not return once the server went")
-	}
+	st.closesConcurrently(t, "Close", size, func() { p.Close() })
 }
 
 // panicOnClose is a connection whose Close closes the socket and then
