@@ -616,7 +616,7 @@ func TestCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
 			for _, c := range conns {
 				c.Close()
 			}
-			st.closesConcurrently(t, op.name, size, func() { op.do(p) })
+			st.closesConcurrently(t, op.name, func() { op.do(p) })
 			if s := p.Stats(); s.Open != 0 {
 				t.Errorf("stats %+v: want nothing open", s)
 			}
@@ -776,13 +776,7 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 			s := newServer(t)
 			p := newPool(t, connpool.Config{
 				MaxConns: 3, InitialConns: 3,
-				Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
-					c, err := dialTo(s)(ctx, "", "")
-					if err != nil {
-						return nil, err
-					}
-					return panicOnClose{c}, nil
-				},
+				Dial: panickingCloses(dialTo(s)),
 			})
 			s.WaitOpen(3)
 			if r := recovered(func() { op.do(p) }); r != errPanicOnClose {

@@ -807,12 +807,14 @@ func (st *stalledTLS) letGo() {
 }
 
 // closesConcurrently arms the connections, calls do, and fails t unless
-// do begins all size goodbyes while none of them can end, then returns
+// do begins a goodbye on each of the size connections of startStalledTLS
+// while none of them can end, then returns
 // once they are let go. The server closes its connections behind the
 // bytes it did not read, so the kernel resets them, which ends the
 // goodbyes let through.
-func (st *stalledTLS) closesConcurrently(t *testing.T, name string, size int, do func()) {
+func (st *stalledTLS) closesConcurrently(t *testing.T, name string, do func()) {
 	t.Helper()
+	size := cap(st.writing)
 	// Also if t fails: the pool's cleanup would wait on the held goodbyes.
 	defer st.letGo()
 	st.armed.Store(true)
@@ -854,7 +856,7 @@ func TestTCPPoolCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
 		// every buffer on the way full, no Write in progress.
 		fillSendBuffer(t, <-st.raws)
 	}
-	st.closesConcurrently(t, "Close", size, func() { p.Close() })
+	st.closesConcurrently(t, "Close", func() { p.Close() })
 }
 
 // panicOnClose is a connection whose Close closes the socket and then
@@ -868,6 +870,18 @@ func (c panicOnClose) Close() error {
 	panic(errPanicOnClose)
 }
 
+// panickingCloses dials with dial and wraps each connection in
+// panicOnClose.
+func panickingCloses(dial connpool.DialFunc) connpool.DialFunc {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := dial(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return panicOnClose{c}, nil
+	}
+}
+
 // TCPPool.Close closes layered connections in goroutines of its own; a
 // panic in one of them must reach Close's caller, as it would from a Close
 // made inline, not end the program from a goroutine nobody can recover.
@@ -875,13 +889,7 @@ func TestTCPPoolCloseRaisesAConnectionsPanicInItsCaller(t *testing.T) {
 	srv := testserver.Start(t, nil)
 	p := dialPool(t, connpool.TCPPoolConfig{
 		Addrs: []string{srv.Addr()}, Size: 1,
-		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := new(net.Dialer).DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return panicOnClose{c}, nil
-		},
+		Dial: panickingCloses(new(net.Dialer).DialContext),
 	})
 	defer func() {
 		if r := recover(); r != errPanicOnClose {
@@ -901,16 +909,13 @@ func TestTCPPoolCloseWaitsForItsGoroutinesWhenAConnectionsClosePanics(t *testing
 	dialing := make(chan struct{})
 	release := make(chan struct{})
 	var dialReturned atomic.Bool
+	dialPanicking := panickingCloses(new(net.Dialer).DialContext)
 	p := dialPool(t, connpool.TCPPoolConfig{
 		Addrs: []string{srv.Addr()}, Size: 2, DialBackoff: time.Millisecond,
 		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			switch calls.Add(1) {
 			case 1:
-				c, err := new(net.Dialer).DialContext(ctx, network, addr)
-				if err != nil {
-					return nil, err
-				}
-				return panicOnClose{c}, nil
+				return dialPanicking(ctx, network, addr)
 			case 2:
 				return nil, errors.New("refused")
 			case 3:
