@@ -770,13 +770,16 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 		})
 	}
 	// Nor does a connection whose Close panics (a wrapper's): the panic
-	// reaches the caller once every idle connection is closed.
+	// reaches the caller once every idle connection is closed, and OnClose
+	// hears of each of them.
 	for _, op := range closeOps {
 		t.Run("socket Close in "+op.name, func(t *testing.T) {
 			s := newServer(t)
+			var reported atomic.Int32
 			p := newPool(t, connpool.Config{
 				MaxConns: 3, InitialConns: 3,
-				Dial: panickingCloses(dialTo(s)),
+				Dial:    panickingCloses(dialTo(s)),
+				OnClose: func(net.Conn, connpool.CloseReason) { reported.Add(1) },
 			})
 			s.WaitOpen(3)
 			if r := recovered(func() { op.do(p) }); r != errPanicOnClose {
@@ -786,8 +789,34 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 			if st := p.Stats(); st.Open != 0 {
 				t.Errorf("stats %+v: want nothing open", st)
 			}
+			if n := reported.Load(); n != 3 {
+				t.Errorf("OnClose reported %d of the 3 connections closed", n)
+			}
 		})
 	}
+	// The same for one connection closed on its return: its slot is free
+	// for the next Get, and OnClose hears of it.
+	t.Run("socket Close in a return", func(t *testing.T) {
+		s := newServer(t)
+		var reasons []connpool.CloseReason
+		p := newPool(t, connpool.Config{
+			MaxConns: 1,
+			Dial:     panickingCloses(dialTo(s)),
+			OnClose:  func(_ net.Conn, r connpool.CloseReason) { reasons = append(reasons, r) },
+		})
+		c := get(t, p).(*connpool.PoolConn)
+		c.MarkUnusable()
+		if r := recovered(func() { c.Close() }); r != errPanicOnClose {
+			t.Fatalf("Close panicked with %v, want %v", r, errPanicOnClose)
+		}
+		if len(reasons) != 1 || reasons[0] != connpool.CloseUnusable {
+			t.Errorf("OnClose reported %v, want [%v]", reasons, connpool.CloseUnusable)
+		}
+		c = get(t, p).(*connpool.PoolConn)
+		echo(t, c, "after the panic")
+		c.MarkUnusable()
+		recovered(func() { c.Close() })
+	})
 	t.Run("OnDial", func(t *testing.T) {
 		s := newServer(t)
 		var calls atomic.Int32

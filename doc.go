@@ -145,10 +145,13 @@
 // to the caller of the Get, Close, Reset or New that ran the callback (an
 // OnClose that panics in Close or Reset, which close many connections at
 // once, does so once every socket is closed, and the connections after it
-// go unreported); in a background dial or in the pool's goroutines it ends
-// the program, as any unrecovered panic in a goroutine does. So does a
-// dial function that panics, but for New's initial dials, whose panic
-// reaches New's caller with the connections already dialled closed.
+// go unreported). In a background dial or in the pool's goroutines it
+// ends the program, as any unrecovered panic in a goroutine does. So does
+// a dial function that panics, but for New's initial dials, whose panic
+// reaches New's caller with the connections already dialled closed. A
+// connection whose own Close panics (a wrapper's) is treated alike: its
+// slot is freed, OnClose hears of it, and the panic goes on once every
+// other connection being closed with it is closed.
 //
 // # Performance
 //

@@ -968,36 +968,35 @@ func (p *ConnPool) checkDrainedLocked() {
 }
 
 // closeConn closes a connection released by releaseLocked and reports it to
-// the OnClose hook. A hook that panics does so after the books are
-// balanced.
+// the OnClose hook, after the books are balanced. Both happen even if the
+// socket's Close panics (a wrapper's own), whose panic then goes on.
 func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
-	err := func() error {
-		defer p.socketsClosed(1) // also if the socket's Close panics
-		return c.closeSocket(reason)
-	}()
 	if p.cfg.OnClose != nil {
-		p.cfg.OnClose(c.nc, reason)
+		defer p.cfg.OnClose(c.nc, reason)
 	}
-	return err
+	defer p.socketsClosed(1)
+	return c.closeSocket(reason)
 }
 
 // closeAll is closeConn for several connections, each with its reason: it
 // closes every socket, layered ones concurrently (see closeEach), before
 // it reports any to the hook, so that neither a socket's Close nor a hook
-// that panics leaves any open (the reports after a hook's panic are lost).
+// that panics leaves any open. Every connection is reported, also when a
+// socket's Close panicked; a hook that panics loses the reports after its
+// own.
 func (p *ConnPool) closeAll(rs []reaped) {
 	if len(rs) == 0 {
 		return
 	}
-	func() {
-		defer p.socketsClosed(len(rs))
-		closeEach(rs, func(r reaped) bool { return !isSocket(r.c.nc) }, func(r reaped) { r.c.closeSocket(r.reason) })
-	}()
 	if p.cfg.OnClose != nil {
-		for _, r := range rs {
-			p.cfg.OnClose(r.c.nc, r.reason)
-		}
+		defer func() {
+			for _, r := range rs {
+				p.cfg.OnClose(r.c.nc, r.reason)
+			}
+		}()
 	}
+	defer p.socketsClosed(len(rs))
+	closeEach(rs, func(r reaped) bool { return !isSocket(r.c.nc) }, func(r reaped) { r.c.closeSocket(r.reason) })
 }
 
 // closeSocket closes c's socket, closed for reason. One that failed, or
