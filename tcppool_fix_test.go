@@ -808,10 +808,9 @@ func (st *stalledTLS) letGo() {
 
 // closesConcurrently arms the connections, calls do, and fails t unless
 // do begins a goodbye on each of the size connections of startStalledTLS
-// while none of them can end, then returns
-// once they are let go. The server closes its connections behind the
-// bytes it did not read, so the kernel resets them, which ends the
-// goodbyes let through.
+// while none of them can end, then returns once they are let go. The
+// server closes its connections behind the bytes it did not read, so the
+// kernel resets them, which ends the goodbyes let through.
 func (st *stalledTLS) closesConcurrently(t *testing.T, name string, do func()) {
 	t.Helper()
 	size := cap(st.writing)
