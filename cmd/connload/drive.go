@@ -280,8 +280,7 @@ func (r *reporter) run() {
 		status = t.C
 	}
 	stopping, quitting := r.ctx.Done(), r.quit.Done()
-	var last *tally // at the last status, for the recent p99
-	var lastAt time.Time
+	var prev lastStatus
 	const quitNotice = "connload: quitting: the requests in flight are abandoned"
 	for {
 		select {
@@ -301,14 +300,10 @@ func (r *reporter) run() {
 				defer t.Stop()
 				interval = t.C
 			}
-			last = nil
 		case now := <-status:
-			cur := r.snapshot()
-			if cur == nil {
-				continue
+			if fs := r.statusAt(now, &prev); fs != nil {
+				r.scr.status(fs)
 			}
-			r.scr.status(r.statusFields(now, cur, last, lastAt))
-			last, lastAt = cur, now
 		case now := <-interval:
 			r.mu.Lock()
 			rec, ser := r.rec, r.ser
@@ -327,15 +322,60 @@ func (r *reporter) run() {
 	}
 }
 
-// snapshot returns the tally of the phase now, or nil before the first.
-func (r *reporter) snapshot() *tally {
-	r.mu.Lock()
-	rec := r.rec
-	r.mu.Unlock()
-	if rec == nil {
+// lastStatus is what the last status line showed: the recent p99 and
+// rate are of the requests since.
+type lastStatus struct {
+	rec *recorder // whose tally cur is
+	cur *tally
+	at  time.Time
+}
+
+// statusAt returns the status line for a tick at now, and notes it in
+// prev; nil before the first phase. A line of a new phase counts from the
+// phase's start, even if the tick came due before it.
+func (r *reporter) statusAt(now time.Time, prev *lastStatus) []field {
+	v, ok := r.snapshot()
+	if !ok {
 		return nil
 	}
-	return rec.tally()
+	if v.rec != prev.rec {
+		*prev = lastStatus{rec: v.rec}
+	}
+	now = later(now, v.start)
+	fs := r.statusFields(now, v, prev.cur, prev.at)
+	prev.cur, prev.at = v.cur, now
+	return fs
+}
+
+func later(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return b
+	}
+	return a
+}
+
+// view is what a status line shows of the phase under way.
+type view struct {
+	rec     *recorder
+	cur     *tally // rec's, now
+	start   time.Time
+	warming bool
+}
+
+// snapshot returns the phase now, read at once so that its tally, start
+// and name agree; false before the first phase.
+func (r *reporter) snapshot() (view, bool) {
+	r.mu.Lock()
+	v := view{rec: r.rec, warming: r.warming}
+	if r.sched != nil {
+		v.start = r.sched.start
+	}
+	r.mu.Unlock()
+	if v.rec == nil {
+		return view{}, false
+	}
+	v.cur = v.rec.tally()
+	return v, true
 }
 
 func (r *reporter) stoppingNotice() string {
@@ -348,11 +388,10 @@ func (r *reporter) stoppingNotice() string {
 }
 
 // statusFields makes the status line: the time, then the counts and
-// recent latency, then the pool.
-func (r *reporter) statusFields(now time.Time, cur, last *tally, lastAt time.Time) []field {
-	r.mu.Lock()
-	start, warming := r.sched.start, r.warming
-	r.mu.Unlock()
+// recent latency, then the pool. last, taken at lastAt, is nil at the
+// phase's first status.
+func (r *reporter) statusFields(now time.Time, v view, last *tally, lastAt time.Time) []field {
+	cur, start, warming := v.cur, v.start, v.warming
 	var fs []field
 	if r.label != "" {
 		fs = append(fs, field{long: r.label + ":", keep: true})

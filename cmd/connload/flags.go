@@ -70,6 +70,10 @@ const (
 	// pool, set the pace.
 	maxRate = 10_000_000
 
+	// minRate bounds -rate from below: a request every 1000s, far slower
+	// than a run has any use for, still fits the schedule's arithmetic.
+	minRate = 0.001
+
 	// minInterval bounds -interval: a record is a line of output.
 	minInterval = 10 * time.Millisecond
 )
@@ -202,8 +206,8 @@ func (cfg *config) validate(set map[string]bool) error {
 		return bad("-n is 0, want 1 or more")
 	case set["n"] && set["duration"]:
 		return bad("-n and -duration both say when to stop: give one")
-	case cfg.rate < 0 || cfg.rate > maxRate:
-		return bad("-rate is %v/s, want up to %d/s", cfg.rate, maxRate)
+	case cfg.rate < 0 || cfg.rate > maxRate || cfg.rate > 0 && cfg.rate < minRate:
+		return bad("-rate is %v/s, want %v/s to %d/s, or off", cfg.rate, minRate, maxRate)
 	case cfg.rate > 0 && set["error-pause"]:
 		return bad("-error-pause paces a closed loop; with -rate the schedule sets the pace")
 	case cfg.warmup < 0:

@@ -102,9 +102,14 @@ func (s *schedule) take(ctx context.Context) (from time.Time, late, ok bool) {
 // lateAfter is how long after it was due a request counts as sent late.
 const lateAfter = time.Millisecond
 
-// offset returns how long after the start request i is due.
+// offset returns how long after the start request i is due; one due
+// later than a Duration holds, at the Duration's end.
 func (s *schedule) offset(i uint64) time.Duration {
-	return time.Duration(float64(i) / s.rate * float64(time.Second))
+	d := float64(i) / s.rate * float64(time.Second)
+	if d >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return time.Duration(d)
 }
 
 // dueBy returns how many requests of an open schedule came due in the

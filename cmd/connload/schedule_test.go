@@ -216,3 +216,16 @@ func TestDueBy(t *testing.T) {
 		}
 	}
 }
+
+// TestDueByFarFuture checks that a schedule whose requests come due later
+// than a Duration holds counts them as never due, rather than as due long
+// ago.
+func TestDueByFarFuture(t *testing.T) {
+	s := &schedule{start: time.Unix(0, 0), rate: 1e-11}
+	if at := s.offset(1); at <= 0 {
+		t.Fatalf("offset(1) at 1e-11/s = %v, want later than the start", at)
+	}
+	if got := s.dueBy(3 * time.Second); got != 1 {
+		t.Fatalf("dueBy(3s) at 1e-11/s = %d, want 1 (request 0, due at the start)", got)
+	}
+}

@@ -39,7 +39,8 @@ func busyStatus(t *testing.T, cfg config) []field {
 	record(423_133)
 	last := rec.tally() // at 2s
 	record(106_827)
-	return r.statusFields(start.Add(2500*time.Millisecond), rec.tally(), last, start.Add(2*time.Second))
+	v, _ := r.snapshot()
+	return r.statusFields(start.Add(2500*time.Millisecond), v, last, start.Add(2*time.Second))
 }
 
 // statusLine writes fields as the status line on a terminal of width
@@ -59,6 +60,63 @@ func statusLine(t *testing.T, width int, fields []field) string {
 // TestStatusLayout checks the status line on terminals of 80 and 120
 // columns: it never reaches the last column, where a terminal would wrap
 // it and leave fragments, and it drops detail before numbers.
+// TestStatusAcrossWarmup checks the first status lines of the measurement
+// after a warm-up: counted from the measurement's start, with none of the
+// warm-up's requests, even for a tick that came due before the start.
+func TestStatusAcrossWarmup(t *testing.T) {
+	t0 := time.Now()
+	r := &reporter{
+		cfg: config{mode: modeEcho, timeout: time.Second}, ctx: context.Background(), started: make(chan bool, 1),
+		tgt: gaugeTarget{stats{pool: &poolStats{Max: 8, Open: 8}}},
+	}
+	record := func(rec *recorder, n int) {
+		tl := rec.client(0)
+		for range n {
+			tl.begin(false)
+			tl.ok(time.Millisecond, 0, 0)
+		}
+	}
+	var prev lastStatus
+	warm := newRecorder(1)
+	r.phase(warm, &schedule{start: t0}, nil)
+	record(warm, 1000)
+	if line := fit(r.statusAt(t0.Add(time.Second), &prev), 0); !strings.Contains(line, "warm-up   1.0s") || !strings.Contains(line, "1,000 requests") {
+		t.Errorf("warm-up status %q, want warm-up 1.0s and 1,000 requests", line)
+	}
+
+	start := t0.Add(2 * time.Second)
+	rec := newRecorder(1)
+	r.phase(rec, &schedule{start: start}, &stats{})
+	record(rec, 10)
+	for _, tc := range []struct {
+		at   time.Time
+		add  int
+		want []string
+	}{
+		{start.Add(-100 * time.Millisecond), 0, []string{"  0.0s", " 10 requests"}},
+		{start.Add(500 * time.Millisecond), 10, []string{"  0.5s", " 20 requests", " 20/s"}},
+	} {
+		record(rec, tc.add)
+		line := fit(r.statusAt(tc.at, &prev), 0)
+		for _, want := range tc.want {
+			if !strings.Contains(line, want) {
+				t.Errorf("status at %v: %q, want %q", tc.at.Sub(start), line, want)
+			}
+		}
+		if strings.Contains(line, "warm") || strings.Contains(line, "-0") {
+			t.Errorf("status at %v: %q, still the warm-up's", tc.at.Sub(start), line)
+		}
+	}
+}
+
+func TestPerSecond(t *testing.T) {
+	for r, want := range map[float64]string{0.5: "0.5", 2.5: "2.5", 1000: "1,000", 20000: "20,000", 1234.25: "1,234.25", 0.001: "0.001"} {
+		if got := perSecond(r); got != want {
+			t.Errorf("perSecond(%v) = %q, want %q", r, got, want)
+		}
+	}
+}
+
 func TestStatusLayout(t *testing.T) {
 	cfg := config{mode: modeEcho, timeout: time.Second}
 	fields := busyStatus(t, cfg)
@@ -101,7 +159,8 @@ func TestStatusLayout(t *testing.T) {
 		tgt: gaugeTarget{stats{tcpPool: &tcpPoolStats{Size: 8, ConnsUp: 7, Reconnects: 3}}}}
 	rec := newRecorder(1)
 	r.phase(rec, &schedule{start: time.Now()}, &stats{})
-	line := fit(r.statusFields(time.Now(), rec.tally(), nil, time.Time{}), 120)
+	v, _ := r.snapshot()
+	line := fit(r.statusFields(time.Now(), v, nil, time.Time{}), 120)
 	for _, want := range []string{"0 writes", "p99 n/a", "0 late", "conns 7/8 up, 3 redials"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("write status has no %q: %q", want, line)

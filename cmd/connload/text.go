@@ -112,7 +112,7 @@ func (s *summary) describe(p *page) {
 		how = count(st.N, "request", "requests")
 	}
 	if st.Rate > 0 {
-		how += " at " + commas(uint64(st.Rate)) + " requests/s"
+		how += " at " + perSecond(st.Rate) + " requests/s"
 	}
 	if st.WarmupNS > 0 {
 		how += " after a " + showDuration(time.Duration(st.WarmupNS)) + " warm-up"
@@ -230,7 +230,7 @@ func (s *summary) rate(p *page) {
 	if r == nil {
 		return
 	}
-	p.count("schedule", commas(r.Due), false, fmt.Sprintf("requests came due at -rate %s/s", commas(uint64(r.PerSecond))))
+	p.count("schedule", commas(r.Due), false, fmt.Sprintf("requests came due at -rate %s/s", perSecond(r.PerSecond)))
 	p.count("", commas(r.Sent-r.Late), true, "sent on time")
 	if r.Late > 0 {
 		p.count("", commas(r.Late), true, "sent late: every client was busy when they came due, so the server, the pool or -clients could not keep up with -rate")
@@ -368,6 +368,17 @@ func commas(n uint64) string {
 		b.WriteRune(c)
 	}
 	return b.String()
+}
+
+// perSecond formats a rate as -rate takes it: its whole part with commas,
+// and a fraction if it has one.
+func perSecond(r float64) string {
+	whole, frac, _ := strings.Cut(strconv.FormatFloat(r, 'f', -1, 64), ".")
+	n, _ := strconv.ParseUint(whole, 10, 64)
+	if frac != "" {
+		return commas(n) + "." + frac
+	}
+	return commas(n)
 }
 
 // count formats n and the noun that goes with it.
