@@ -155,8 +155,9 @@
 //
 // # Performance
 //
-// Get and Close of an idle connection take the pool's mutex once each,
-// read the clock once (and a second time on return only with IdleTimeout,
+// Get and Close of an idle connection used within ProbeAfter (a hot pool)
+// take the pool's mutex once each (a Get that peeks, twice more), read
+// the clock once (and a second time on return only with IdleTimeout,
 // MaxLifetime, HealthCheck, LeakThreshold or an Observer), and allocate
 // nothing but the PoolConn handles, which come 8 at a time from a
 // pool-wide block: 32 bytes and an eighth of an allocation a checkout
