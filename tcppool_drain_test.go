@@ -205,13 +205,15 @@ func TestTCPPoolTLSReadGetsAnswerSentBeforeServerClosed(t *testing.T) {
 // gate holds, until the test releases it, the first Write of a chosen
 // payload, or the first Read once armed, on the first connection that
 // dialGated dials: a goroutine that has picked the connection but not yet
-// made its system call.
+// made its system call. Its onCloseWrite, if set, runs once, when the
+// pool has shut the connection's sending side.
 type gate struct {
-	mu       sync.Mutex
-	write    string // the payload whose first Write is held
-	read     bool   // hold the next Read
-	entered  chan struct{}
-	released chan struct{}
+	mu           sync.Mutex
+	write        string // the payload whose first Write is held
+	read         bool   // hold the next Read
+	entered      chan struct{}
+	released     chan struct{}
+	onCloseWrite func()
 }
 
 func newGate() *gate {
@@ -255,6 +257,18 @@ func (c gateConn) Read(b []byte) (int, error) {
 	c.g.mu.Unlock()
 	c.g.holdIf(held)
 	return c.TCPConn.Read(b)
+}
+
+func (c gateConn) CloseWrite() error {
+	err := c.TCPConn.CloseWrite()
+	c.g.mu.Lock()
+	f := c.g.onCloseWrite
+	c.g.onCloseWrite = nil
+	c.g.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return err
 }
 
 // dialGated dials TCP connections, the first of them through g.
@@ -315,6 +329,55 @@ func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
 		t.Fatalf("Write(cccc) reported success, but the server never got it; it got %q", srv.Data())
 	}
 	mustReadFull(t, p, "bye!")
+}
+
+// A Write that fails on the socket that the probe of another found closed
+// behind unread bytes, as that probe shuts its sending side, goes on to
+// the new connection and leaves the old one to Read: the server's last
+// answer is not lost to the failed Write closing it.
+func TestTCPPoolWriteFailingAsDrainShutsItLeavesTheAnswer(t *testing.T) {
+	closeNow := make(chan struct{})
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			c.Write([]byte("hi!!"))
+			<-closeNow
+			c.Write([]byte("bye!")) // unread when the next probe runs
+			return
+		}
+		s.Drain(id, c)
+	})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(closeNow) }) }
+	t.Cleanup(stop) // before the server's Close, which waits for the handler
+	g := newGate()
+	g.write = "cccc"
+	done := make(chan error, 1)
+	var heldErr error
+	g.onCloseWrite = func() {
+		close(g.released) // the held Write reaches the shut socket, fails
+		heldErr = <-done  // and is sent on the new connection
+	}
+	p := probingPool(t, srv.Addr(), dialGated(g))
+	mustReadFull(t, p, "hi!!") // the pool is read from
+	go func() {
+		_, err := p.Write([]byte("cccc")) // probes (sound), then is held
+		done <- err
+	}()
+	<-g.entered
+	stop() // the server sends "bye!" and closes
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("dddd")) // its probe finds the close, shuts the socket's sending side
+	if heldErr != nil {
+		t.Fatalf("Write(cccc) = %v; want it sent on the new connection", heldErr)
+	}
+	mustReadFull(t, p, "bye!")
+	if n, err := p.Read(make([]byte, 16)); n != 0 || err != io.EOF {
+		t.Fatalf("Read after the closed connection's last bytes = %d, %v; want 0, io.EOF", n, err)
+	}
+	srv.WaitUntil("cccc and dddd", func() bool {
+		d := srv.Data()[1]
+		return bytes.Contains(d, []byte("cccc")) && bytes.Contains(d, []byte("dddd"))
+	})
 }
 
 // A Read already on its way to the socket when the probe finds the

@@ -179,21 +179,23 @@ func (p *TCPPool) replaceLocked(s *slot, lc *liveConn, cause error) {
 // or SetPoolSize removing s, drops it; so a slot holds at most one such
 // connection. It does nothing if lc is no longer s's connection.
 func (p *TCPPool) drain(s *slot, lc *liveConn) {
-	// First of all, shut its sending side: a Write that passed its probe
-	// before this one and has yet to reach the socket must fail and move
-	// on, as on a connection retire closes, not hand its bytes to a peer
-	// that is gone. Reading goes on.
-	sock.CloseWrite(lc.Conn)
+	// Take lc out of s first, under mu, where retire looks: a Write on it
+	// that fails from here on finds it draining and leaves it open.
+	var old *liveConn
 	p.mu.Lock()
-	if !s.live.CompareAndSwap(lc, nil) {
-		p.mu.Unlock()
-		return
+	took := s.live.CompareAndSwap(lc, nil)
+	if took {
+		lc.removed.Store(true) // its peer is gone: no TLS goodbye when it closes
+		old = s.draining.Swap(lc)
+		p.replaceLocked(s, lc, sock.ErrClosedAfterData)
+		p.wakeLocked() // a Read waiting for a connection has this one to read
 	}
-	lc.removed.Store(true) // its peer is gone: no TLS goodbye when it closes
-	old := s.draining.Swap(lc)
-	p.replaceLocked(s, lc, sock.ErrClosedAfterData)
-	p.wakeLocked() // a Read waiting for a connection has this one to read
 	p.mu.Unlock()
+	// Then shut its sending side, whoever has it now: a Write that passed
+	// its probe before this one and has yet to reach the socket must fail
+	// and move on, as on a connection retire closes, not hand its bytes to
+	// a peer that is gone. Reading goes on.
+	sock.CloseWrite(lc.Conn)
 	if old != nil {
 		old.release() // its bytes were not read in time: lost, as they were before
 	}

@@ -707,6 +707,27 @@ func TestTCPPoolCloseEndsWriteWaitingForConnection(t *testing.T) {
 	}
 }
 
+// A Write on its last attempt whose probe Close cuts short returns the
+// closed pool's error too, not a failed attempt's.
+func TestTCPPoolCloseDuringLastAttemptsProbe(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	var p *connpool.TCPPool
+	ready := make(chan struct{})
+	var once sync.Once
+	p = dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		MaxAttempts: 1,
+		Dial: dialProbeHook(func() {
+			<-ready
+			once.Do(func() { p.Close() })
+		}),
+	})
+	close(ready)
+	if n, err := p.Write([]byte("hello")); n != 0 || !errors.Is(err, net.ErrClosed) || !errors.Is(err, connpool.ErrClosed) {
+		t.Fatalf("Write cut short by Close = %d, %v; want 0 and an error wrapping net.ErrClosed and ErrClosed", n, err)
+	}
+}
+
 func TestTCPPoolZeroValueReturnsErrors(t *testing.T) {
 	var p connpool.TCPPool
 	if n, err := p.Write([]byte("x")); n != 0 || err == nil {

@@ -274,8 +274,12 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 }
 
 // giveUp builds the error of a Read or Write out of attempts: the error of
-// its last attempt if that was a write, else the pool's last error.
+// its last attempt if that was a write, else the pool's last error; or
+// the pool's closed error if Close is what ended the last attempt.
 func (p *TCPPool) giveUp(op string, attempts int, last error) error {
+	if p.closed.Load() {
+		return errTCPPoolClosed
+	}
 	if last == nil {
 		last = p.lastError()
 	}
