@@ -624,6 +624,161 @@ func TestCloseSaysTLSGoodbyesConcurrently(t *testing.T) {
 	}
 }
 
+// began waits until a TLS write of st's armed connections (a goodbye, a
+// handshake) has begun, and fails t if none does.
+func (st *stalledTLS) began(t *testing.T, what string) {
+	t.Helper()
+	select {
+	case <-st.writing:
+	case <-time.After(tcpWait):
+		t.Fatalf("%s never began", what)
+	}
+}
+
+// returns waits for done, and fails t if it does not come while st holds
+// every goodbye: what sent on done waited on one.
+func returns[T any](t *testing.T, what string, done <-chan T) T {
+	t.Helper()
+	select {
+	case v := <-done:
+		return v
+	case <-time.After(tcpWait):
+		t.Fatalf("%s did not return while a TLS goodbye waited on its server: it waits on the goodbye", what)
+		panic("unreachable")
+	}
+}
+
+// A Get or TryGet that closes a TLS connection gone past its lifetime or
+// idle timeout does not wait on its goodbye, which to a server that
+// stopped reading takes up to five seconds: the goodbyes are held here
+// until the calls have returned, which they could not do waiting.
+func TestGetDoesNotWaitOnAGoodbye(t *testing.T) {
+	t.Run("Get, lifetime passed during HealthCheck", func(t *testing.T) {
+		st := startStalledTLS(t, 1)
+		defer st.letGo()
+		var clk *connpool.FakeClock
+		p, clk := newFakePool(t, connpool.Config{
+			Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 1, MaxLifetime: 10 * time.Second,
+			HealthCheck: func(context.Context, net.Conn) error {
+				clk.Advance(time.Minute) // the check takes long enough for the lifetime to pass
+				return nil
+			},
+		})
+		get(t, p).Close()
+		clk.Advance(time.Second) // idle past HealthCheckAfter
+		st.armed.Store(true)
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.Get(ctx)
+			done <- err
+		}()
+		st.began(t, "the expired connection's goodbye")
+		cancel() // the Get waits for the slot the goodbye holds
+		if err := returns(t, "Get", done); !errors.Is(err, context.Canceled) {
+			t.Fatalf("Get = %v, want context.Canceled", err)
+		}
+	})
+	t.Run("TryGet, idle timeout passed", func(t *testing.T) {
+		st := startStalledTLS(t, 2)
+		defer st.letGo()
+		p, clk := newFakePool(t, connpool.Config{
+			Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 2, IdleTimeout: 10 * time.Second,
+		})
+		a, b := get(t, p), get(t, p)
+		a.Close()
+		clk.Advance(time.Second)
+		b.Close()
+		st.armed.Store(true)
+		clk.Advance(9500 * time.Millisecond)
+		st.began(t, "the maintainer's goodbye to the first connection")
+		clk.Advance(time.Second) // the second idle past its timeout too
+		done := make(chan error, 1)
+		go func() {
+			_, err := p.TryGet()
+			done <- err
+		}()
+		if err := returns(t, "TryGet", done); !errors.Is(err, connpool.ErrNotAvailable) {
+			t.Fatalf("TryGet = %v, want ErrNotAvailable", err)
+		}
+	})
+}
+
+// The maintainer closes connections past their idle timeout without
+// waiting on their goodbyes: the spare that MinIdleConns asks for is
+// dialled while a goodbye to a server that stopped reading still waits.
+func TestMaintainerDoesNotWaitOnAGoodbye(t *testing.T) {
+	st := startStalledTLS(t, 2)
+	defer st.letGo()
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 3, MinIdleConns: 1, IdleTimeout: 10 * time.Second,
+		MaxLifetime: time.Hour, // so that the maintainer, with a wake planned, stays
+	})
+	a, b := get(t, p), get(t, p)
+	a.Close()
+	clk.Advance(time.Second)
+	b.Close()
+	st.armed.Store(true)
+	clk.Advance(9500 * time.Millisecond) // a idle past its timeout; b, the one spare, stays
+	st.began(t, "the maintainer's goodbye to the timed-out connection")
+	c := get(t, p) // b: no spare left
+	defer c.Close()
+	st.began(t, "the dial of a new spare")
+}
+
+// Drain whose context ends while the goodbyes of the idle connections
+// still wait on a server that stopped reading returns then, with the
+// context's error, and cuts those goodbyes short.
+func TestDrainDoesNotOutwaitItsContextOnAGoodbye(t *testing.T) {
+	st := startStalledTLS(t, 1)
+	defer st.letGo()
+	p := newPool(t, connpool.Config{Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 1})
+	c := get(t, p)
+	// What a holder's Writes leave behind on a server that stopped
+	// reading: every buffer on the way full, so the goodbye waits.
+	fillSendBuffer(t, <-st.raws)
+	c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	type result struct {
+		n   int
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		n, err := p.Drain(ctx)
+		done <- result{n, err}
+	}()
+	if r := returns(t, "Drain", done); r.n != 0 || !errors.Is(r.err, context.Canceled) {
+		t.Fatalf("Drain = %d, %v; want 0, context.Canceled", r.n, r.err)
+	}
+	if s := p.Stats(); s.Open != 0 {
+		t.Errorf("stats %+v after Drain: want nothing open", s)
+	}
+}
+
+// Drain that gives up closes every connection still checked out, also
+// when the Close of one of them panics (a wrapper's own); the panic then
+// reaches Drain's caller.
+func TestDrainGivingUpClosesEverySocketDespiteAPanickingClose(t *testing.T) {
+	s := newServer(t)
+	p := newPool(t, connpool.Config{MaxConns: 3, Dial: panickingCloses(dialTo(s))})
+	held := []net.Conn{get(t, p), get(t, p), get(t, p)}
+	s.WaitOpen(3)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if r := recovered(func() { p.Drain(ctx) }); r != errPanicOnClose {
+		t.Fatalf("Drain panicked with %v, want %v", r, errPanicOnClose)
+	}
+	s.WaitOpen(0)
+	for _, c := range held {
+		recovered(func() { c.Close() })
+	}
+	if st := p.Stats(); st.Open != 0 {
+		t.Errorf("stats %+v: want nothing open", st)
+	}
+}
+
 // A Close while another goroutine's Read on the same PoolConn is blocked
 // closes the socket, which ends the Read, instead of pooling a socket in
 // an unknown state.

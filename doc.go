@@ -146,7 +146,12 @@
 // OnClose that panics in Close or Reset, which close many connections at
 // once, does so once every socket is closed, and the connections after it
 // go unreported). In a background dial or in the pool's goroutines it
-// ends the program, as any unrecovered panic in a goroutine does. So does
+// ends the program, as any unrecovered panic in a goroutine does. Among
+// them are the closes that would otherwise hold up what must not wait: a
+// connection with a layer over its socket (TLS, a wrapper) that a Get, a
+// TryGet or the maintainer closes for its age or for Reset is closed in a
+// goroutine of the pool's, OnClose included, since its goodbye may wait
+// five seconds (crypto/tls's limit) on a server that reads nothing. So does
 // a dial function that panics, but for New's initial dials, whose panic
 // reaches New's caller with the connections already dialled closed. A
 // connection whose own Close panics (a wrapper's) is treated alike: its

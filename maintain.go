@@ -139,13 +139,13 @@ func (p *ConnPool) maintain() {
 		if wake == 0 {
 			p.maintaining = false
 			p.mu.Unlock()
-			p.closeAll(expired)
+			p.closeAllSoon(expired)
 			p.reportLeaks(leaks)
 			return
 		}
 		p.maintWake = wake
 		p.mu.Unlock()
-		p.closeAll(expired)
+		p.closeAllSoon(expired)
 		p.reportLeaks(leaks)
 
 		t := p.clock.NewTimer(wake - now)
@@ -225,4 +225,19 @@ func (p *ConnPool) idleTimeoutDueLocked() time.Duration {
 		return p.idle.At(0).movedAt + p.cfg.IdleTimeout
 	}
 	return 0
+}
+
+// closeAllSoon is closeAll for the maintainer, which must not wait on a
+// goodbye while dials may come due: connections whose close says none it
+// closes at once, and if any says one, all of them in a goroutine of the
+// pool's. Their slots stay taken until closed, so no Wait on p.bg can be
+// under way.
+func (p *ConnPool) closeAllSoon(rs []reaped) {
+	for _, r := range rs {
+		if r.c.mayWait(r.reason) {
+			p.bg.Go(func() { p.closeAll(rs) })
+			return
+		}
+	}
+	p.closeAll(rs)
 }

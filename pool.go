@@ -279,7 +279,7 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 		pc, idle, expired, why := p.takeIdleLocked(now, w != nil)
 		if expired != nil {
 			p.mu.Unlock()
-			p.closeConn(expired, why)
+			p.closeSoon(expired, why)
 			now = p.clock.Now() // the close may have taken a while
 			p.mu.Lock()
 			continue
@@ -591,7 +591,22 @@ func (p *ConnPool) discard(c *conn, reason CloseReason) {
 	p.mu.Lock()
 	p.releaseLocked(c, reason)
 	p.mu.Unlock()
-	p.closeConn(c, reason)
+	p.closeSoon(c, reason)
+}
+
+// closeSoon is closeConn for a Get or TryGet, which must not wait on a
+// goodbye (TLS's close_notify waits up to five seconds on a peer that
+// reads nothing): a connection whose close says none it closes at once,
+// one that says one in a goroutine of the pool's, where a panic of its
+// Close or OnClose ends the program. Caller must have released c, whose
+// slot stays taken until its Close returns: so Drain waits for it, and no
+// Wait on p.bg can be under way.
+func (p *ConnPool) closeSoon(c *conn, reason CloseReason) {
+	if !c.mayWait(reason) {
+		p.closeConn(c, reason)
+		return
+	}
+	p.bg.Go(func() { p.closeConn(c, reason) })
 }
 
 // TryGet is the non-blocking twin of Get: it returns an idle connection if
@@ -617,7 +632,7 @@ func (p *ConnPool) TryGet() (net.Conn, error) {
 		pc, idle, expired, why := p.takeIdleLocked(now, false)
 		if expired != nil {
 			p.mu.Unlock()
-			p.closeConn(expired, why)
+			p.closeSoon(expired, why)
 			now = p.clock.Now() // the close may have taken a while
 			p.mu.Lock()
 			continue
@@ -715,11 +730,15 @@ func (p *ConnPool) takeAllIdleLocked(reason CloseReason) []reaped {
 // panics stops none of the others; the panic reaches Close's caller once
 // they are all closed. [ConnPool.Reset] closes idle connections the same
 // way.
-func (p *ConnPool) Close() {
+func (p *ConnPool) Close() { p.closeAll(p.shut()) }
+
+// shut closes the pool, unless it is closed already, and returns its idle
+// connections, released, for the caller to close.
+func (p *ConnPool) shut() []reaped {
 	p.mu.Lock()
 	if p.closed {
 		p.mu.Unlock()
-		return
+		return nil
 	}
 	p.closed = true
 	idle := p.takeAllIdleLocked(ClosePoolClosed)
@@ -734,20 +753,38 @@ func (p *ConnPool) Close() {
 	if watch != nil {
 		watch.Close()
 	}
-	p.closeAll(idle)
+	return idle
 }
 
 // Drain closes the pool gracefully. It stops handing out connections (Gets
 // return [ErrClosed], as after Close), closes the idle ones, and waits until
 // every checked-out connection has come back and every background goroutine
 // of the pool has ended, or until ctx ends. If ctx ends first, Drain closes
-// the sockets still checked out under their holders and returns how many
-// there were, with ctx.Err(): a holder's I/O then fails, and its Close
-// frees the connection's slot and returns an error wrapping
-// [net.ErrClosed]. It returns 0 and nil once everything is closed. Drain
-// may be called more than once, and after Close.
+// the sockets still checked out under their holders, cuts short the
+// goodbyes still under way (a TLS close_notify to a server that reads
+// nothing), and returns how many connections were checked out, with
+// ctx.Err(): a holder's I/O then fails, and its Close frees the
+// connection's slot and returns an error wrapping [net.ErrClosed]. It
+// returns 0 and nil once everything is closed. Drain may be called more
+// than once, and after Close.
 func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
-	p.Close()
+	// The idle connections' goodbyes, which to a server that stopped
+	// reading wait up to five seconds each, are said while Drain waits on
+	// ctx; a panic of theirs goes on to Drain's caller, as from Close.
+	idle := p.shut()
+	closed := make(chan struct{})
+	var panicked any
+	go func() {
+		defer close(closed)
+		defer func() { panicked = recover() }()
+		p.closeAll(idle)
+	}()
+	settle := func() {
+		<-closed
+		if panicked != nil {
+			panic(panicked)
+		}
+	}
 	p.mu.Lock()
 	drained := p.drained
 	out := p.open - p.dialing
@@ -761,10 +798,12 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	case <-drained: // also if it was so by the time ctx ended
 		// Nothing is open, so no dial is in flight: the background
 		// goroutines are on their way out.
+		settle()
 		p.wait()
 		return 0, nil
 	default:
 	}
+	defer settle()
 	p.mu.Lock()
 	held := make([]*conn, 0, len(p.conns))
 	for _, c := range p.conns {
@@ -776,9 +815,13 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	p.mu.Unlock()
 	p.logger().log(slog.LevelWarn, "drain gave up; closing connections under their holders",
 		slog.Int("checked_out", outstanding), slog.String("err", ctx.Err().Error()))
-	for _, c := range held {
-		sock.Abort(c.nc) // no TLS goodbye, which could wait on each
+	// The goodbyes still under way end on the closed socket at once.
+	for _, r := range idle {
+		sock.Inner(r.c.nc).Close()
 	}
+	// No TLS goodbye, which could wait on each; a wrapper's Close that
+	// panics leaves none of the others open.
+	closeEach(held, func(*conn) bool { return false }, func(c *conn) { sock.Abort(c.nc) })
 	return outstanding, ctx.Err()
 }
 
@@ -1004,11 +1047,23 @@ func (p *ConnPool) closeAll(rs []reaped) {
 // close_notify alert would wait up to five seconds on a peer that reads
 // nothing, in its holder's Close.
 func (c *conn) closeSocket(reason CloseReason) error {
-	switch {
-	case c.failed, reason == CloseUnusable, reason == CloseStale, reason == CloseHealthCheck:
+	if c.abortOn(reason) {
 		return sock.Abort(c.nc)
 	}
 	return c.nc.Close()
+}
+
+// abortOn reports whether c, closed for reason, is closed without a
+// goodbye: it failed, or its peer is gone.
+func (c *conn) abortOn(reason CloseReason) bool {
+	return c.failed || reason == CloseUnusable || reason == CloseStale || reason == CloseHealthCheck
+}
+
+// mayWait reports whether closing c for reason may wait on its peer: a
+// layer over the socket (TLS, a wrapper) says its goodbye. A plain
+// socket's close never waits.
+func (c *conn) mayWait(reason CloseReason) bool {
+	return !isSocket(c.nc) && !c.abortOn(reason)
 }
 
 // logger returns the pool's logger, with its name as it stands.

@@ -55,6 +55,13 @@ func Abort(conn net.Conn) error {
 	return err
 }
 
+// Inner returns the innermost connection under conn's TLS and NetConn
+// wrappers: conn itself if it has none.
+func Inner(conn net.Conn) net.Conn {
+	inner, _, _ := unwrap(conn)
+	return inner
+}
+
 // CloseWrite shuts down the sending side of the socket under conn, below
 // any TLS or NetConn wrapper, and leaves its receiving side open: a Write
 // on conn fails from then on, while what the peer sent can still be read.
