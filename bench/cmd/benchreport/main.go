@@ -26,6 +26,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 )
 
@@ -175,14 +176,20 @@ func relPath(from, target string) string {
 // says where it says it.
 func machine(config map[string]string) Machine {
 	m := Machine{
-		GoVersion: runtime.Version(),
+		GoVersion: config["go-version"],
 		OS:        orDefault(config["goos"], runtime.GOOS),
 		Arch:      orDefault(config["goarch"], runtime.GOARCH),
-		CPU:       orDefault(cpuModel("/proc/cpuinfo"), config["cpu"]),
+		CPU:       orDefault(config["cpu"], cpuModel("/proc/cpuinfo")),
 		NumCPU:    runtime.NumCPU(),
 	}
-	if v, err := exec.Command("go", "version").Output(); err == nil {
-		m.GoVersion = strings.TrimSpace(string(v))
+	if n, err := strconv.Atoi(config["nproc"]); err == nil && n > 0 {
+		m.NumCPU = n
+	}
+	if m.GoVersion == "" {
+		m.GoVersion = runtime.Version()
+		if v, err := exec.Command("go", "version").Output(); err == nil {
+			m.GoVersion = strings.TrimSpace(string(v))
+		}
 	}
 	if m.CPU == "" {
 		m.CPU = "unknown"

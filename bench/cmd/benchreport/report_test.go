@@ -53,6 +53,15 @@ func load(t *testing.T) *Data {
 	return d
 }
 
+// The report names the machine the results came from, not the one that
+// writes it.
+func TestMachineIsTheResults(t *testing.T) {
+	m := machine(map[string]string{"cpu": "AMD EPYC 7B13", "go-version": "go1.26.0", "nproc": "96"})
+	if m.CPU != "AMD EPYC 7B13" || m.GoVersion != "go1.26.0" || m.NumCPU != 96 {
+		t.Errorf("machine = %+v, want the results' cpu, go-version and nproc", m)
+	}
+}
+
 func TestLoad(t *testing.T) {
 	d := load(t)
 	if got := d.config["cpu"]; got != "AMD EPYC 7B13" {
@@ -126,6 +135,8 @@ func TestMarkdown(t *testing.T) {
 		"| 2 | 2 | 102 ±2% | 302 ±1% | – | – | – | – |",
 		"| 2 | 2 | 0.34 [0.33, 0.35] p=0.002 |",
 		"| 1 | 32 | 55 ±9% | 405 ±1% | – | – | hung | – |",
+		"| 2 | 2 | – / 900ns / w 0 / 0 (0) |",      // pool of 512: too short a run for fairness
+		"| 1 | 32 | 0.850 / 700ns / w 0 / 0 (0) |", // pool of 8
 		"ns/op at most 0.5× puddle's at every one: **missed**",
 		"Round-trip throughput at least puddle's: **missed**",
 		"(below, but not significantly)",

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
 	"time"
 )
@@ -65,9 +66,12 @@ func run(bin, outPath, seriesPath string, quick bool) error {
 	if err := os.WriteFile(seriesPath, nil, 0o644); err != nil {
 		return err
 	}
+	// Configuration lines, as benchfmt reads them: the report names the
+	// commit, Go and CPUs measured, not those of where it is written.
+	if _, err := fmt.Fprintf(out, "go-version: %s\nnproc: %d\n", runtime.Version(), runtime.NumCPU()); err != nil {
+		return err
+	}
 	if c := checkout(); c != "" {
-		// A configuration line, as benchfmt reads them: the report names
-		// the commit measured, not the one checked out when it is written.
 		if _, err := fmt.Fprintf(out, "connpool-commit: %s\n", c); err != nil {
 			return err
 		}
