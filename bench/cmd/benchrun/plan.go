@@ -1,6 +1,9 @@
 package main
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // The shape of the benchmarks, as the bench module spells it: each row of
 // a benchmark that may hang runs in a process of its own, so the plan names
@@ -33,17 +36,29 @@ func plan(quick bool) []job {
 		seriesTime, benchtime, count = "300ms", "20ms", 2
 		rtTime, onceCount, heapConns, pairTime = "50ms", 2, "1000", "20ms"
 	}
-	for _, pool := range checkoutPools {
-		for _, per := range perCPU {
-			if per > 128 && pool != "connpool" && pool != "puddle" {
-				continue
-			}
-			for _, n := range conns {
-				bench := fmt.Sprintf("^BenchmarkGetPut$/^Pool=%s$/^PerCPU=%d$/^Conns=%d$", pool, per, n)
-				if n == 8 {
-					add(bench, seriesTime, seriesCount)
-				} else {
-					add(bench, benchtime, count)
+	// The pools of a row run one after another, first to last in one row
+	// and last to first in the next, so that the machine's drift over the
+	// run falls on the pools compared alike, not on whichever ran last.
+	row := 0
+	for _, per := range perCPU {
+		for _, n := range conns {
+			for _, cpu := range procs {
+				pools := checkoutPools
+				if row%2 == 1 {
+					pools = slices.Clone(pools)
+					slices.Reverse(pools)
+				}
+				row++
+				for _, pool := range pools {
+					if per > 128 && pool != "connpool" && pool != "puddle" {
+						continue
+					}
+					j := job{bench: fmt.Sprintf("^BenchmarkGetPut$/^Pool=%s$/^PerCPU=%d$/^Conns=%d$", pool, per, n),
+						cpu: cpu, benchtime: benchtime, count: count}
+					if n == 8 {
+						j.benchtime, j.count = seriesTime, seriesCount
+					}
+					jobs = append(jobs, j)
 				}
 			}
 		}
