@@ -146,17 +146,17 @@
 // OnClose that panics in Close or Reset, which close many connections at
 // once, does so once every socket is closed, and the connections after it
 // go unreported). In a background dial or in the pool's goroutines it
-// ends the program, as any unrecovered panic in a goroutine does. Among
-// them are the closes that would otherwise hold up what must not wait: a
-// connection with a layer over its socket (TLS, a wrapper) that a Get, a
-// TryGet or the maintainer closes for its age or for Reset is closed in a
-// goroutine of the pool's, OnClose included, since its goodbye may wait
-// five seconds (crypto/tls's limit) on a server that reads nothing. So does
+// ends the program, as any unrecovered panic in a goroutine does. So does
 // a dial function that panics, but for New's initial dials, whose panic
-// reaches New's caller with the connections already dialled closed. A
-// connection whose own Close panics (a wrapper's) is treated alike: its
-// slot is freed, OnClose hears of it, and the panic goes on once every
-// other connection being closed with it is closed.
+// reaches New's caller with the connections already dialled closed. The
+// pool's goroutines include those that close, so that no goodbye holds up
+// what must not wait (crypto/tls lets one wait five seconds on a server
+// that reads nothing), a connection with a layer over its socket (TLS, a
+// wrapper) that a Get, a TryGet or the maintainer closes for its age or
+// for Reset; its OnClose runs there too. A connection whose own Close
+// panics (a wrapper's) is treated alike: its slot is freed, OnClose hears
+// of it, and the panic goes on once every other connection being closed
+// with it is closed.
 //
 // # Performance
 //

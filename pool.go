@@ -615,9 +615,9 @@ func (p *ConnPool) closeSoon(c *conn, reason CloseReason) {
 // [Config.HealthCheck], which may wait on the network, is not run. When
 // TryGet finds none idle and the pool has room, it starts a dial in the
 // background, unless a dial that no waiting Get is owed is already under
-// way or the dial backoff holds dials back, so that a later TryGet or Get finds a connection: a loop of
-// TryGets dials no more often than Gets would. It returns [ErrClosed] on a
-// closed pool.
+// way or the dial backoff holds dials back, so that a later TryGet or Get
+// finds a connection: a loop of TryGets dials no more often than Gets
+// would. It returns [ErrClosed] on a closed pool.
 func (p *ConnPool) TryGet() (net.Conn, error) {
 	now := p.clock.Now()
 	p.mu.Lock()
