@@ -648,6 +648,22 @@ func returns[T any](t *testing.T, what string, done <-chan T) T {
 	}
 }
 
+// idleOutFirstOfTwo idles two connections of p, a pool with a 10s
+// IdleTimeout on clk, a second apart, arms st, and moves clk until the
+// maintainer has begun the goodbye of the first, timed out; the second,
+// idle 9.5s, stays.
+func (st *stalledTLS) idleOutFirstOfTwo(t *testing.T, p *connpool.ConnPool, clk *connpool.FakeClock) {
+	t.Helper()
+	a, b := get(t, p), get(t, p)
+	a.Close()
+	waitTimer(t, clk) // advancing before the maintainer's timer exists would skip it
+	clk.Advance(time.Second)
+	b.Close()
+	st.armed.Store(true)
+	clk.Advance(9500 * time.Millisecond)
+	st.began(t, "the maintainer's goodbye to the timed-out connection")
+}
+
 // A Get or TryGet that closes a TLS connection gone past its lifetime or
 // idle timeout does not wait on its goodbye, which to a server that
 // stopped reading takes up to five seconds: the goodbyes are held here
@@ -685,14 +701,7 @@ func TestGetDoesNotWaitOnAGoodbye(t *testing.T) {
 		p, clk := newFakePool(t, connpool.Config{
 			Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 2, IdleTimeout: 10 * time.Second,
 		})
-		a, b := get(t, p), get(t, p)
-		a.Close()
-		waitTimer(t, clk) // advancing before the maintainer's timer exists would skip it
-		clk.Advance(time.Second)
-		b.Close()
-		st.armed.Store(true)
-		clk.Advance(9500 * time.Millisecond)
-		st.began(t, "the maintainer's goodbye to the first connection")
+		st.idleOutFirstOfTwo(t, p, clk)
 		clk.Advance(time.Second) // the second idle past its timeout too
 		done := make(chan error, 1)
 		go func() {
@@ -715,15 +724,8 @@ func TestMaintainerDoesNotWaitOnAGoodbye(t *testing.T) {
 		Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 3, MinIdleConns: 1, IdleTimeout: 10 * time.Second,
 		MaxLifetime: time.Hour, // so that the maintainer, with a wake planned, stays
 	})
-	a, b := get(t, p), get(t, p)
-	a.Close()
-	waitTimer(t, clk) // advancing before the maintainer's timer exists would skip it
-	clk.Advance(time.Second)
-	b.Close()
-	st.armed.Store(true)
-	clk.Advance(9500 * time.Millisecond) // a idle past its timeout; b, the one spare, stays
-	st.began(t, "the maintainer's goodbye to the timed-out connection")
-	c := get(t, p) // b: no spare left
+	st.idleOutFirstOfTwo(t, p, clk) // b, the one spare, stays
+	c := get(t, p)                  // b: no spare left
 	defer c.Close()
 	st.began(t, "the dial of a new spare")
 }

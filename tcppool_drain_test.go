@@ -288,13 +288,11 @@ func dialGated(g *gate) func(context.Context, string, string) (net.Conn, error) 
 	}
 }
 
-// A Write that passed its probe and is on its way to the socket when
-// another Write's probe finds the server gone behind unread bytes fails
-// there and goes on to the new connection: it does not report success for
-// bytes handed to a peer that is gone.
-func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
+// byeOnStop starts a server whose first connection sends "hi!!", then,
+// once stop is called, "bye!" and closes; the others read what comes.
+func byeOnStop(t *testing.T) (srv *server, stop func()) {
 	closeNow := make(chan struct{})
-	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+	srv = newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
 		if id == 0 {
 			c.Write([]byte("hi!!"))
 			<-closeNow
@@ -304,8 +302,17 @@ func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
 		s.Drain(id, c)
 	})
 	var once sync.Once
-	stop := func() { once.Do(func() { close(closeNow) }) }
+	stop = func() { once.Do(func() { close(closeNow) }) }
 	t.Cleanup(stop) // before the server's Close, which waits for the handler
+	return srv, stop
+}
+
+// A Write that passed its probe and is on its way to the socket when
+// another Write's probe finds the server gone behind unread bytes fails
+// there and goes on to the new connection: it does not report success for
+// bytes handed to a peer that is gone.
+func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
+	srv, stop := byeOnStop(t)
 	g := newGate()
 	g.write = "cccc"
 	p := probingPool(t, srv.Addr(), dialGated(g))
@@ -336,19 +343,7 @@ func TestTCPPoolWriteUnderWayOnDrainedConnectionArrives(t *testing.T) {
 // the new connection and leaves the old one to Read: the server's last
 // answer is not lost to the failed Write closing it.
 func TestTCPPoolWriteFailingAsDrainShutsItLeavesTheAnswer(t *testing.T) {
-	closeNow := make(chan struct{})
-	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
-		if id == 0 {
-			c.Write([]byte("hi!!"))
-			<-closeNow
-			c.Write([]byte("bye!")) // unread when the next probe runs
-			return
-		}
-		s.Drain(id, c)
-	})
-	var once sync.Once
-	stop := func() { once.Do(func() { close(closeNow) }) }
-	t.Cleanup(stop) // before the server's Close, which waits for the handler
+	srv, stop := byeOnStop(t)
 	g := newGate()
 	g.write = "cccc"
 	done := make(chan error, 1)
