@@ -1251,3 +1251,91 @@ func TestLongestDurationsNeverFire(t *testing.T) {
 		t.Errorf("stats %+v, %d health checks: want the one connection kept, no leak reported, no check", st, checks.Load())
 	}
 }
+
+// goodbyeSignal is a TLS connection that says when its Close, the
+// goodbye, begins. Its NetConn leads the pool's probe and Abort to the
+// socket, as any wrapper's does.
+type goodbyeSignal struct {
+	net.Conn // a *tls.Conn
+	began    chan<- struct{}
+}
+
+func (c *goodbyeSignal) NetConn() net.Conn { return c.Conn }
+
+func (c *goodbyeSignal) Close() error {
+	select {
+	case c.began <- struct{}{}:
+	default:
+	}
+	return c.Conn.Close()
+}
+
+// socketOpen reports whether the socket c has not been closed.
+func socketOpen(c net.Conn) bool {
+	rc, err := c.(syscall.Conn).SyscallConn()
+	if err != nil {
+		return false
+	}
+	return rc.Control(func(uintptr) {}) == nil
+}
+
+// A Drain whose context ends cuts short the goodbyes still under way, also
+// those the maintainer (or a Get or TryGet) began in a goroutine of the
+// pool's before the Drain: none is left waiting on an open socket, for up
+// to the five seconds crypto/tls allows, after Drain has returned.
+func TestDrainCutsShortAGoodbyeBegunInAPoolGoroutine(t *testing.T) {
+	srv, clientCfg := newStalledTLSServer(t) // its first connection reads nothing
+	raws := make(chan net.Conn, 1)
+	began := make(chan struct{}, 1)
+	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
+		raw, err := new(net.Dialer).DialContext(ctx, "tcp", srv.Addr())
+		if err != nil {
+			return nil, err
+		}
+		tc := tls.Client(raw, clientCfg)
+		if err := tc.HandshakeContext(ctx); err != nil {
+			raw.Close()
+			return nil, err
+		}
+		raws <- raw
+		return &goodbyeSignal{Conn: tc, began: began}, nil
+	}
+	p, clk := newFakePool(t, connpool.Config{
+		Addr: srv.Addr(), Dial: dial, MaxConns: 1, IdleTimeout: 10 * time.Second,
+	})
+	c := get(t, p)
+	raw := <-raws
+	defer raw.Close() // ends the goodbye, whatever the pool did, so the cleanup does not wait on it
+	// What a holder's Writes leave behind on a server that stopped
+	// reading: every buffer on the way full, so the goodbye waits.
+	fillSendBuffer(t, raw)
+	c.Close()
+
+	waitTimer(t, clk)
+	clk.Advance(11 * time.Second) // the maintainer times the idle connection out
+	select {
+	case <-began:
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the maintainer never began the timed-out connection's goodbye")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Drain(ctx)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("Drain = %v, want context.Canceled", err)
+		}
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("Drain waited on the goodbye past its context")
+	}
+	if socketOpen(raw) {
+		t.Error("Drain gave up and returned, but the goodbye a pool goroutine began on a timed-out TLS " +
+			"connection still waits on its open socket: Drain did not cut it short")
+	}
+}

@@ -113,7 +113,10 @@
 //
 // A server that closes connections before their first use (one at its
 // connection limit, say) would have the MinIdleConns top-up dial and lose
-// them in a loop; the top-up backs off from it as from failed dials.
+// them in a loop; the top-up backs off from it as from failed dials. An
+// unused connection closed within MaxDialBackoff of its dial counts as
+// such a failure; one closed later (by the server's idle timeout, say) is
+// only stale.
 //
 // # Ageing, sizing and observing
 //

@@ -1392,3 +1392,37 @@ func TestLeakHeldDuringDrainIsCounted(t *testing.T) {
 		t.Errorf("no leak warning with the Get's stack (found %v)", ok)
 	}
 }
+
+// A connection the server closes before the pool lent it out (one of
+// InitialConns, say, that the server's own idle timeout closed before
+// any traffic), on a pool without MinIdleConns, where nothing is topped
+// up, is a stale connection, not a failed dial: no "dial failed" record,
+// no dial error counted.
+func TestIdleCloseOfAnUnusedConnIsNoDialFailureWithoutMinIdleConns(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	s := newServer(t)
+	logs := newLogRecorder()
+	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1, Logger: slog.New(logs)})
+	gone := p.PeersGone()
+	if _, err := p.TryGet(); !errors.Is(err, connpool.ErrNotAvailable) { // dials one in the background
+		t.Fatalf("TryGet = %v, want ErrNotAvailable", err)
+	}
+	p.WaitDials()
+	pooltest.WaitFor(t, "the connection idle", func() bool { return p.Len() == 1 })
+	s.WaitOpen(1)
+	s.CloseConns() // the server's idle timeout, before any use
+	select {
+	case <-gone:
+	case <-time.After(testserver.WaitLimit):
+		t.Fatal("the watcher never heard of the server's close")
+	}
+	if r, ok := logs.find("dial failed"); ok {
+		t.Errorf("an idle connection closed by its server before first use, with MinIdleConns 0, logged %q at %v with %v",
+			r.Message, r.Level, attrs(r))
+	}
+	if st := p.Stats(); st.DialErrors != 0 || st.ClosedStale != 1 {
+		t.Errorf("stats %+v: want no dial error and one stale close", st)
+	}
+}

@@ -291,3 +291,30 @@ func TestPoolNameDefaults(t *testing.T) {
 		t.Errorf("TCPPool Name() = %q, want its first address", tp.Name())
 	}
 }
+
+// Close cancels the dials in flight. Their error is the pool's own doing,
+// not a failing server: no "dial failed; backing off" record, which an
+// operator would read as an outage at every shutdown of a pool that was
+// dialling (a MinIdleConns top-up, a Get waiting, a TryGet).
+func TestCloseDuringADialLogsNoDialFailure(t *testing.T) {
+	logs := newLogRecorder()
+	dialing := make(chan struct{})
+	p := newPool(t, connpool.Config{
+		MaxConns: 1, Logger: slog.New(logs),
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			close(dialing)
+			<-ctx.Done() // a dial that honours its context, to a server slow to answer
+			return nil, ctx.Err()
+		},
+	})
+	if _, err := p.TryGet(); !errors.Is(err, connpool.ErrNotAvailable) {
+		t.Fatalf("TryGet = %v, want ErrNotAvailable", err)
+	}
+	<-dialing
+	p.Close()
+	p.WaitDials()
+	if r, ok := logs.find("dial failed"); ok {
+		t.Errorf("Close of a pool with a dial in flight logged %q at %v with %v: the dial was canceled by Close, it did not fail",
+			r.Message, r.Level, attrs(r))
+	}
+}

@@ -113,6 +113,11 @@ type ConnPool struct {
 	drained   chan struct{}       // closed once the pool is closed and open is 0
 	watch     *sock.Watcher       // nil until the first connection, or if there is none here
 	watchOff  bool                // no watcher could be made
+	// byes are the connections released whose goodbyes are under way
+	// (see byeBegins); cutByes says a Drain gave up, so that those begun
+	// from then on are cut short too.
+	byes    map[*conn]struct{}
+	cutByes bool
 	// The maintainer: running says it is, wake when it means to wake next
 	// (0 while it plans, under mu).
 	maintaining bool
@@ -812,12 +817,19 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 		}
 	}
 	outstanding = p.open - p.dialing
+	p.cutByes = true
+	byes := make([]*conn, 0, len(p.byes))
+	for c := range p.byes {
+		byes = append(byes, c)
+	}
 	p.mu.Unlock()
 	p.logger().log(slog.LevelWarn, "drain gave up; closing connections under their holders",
 		slog.Int("checked_out", outstanding), slog.String("err", ctx.Err().Error()))
-	// The goodbyes still under way end on the closed socket at once.
-	for _, r := range idle {
-		sock.Inner(r.c.nc).Close()
+	// The goodbyes still under way, Drain's own, those of holders' Closes
+	// and those begun earlier in the pool's goroutines, end on the closed
+	// socket at once.
+	for _, c := range byes {
+		sock.Inner(c.nc).Close()
 	}
 	// No TLS goodbye, which could wait on each; a wrapper's Close that
 	// panics leaves none of the others open.
@@ -1018,7 +1030,35 @@ func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
 		defer p.cfg.OnClose(c.nc, reason)
 	}
 	defer p.socketsClosed(1)
+	if c.mayWait(reason) {
+		p.byeBegins(c)
+		defer p.byeEnds(c)
+	}
 	return c.closeSocket(reason)
+}
+
+// byeBegins enters c, about to be closed with a goodbye that may wait on
+// its peer, in p.byes, so that a Drain that gives up cuts the goodbye
+// short, by closing the socket under it, on which the goodbye ends at
+// once; after such a Drain it cuts it short at once.
+func (p *ConnPool) byeBegins(c *conn) {
+	p.mu.Lock()
+	if p.byes == nil {
+		p.byes = make(map[*conn]struct{})
+	}
+	p.byes[c] = struct{}{}
+	cut := p.cutByes
+	p.mu.Unlock()
+	if cut {
+		sock.Inner(c.nc).Close()
+	}
+}
+
+// byeEnds takes c, closed, out of p.byes.
+func (p *ConnPool) byeEnds(c *conn) {
+	p.mu.Lock()
+	delete(p.byes, c)
+	p.mu.Unlock()
 }
 
 // closeAll is closeConn for several connections, each with its reason: it
@@ -1039,7 +1079,13 @@ func (p *ConnPool) closeAll(rs []reaped) {
 		}()
 	}
 	defer p.socketsClosed(len(rs))
-	closeEach(rs, func(r reaped) bool { return !isSocket(r.c.nc) }, func(r reaped) { r.c.closeSocket(r.reason) })
+	closeEach(rs, func(r reaped) bool { return !isSocket(r.c.nc) }, func(r reaped) {
+		if r.c.mayWait(r.reason) {
+			p.byeBegins(r.c)
+			defer p.byeEnds(r.c)
+		}
+		r.c.closeSocket(r.reason)
+	})
 }
 
 // closeSocket closes c's socket, closed for reason. One that failed, or

@@ -81,6 +81,13 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	p.stats.dials++
 	if err != nil {
 		p.stats.dialErrors++
+		if p.closed {
+			// Most likely canceled by the pool's Close: no failure of the
+			// server's, and nothing to back off from or to log.
+			p.freeSlotLocked()
+			p.mu.Unlock()
+			return err
+		}
 		first := p.dialFailedLocked(err, now)
 		p.freeSlotLocked()
 		wait := p.retryAt - now

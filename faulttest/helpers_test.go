@@ -36,6 +36,9 @@ func startEchoServer(t testing.TB) *server {
 	return testserver.Start(t, (*testserver.Server).Copy)
 }
 
+// dialled is what a pool dials: a proxy, or a server directly.
+type dialled interface{ Addr() string }
+
 // proxy is a toxiproxy running in this process between 127.0.0.1:0 and an
 // upstream address.
 type proxy struct {
@@ -103,11 +106,17 @@ const (
 	tcpStateCloseWait   = "08" // the peer has closed; this end has not
 )
 
+// tcpTimerZeroWindow is the timer of a socket in Linux's /proc/net/tcp
+// (net/ipv4/tcp_ipv4.c) while it probes a peer whose receive window is
+// shut: it has bytes to send, none in flight, and no room to send them.
+const tcpTimerZeroWindow = 4
+
 // tcpSocket is an IPv4 TCP socket of this machine as the kernel sees it.
 type tcpSocket struct {
 	localPort, remotePort int
 	state                 string // tcpStateEstablished, tcpStateCloseWait, ...
 	unread                int    // bytes received and not yet read
+	timer                 int    // the kernel's pending timer: tcpTimerZeroWindow, ...
 }
 
 // tcpSockets returns the IPv4 TCP sockets of this machine, from Linux's
@@ -127,14 +136,19 @@ func tcpSockets(t testing.TB) []tcpSocket {
 	}
 	var ss []tcpSocket
 	for _, line := range strings.Split(string(table), "\n")[1:] {
-		// sl local_address rem_address st tx_queue:rx_queue ...
+		// sl local_address rem_address st tx_queue:rx_queue tr:tm->when ...
 		f := strings.Fields(line)
-		if len(f) < 5 {
+		if len(f) < 6 {
 			continue
 		}
 		_, rx, _ := strings.Cut(f[4], ":")
 		unread, _ := strconv.ParseUint(rx, 16, 32)
-		ss = append(ss, tcpSocket{localPort: port(f[1]), remotePort: port(f[2]), state: f[3], unread: int(unread)})
+		tr, _, _ := strings.Cut(f[5], ":")
+		timer, _ := strconv.ParseUint(tr, 16, 8)
+		ss = append(ss, tcpSocket{
+			localPort: port(f[1]), remotePort: port(f[2]), state: f[3],
+			unread: int(unread), timer: int(timer),
+		})
 	}
 	return ss
 }

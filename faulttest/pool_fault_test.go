@@ -74,10 +74,11 @@ func (fp *faultPool) mustGet(t *testing.T) *connpool.PoolConn {
 	return c.(*connpool.PoolConn)
 }
 
-// drainAndCheck drains the pool and checks that it left nothing open, and
-// that its counters match want (Dials, DialErrors and every Closed
-// counter) and its OnClose hook.
-func (fp *faultPool) drainAndCheck(t *testing.T, srv *server, px *proxy, want connpool.Stats) {
+// drainAndCheck drains the pool, whose connections go to to (srv's proxy,
+// or srv itself), and checks that it left nothing open, and that its
+// counters match want (Dials, DialErrors and every Closed counter) and its
+// OnClose hook.
+func (fp *faultPool) drainAndCheck(t *testing.T, srv *server, to dialled, want connpool.Stats) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
 	defer cancel()
@@ -103,13 +104,13 @@ func (fp *faultPool) drainAndCheck(t *testing.T, srv *server, px *proxy, want co
 		t.Errorf("OnClose saw %v closed, Stats count %v", hooked, closed)
 	}
 	// The server holds a connection from the proxy for each connection
-	// the proxy holds from the pool: it sees the close when the proxy has
-	// passed it on.
+	// the proxy holds from the pool (or the pool's own): it sees the close
+	// when the proxy has passed it on.
 	srv.WaitUntil("the server to hold no connection", func() bool { return srv.OpenConns() == 0 })
 	// A connection the pool forgot would stay ESTABLISHED, or in
 	// CLOSE_WAIT once its peer had closed. A close by the pool takes it out
 	// of these states at once, so this needs no wait.
-	if ss := poolSockets(t, px); len(ss) != 0 {
+	if ss := poolSockets(t, to); len(ss) != 0 {
 		t.Errorf("after Drain, the pool's sockets %+v are still open", ss)
 	}
 }
@@ -333,14 +334,14 @@ func closedBy(st connpool.Stats) map[connpool.CloseReason]uint64 {
 	return m
 }
 
-// poolSockets returns this machine's sockets connected to the proxy that
-// are open on this side: the pool's. It leaves out those closed on this
-// side (in TIME_WAIT, say), which may be left from an earlier test whose
-// proxy had the same port, and those the peer reset, which the kernel
-// drops from its table at once.
-func poolSockets(t *testing.T, px *proxy) []tcpSocket {
+// poolSockets returns this machine's sockets connected to to (the proxy,
+// or the server a pool dials directly) that are open on this side: the
+// pool's. It leaves out those closed on this side (in TIME_WAIT, say),
+// which may be left from an earlier test whose proxy had the same port,
+// and those the peer reset, which the kernel drops from its table at once.
+func poolSockets(t *testing.T, to dialled) []tcpSocket {
 	t.Helper()
-	_, p, err := net.SplitHostPort(px.Addr())
+	_, p, err := net.SplitHostPort(to.Addr())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -359,12 +360,12 @@ func poolSockets(t *testing.T, px *proxy) []tcpSocket {
 // wrote to an idle connection only when it looks, and the test must not
 // look through the pool before the kernel knows; nothing signals that, so
 // this polls the kernel's table, every millisecond.
-func waitPoolSockets(t *testing.T, px *proxy, what string, cond func([]tcpSocket) bool) {
+func waitPoolSockets(t *testing.T, to dialled, what string, cond func([]tcpSocket) bool) {
 	t.Helper()
 	expired := time.Now().Add(waitLimit)
-	for !cond(poolSockets(t, px)) {
+	for !cond(poolSockets(t, to)) {
 		if time.Now().After(expired) {
-			t.Fatalf("timed out waiting for %s: sockets %+v", what, poolSockets(t, px))
+			t.Fatalf("timed out waiting for %s: sockets %+v", what, poolSockets(t, to))
 		}
 		time.Sleep(time.Millisecond)
 	}
