@@ -144,9 +144,10 @@ type ConnPool struct {
 }
 
 // waiter is a Get waiting for a connection. Its channel has room for one
-// handoff, sent under mu by whoever removes the waiter from the line, so a
-// sender never blocks and a waiter that finds itself gone from the line
-// knows a handoff is already in its channel.
+// handoff, sent by whoever removes the waiter from the line, under mu or,
+// for a connection, just after releasing it (see delivery): so a sender
+// never blocks, and a waiter that finds itself gone from the line knows a
+// handoff is in its channel or on its way.
 type waiter struct {
 	ch    chan handoff
 	since time.Duration // when its Get started
@@ -413,23 +414,27 @@ func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
 	}
 	now := p.clock.Now()
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	if p.waiters.Remove(w) {
 		// Nothing was or will be sent to w. A dial started on w's behalf
 		// goes on and serves the next waiter or the idle list.
 		p.countCanceledLocked(ctx.Err())
 		p.stats.waitTime += waited(w, now)
+		p.mu.Unlock()
 		return handoff{}, ctx.Err()
 	}
-	// Whoever took w out of the line sent it something under mu.
+	p.mu.Unlock()
+	// Whoever took w out of the line has sent it something, or is about
+	// to, without mu.
 	h := <-w.ch
 	if h.pc != nil || h.err != nil {
-		// The handoff was sent, and counted, before we took mu: the Get
-		// was served before it noticed its context ending, so it keeps
-		// the result.
+		// The handoff was decided, and counted, before we took mu: the
+		// Get was served before it noticed its context ending, so it
+		// keeps the result.
 		return h, nil
 	}
 	// A wake-up this Get will not use goes to the next waiter.
+	p.mu.Lock()
+	defer p.mu.Unlock()
 	p.woken = false
 	p.wakeLocked()
 	p.countCanceledLocked(ctx.Err())
@@ -912,8 +917,9 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 		p.mu.Unlock()
 		return p.closeConn(c, reason)
 	}
-	extra := p.deliverLocked(c, now, false)
+	extra, d := p.deliverLocked(c, now, false)
 	p.mu.Unlock()
+	d.send()
 	if extra != nil {
 		return p.closeConn(extra, CloseMaxIdle)
 	}
@@ -923,11 +929,12 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 // deliverLocked hands a connection that is not checked out to the longest
 // waiter, if it is new (fresh), the waiter has waited starveAfter, or the
 // idle list is full, or else to the idle list, waking the longest waiter
-// to come and take it. If the idle list is full and no Get waits, it
+// to come and take it. The handoff to a waiter it returns, for the caller
+// to send after unlocking. If the idle list is full and no Get waits, it
 // releases the connection and returns it, for the caller to close with
 // closeConn (reason CloseMaxIdle) after unlocking. Caller must hold p.mu,
 // and the pool must be open.
-func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra *conn) {
+func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra *conn, d delivery) {
 	if w, ok := p.waiters.Front(); ok {
 		full := p.idle.Len() >= p.cfg.MaxIdleConns
 		if t := p.clock.Now(); fresh || full || t-w.since >= starveAfter {
@@ -938,13 +945,12 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 				p.stats.getsDialed++
 			}
 			p.stats.waitTime += waited(w, t)
-			w.ch <- handoff{pc: p.checkOutLocked(c, t)}
-			return nil
+			return nil, delivery{w, p.checkOutLocked(c, t)}
 		}
 	}
 	if p.idle.Len() >= p.cfg.MaxIdleConns {
 		p.releaseLocked(c, CloseMaxIdle)
-		return c
+		return c, delivery{}
 	}
 	c.movedAt = now
 	p.idle.PushBack(c)
@@ -960,7 +966,24 @@ func (p *ConnPool) deliverLocked(c *conn, now time.Duration, fresh bool) (extra 
 	default:
 		p.maintainLocked()
 	}
-	return nil
+	return nil, delivery{}
+}
+
+// delivery is a connection checked out to a waiter, under p.mu, to be
+// sent to it once p.mu is free: the send wakes the waiter's goroutine,
+// which is best done outside the lock every Get and return takes. With
+// many goroutines per processor, sending under the lock made the others
+// queue on it, in a state that lasted seconds.
+type delivery struct {
+	w  *waiter
+	pc *PoolConn
+}
+
+// send sends d's connection to its waiter, if there is one.
+func (d delivery) send() {
+	if d.w != nil {
+		d.w.ch <- handoff{pc: d.pc}
+	}
 }
 
 // releaseLocked removes c, which is neither idle nor in line for a waiter,

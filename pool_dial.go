@@ -112,13 +112,14 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 		return nil
 	}
 	watch := p.watcherLocked()
-	extra := p.deliverLocked(c, now, true)
+	extra, d := p.deliverLocked(c, now, true)
 	p.dialForWaitersLocked(now) // others may have waited while dials failed
 	if p.maintained {
 		// A top-up's connection handed to a Get leaves the pool short.
 		p.maintainLocked()
 	}
 	p.mu.Unlock()
+	d.send()
 	if recovered {
 		p.logger().log(slog.LevelInfo, "dials recovered",
 			slog.String("addr", p.cfg.Addr), slog.Uint64("failures", failures), slog.Duration("after", since))
