@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/seed-a245f091/connpool/internal/sock"
@@ -44,7 +45,10 @@ var (
 // sending anything, Write closes it, dials anew and tries again, as
 // many times in all as SetMaxRetries says (at least once), waiting the
 // retry interval between tries; io.Copy into a TCPClient goes through
-// Write too (see ReadFrom). Writes go one at a time, and are safe for
+// Write too (see ReadFrom and SyscallConn), but net.Buffers.WriteTo does
+// not: it finds the embedded connection's own vectored write, which
+// writes onto the current connection unchecked (write the buffers one by
+// one instead, or use a TCPPool). Writes go one at a time, and are safe for
 // concurrent use with each other, the setters and Close. Close does not
 // wait for a Write, but ends it, whether it is blocked on a peer that
 // reads nothing, waiting between tries or redialling. The
@@ -172,6 +176,22 @@ func (c *TCPClient) pause(ctx context.Context, d time.Duration) bool {
 	case <-ctx.Done():
 		return false
 	}
+}
+
+// SyscallConn returns the raw connection of the current socket, as the
+// embedded *net.TCPConn's does, but one that the os package does not
+// take for a socket of its poller: so that io.Copy from an *os.File into
+// c, which asks the file's WriteTo first, does not sendfile onto the
+// socket past Write, and goes through ReadFrom, and Write, instead.
+func (c *TCPClient) SyscallConn() (syscall.RawConn, error) {
+	c.mu.Lock()
+	tc := c.TCPConn
+	c.mu.Unlock()
+	rc, err := tc.SyscallConn() // EINVAL for none
+	if err != nil {
+		return nil, err
+	}
+	return struct{ syscall.RawConn }{rc}, nil
 }
 
 // ReadFrom writes what it reads from r with Write, so that io.Copy into c

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -407,4 +408,32 @@ func TestTCPClientWriteObeysTheDeadline(t *testing.T) {
 	}
 	mustWrite(t, c, []byte("on time\n"))
 	srv.WaitTotal(len("on time\n"))
+}
+
+// io.Copy from a file into a TCPClient goes through Write: the connection
+// the server closed is found and replaced, and the bytes arrive on the new
+// one. io.Copy asks the source for WriteTo before it asks the destination
+// for ReadFrom, and (*os.File).WriteTo would sendfile straight onto the
+// current socket, dead or not, had the TCPClient's SyscallConn given it
+// one its poller knows.
+func TestTCPClientCopyFromFileGoesThroughWrite(t *testing.T) {
+	srv, c, first := clientThePeerClosed(t)
+	name := filepath.Join(t.TempDir(), "two")
+	if err := os.WriteFile(name, []byte("two\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	n, err := io.Copy(c, f)
+	if n != 4 || err != nil {
+		t.Fatalf("io.Copy from a file = %d, %v; want 4, nil", n, err)
+	}
+	if c.TCPConn == first {
+		t.Fatal("io.Copy from a file reported 4 bytes written onto the connection the server had closed: " +
+			"they went past Write's check and are lost")
+	}
+	srv.WaitTotal(len("one\ntwo\n"))
 }

@@ -951,3 +951,37 @@ func TestTCPPoolCloseWaitsForItsGoroutinesWhenAConnectionsClosePanics(t *testing
 		t.Error("Close panicked while the pool's redial was still in its Dial")
 	}
 }
+
+// A Write whose probe finds the connection closed because the pool's own
+// Close closed it under the probe is no stale connection: the server
+// closed nothing, so ClosedStale stays 0 and nothing is logged as "peer
+// closed an idle connection".
+func TestTCPPoolCloseUnderAProbeIsNoStaleConnection(t *testing.T) {
+	if !connpool.ProbeSupported {
+		t.Skip("no probe on this platform")
+	}
+	srv := newTCPServer(t, nil)
+	logs := newLogRecorder()
+	var p *connpool.TCPPool
+	var once sync.Once
+	// The first probe (the first Write on a new connection always probes)
+	// runs Close first, as a Close that comes in the same instant would.
+	closeFirst := func() { once.Do(func() { p.Close() }) }
+	p = dialPool(t, connpool.TCPPoolConfig{
+		Addrs:  []string{srv.Addr()},
+		Dial:   dialProbeHook(closeFirst),
+		Logger: slog.New(logs),
+	})
+	if _, err := p.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Write cut short by Close = %v, want net.ErrClosed", err)
+	}
+	if st := p.Stats(); st.ClosedStale != 0 {
+		t.Errorf("ClosedStale = %d after the pool's own Close closed the connection, want 0 (the server closed nothing)", st.ClosedStale)
+	}
+	if r, ok := logs.find("peer closed"); ok {
+		t.Errorf("logged %q at %v, but the pool closed the connection itself", r.Message, r.Level)
+	}
+	if srv.Total() != 0 {
+		t.Errorf("the server got %d bytes, want none", srv.Total())
+	}
+}

@@ -259,6 +259,12 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 			lc.lastWrite.Store(now)
 			return true
 		}
+		if lc.closed.Load() || p.closed.Load() {
+			// Closed under the probe on this side, by the pool's Close or
+			// a Write that retired it: no doing of the peer's.
+			lc.lastWrite.Store(peerGone)
+			return false
+		}
 		msg := "peer closed an idle connection; replacing it before the write"
 		if err == sock.ErrClosedAfterData && p.read.Load() {
 			// Before the verdict, so that the Writes waiting for it
