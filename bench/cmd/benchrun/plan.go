@@ -88,8 +88,19 @@ func plan(quick bool) []job {
 			add(b, pairTime, 1)
 		}
 	}
-	for _, pool := range checkoutPools {
-		add(fmt.Sprintf("^BenchmarkRoundTrip$/^Pool=%s/", pool), rtTime, onceCount)
+	// The round trips of the pools take turns too, one run each a round,
+	// first to last in one round and last to first in the next: run six
+	// times in a row, each pool's runs fell on a different stretch of the
+	// machine's drift, enough to move a ratio by half.
+	for i := range onceCount {
+		pools := checkoutPools
+		if i%2 == 1 {
+			pools = slices.Clone(pools)
+			slices.Reverse(pools)
+		}
+		for _, pool := range pools {
+			add(fmt.Sprintf("^BenchmarkRoundTrip$/^Pool=%s/", pool), rtTime, 1)
+		}
 	}
 	add("^BenchmarkStreamWrite$", rtTime, onceCount)
 	for _, pool := range checkoutPools {
