@@ -152,20 +152,28 @@ func TestPoolServerResetsIdleConns(t *testing.T) {
 	waitPoolSockets(t, px, "the resets", func(ss []tcpSocket) bool { return len(ss) == 0 })
 	px.ResetToxics() // what is dialled from now on is healthy
 
+	fp.checkReplacedAfterResets(t, srv, px, n)
+}
+
+// checkReplacedAfterResets checks a pool of n connections, all of them
+// reset while idle: n Gets get new connections that work, the reset ones
+// are counted stale, and Drain leaves nothing open.
+func (fp *faultPool) checkReplacedAfterResets(t *testing.T, srv *server, px *proxy, n int) {
+	t.Helper()
 	held := make([]*connpool.PoolConn, n)
 	for i := range held {
 		held[i] = fp.mustGet(t)
 		roundTrip(t, held[i], fmt.Sprintf("after the resets, %d", i))
 	}
 	st := fp.Stats()
-	if st.ClosedStale != n || st.InUse != n {
+	if st.ClosedStale != uint64(n) || st.InUse != n {
 		t.Errorf("stats %+v, want the %d reset connections closed as stale and %d new ones in use", st, n, n)
 	}
 	checkStats(t, st)
 	for _, c := range held {
 		c.Close()
 	}
-	fp.drainAndCheck(t, srv, px, connpool.Stats{Dials: 2 * n, ClosedStale: n, ClosedPoolClosed: n})
+	fp.drainAndCheck(t, srv, px, connpool.Stats{Dials: 2 * uint64(n), ClosedStale: uint64(n), ClosedPoolClosed: uint64(n)})
 }
 
 // A black hole: the proxy keeps the connections open but drops what the

@@ -46,6 +46,21 @@ func startTLSServer(t *testing.T, handle testserver.Handler) (*server, *tls.Conf
 	return srv, client
 }
 
+// startStalledTLSServer starts a TLS server (as startTLSServer) that reads
+// nothing after its handshake, until release.
+func startStalledTLSServer(t *testing.T) (srv *server, client *tls.Config, release func()) {
+	t.Helper()
+	stop := make(chan struct{})
+	release = sync.OnceFunc(func() { close(stop) })
+	srv, client = startTLSServer(t, func(_ *server, _ int, c net.Conn) {
+		if c.(*tls.Conn).Handshake() == nil {
+			<-stop // and read nothing
+		}
+	})
+	t.Cleanup(release) // before the server's Close, which waits for the handlers
+	return srv, client, release
+}
+
 // tlsDial is the pool's dial function for client.
 func tlsDial(client *tls.Config) connpool.DialFunc {
 	return (&tls.Dialer{Config: client}).DialContext
@@ -119,20 +134,7 @@ func TestPoolTLSServerResetsIdleConns(t *testing.T) {
 	srv.CloseConns()
 	// A reset socket leaves the kernel's table.
 	waitPoolSockets(t, px, "the resets", func(ss []tcpSocket) bool { return len(ss) == 0 })
-	held := make([]*connpool.PoolConn, n)
-	for i := range held {
-		held[i] = fp.mustGet(t)
-		roundTrip(t, held[i], fmt.Sprintf("after the resets, %d", i))
-	}
-	st := fp.Stats()
-	if st.ClosedStale != n || st.InUse != n {
-		t.Errorf("stats %+v, want the %d reset connections closed as stale and %d new ones in use", st, n, n)
-	}
-	checkStats(t, st)
-	for _, c := range held {
-		c.Close()
-	}
-	fp.drainAndCheck(t, srv, px, connpool.Stats{Dials: 2 * n, ClosedStale: n, ClosedPoolClosed: n})
+	fp.checkReplacedAfterResets(t, srv, px, n)
 }
 
 // A healthy idle TLS connection with a session ticket waiting in its
@@ -207,14 +209,7 @@ func TestPoolTLSServerRestart(t *testing.T) {
 // room to pass bytes on, would shut its window and open it again, and the
 // kernel could not tell the test when the proxy had stopped for good.
 func TestPoolTLSDrainCutsStalledGoodbyes(t *testing.T) {
-	stop := make(chan struct{})
-	release := sync.OnceFunc(func() { close(stop) })
-	srv, client := startTLSServer(t, func(_ *server, _ int, c net.Conn) {
-		if c.(*tls.Conn).Handshake() == nil {
-			<-stop // and read nothing
-		}
-	})
-	t.Cleanup(release) // before the server's Close, which waits for the handlers
+	srv, client, release := startStalledTLSServer(t)
 	fp := newFaultPool(t, srv.Addr(), connpool.Config{MaxConns: 2, Dial: tlsDial(client)})
 
 	idle, held := fp.mustGet(t), fp.mustGet(t)
@@ -257,14 +252,7 @@ func TestPoolTLSDrainCutsStalledGoodbyes(t *testing.T) {
 // context ends meanwhile cuts that goodbye short too: the holder's Close
 // returns, and no socket is left open.
 func TestPoolTLSDrainCutsAHoldersGoodbye(t *testing.T) {
-	stop := make(chan struct{})
-	release := sync.OnceFunc(func() { close(stop) })
-	srv, client := startTLSServer(t, func(_ *server, _ int, c net.Conn) {
-		if c.(*tls.Conn).Handshake() == nil {
-			<-stop // and read nothing
-		}
-	})
-	t.Cleanup(release) // before the server's Close, which waits for the handlers
+	srv, client, release := startStalledTLSServer(t)
 	closing := make(chan struct{}, 1)
 	dial := func(ctx context.Context, network, addr string) (net.Conn, error) {
 		c, err := tlsDial(client)(ctx, network, addr)
