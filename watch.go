@@ -61,10 +61,10 @@ func (p *ConnPool) peerGone(token uint64) {
 	// connection limit, say) would have the MinIdleConns top-up dial and
 	// lose them in a tight loop: the top-up backs off instead, as from a
 	// failed dial, until a connection is used again. Gets are not held
-	// back: a connection dialled for a Get is used at once. A connection
-	// never lent, c.movedAt is its dial's time; one lost later than
-	// MaxDialBackoff after it, to a server's idle timeout say, or on a
-	// pool that tops nothing up, is no failed dial.
+	// back: a connection dialled for a Get is used at once. For a
+	// connection never lent, c.movedAt is the time of its dial; one lost
+	// more than MaxDialBackoff after it (to the server's idle timeout,
+	// say), or on a pool that tops nothing up, is no failed dial.
 	unused := !c.lent && p.cfg.MinIdleConns > 0 && now-c.movedAt <= p.cfg.MaxDialBackoff
 	first := false
 	if unused {
