@@ -659,6 +659,8 @@ func (st *stalledTLS) idleOutFirstOfTwo(t *testing.T, p *connpool.ConnPool, clk 
 	waitTimer(t, clk) // advancing before the maintainer's timer exists would skip it
 	clk.Advance(time.Second)
 	b.Close()
+	// Nor may the clock move while the maintainer plans for a's timeout.
+	waitTimerWithin(t, clk, 9*time.Second)
 	st.armed.Store(true)
 	clk.Advance(9500 * time.Millisecond)
 	st.began(t, "the maintainer's goodbye to the timed-out connection")
@@ -724,8 +726,20 @@ func TestMaintainerDoesNotWaitOnAGoodbye(t *testing.T) {
 		Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 3, MinIdleConns: 1, IdleTimeout: 10 * time.Second,
 		MaxLifetime: time.Hour, // so that the maintainer, with a wake planned, stays
 	})
-	st.idleOutFirstOfTwo(t, p, clk) // b, the one spare, stays
-	c := get(t, p)                  // b: no spare left
+	// Two idle connections a second apart, never two out at once, which
+	// would have the pool dial a third spare: the one MinIdleConns keeps
+	// ready, s, and a, taken and given back.
+	a := get(t, p)
+	pooltest.WaitFor(t, "the spare", func() bool { return p.Len() == 1 })
+	a.Close()
+	waitTimer(t, clk)
+	clk.Advance(time.Second)
+	get(t, p).Close()                      // a again, the latest returned
+	waitTimerWithin(t, clk, 9*time.Second) // s's timeout, planned
+	st.armed.Store(true)
+	clk.Advance(9500 * time.Millisecond)
+	st.began(t, "the maintainer's goodbye to the timed-out spare")
+	c := get(t, p) // a: no spare left
 	defer c.Close()
 	st.began(t, "the dial of a new spare")
 }
@@ -1252,24 +1266,6 @@ func TestLongestDurationsNeverFire(t *testing.T) {
 	}
 }
 
-// goodbyeSignal is a TLS connection that says when its Close, the
-// goodbye, begins. Its NetConn leads the pool's probe and Abort to the
-// socket, as any wrapper's does.
-type goodbyeSignal struct {
-	net.Conn // a *tls.Conn
-	began    chan<- struct{}
-}
-
-func (c *goodbyeSignal) NetConn() net.Conn { return c.Conn }
-
-func (c *goodbyeSignal) Close() error {
-	select {
-	case c.began <- struct{}{}:
-	default:
-	}
-	return c.Conn.Close()
-}
-
 // socketOpen reports whether the socket c has not been closed.
 func socketOpen(c net.Conn) bool {
 	rc, err := c.(syscall.Conn).SyscallConn()
@@ -1284,40 +1280,17 @@ func socketOpen(c net.Conn) bool {
 // pool's before the Drain: none is left waiting on an open socket, for up
 // to the five seconds crypto/tls allows, after Drain has returned.
 func TestDrainCutsShortAGoodbyeBegunInAPoolGoroutine(t *testing.T) {
-	srv, clientCfg := newStalledTLSServer(t) // its first connection reads nothing
-	raws := make(chan net.Conn, 1)
-	began := make(chan struct{}, 1)
-	dial := func(ctx context.Context, _, _ string) (net.Conn, error) {
-		raw, err := new(net.Dialer).DialContext(ctx, "tcp", srv.Addr())
-		if err != nil {
-			return nil, err
-		}
-		tc := tls.Client(raw, clientCfg)
-		if err := tc.HandshakeContext(ctx); err != nil {
-			raw.Close()
-			return nil, err
-		}
-		raws <- raw
-		return &goodbyeSignal{Conn: tc, began: began}, nil
-	}
+	st := startStalledTLS(t, 1)
+	defer st.letGo()
 	p, clk := newFakePool(t, connpool.Config{
-		Addr: srv.Addr(), Dial: dial, MaxConns: 1, IdleTimeout: 10 * time.Second,
+		Addr: st.srv.Addr(), Dial: st.dial, MaxConns: 1, IdleTimeout: 10 * time.Second,
 	})
-	c := get(t, p)
-	raw := <-raws
-	defer raw.Close() // ends the goodbye, whatever the pool did, so the cleanup does not wait on it
-	// What a holder's Writes leave behind on a server that stopped
-	// reading: every buffer on the way full, so the goodbye waits.
-	fillSendBuffer(t, raw)
-	c.Close()
-
-	waitTimer(t, clk)
+	get(t, p).Close()
+	raw := <-st.raws
+	waitTimer(t, clk) // advancing before the maintainer's timer exists would skip it
+	st.armed.Store(true)
 	clk.Advance(11 * time.Second) // the maintainer times the idle connection out
-	select {
-	case <-began:
-	case <-time.After(testserver.WaitLimit):
-		t.Fatal("the maintainer never began the timed-out connection's goodbye")
-	}
+	st.began(t, "the maintainer's goodbye to the timed-out connection")
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
@@ -1326,13 +1299,8 @@ func TestDrainCutsShortAGoodbyeBegunInAPoolGoroutine(t *testing.T) {
 		_, err := p.Drain(ctx)
 		done <- err
 	}()
-	select {
-	case err := <-done:
-		if !errors.Is(err, context.Canceled) {
-			t.Fatalf("Drain = %v, want context.Canceled", err)
-		}
-	case <-time.After(testserver.WaitLimit):
-		t.Fatal("Drain waited on the goodbye past its context")
+	if err := returns(t, "Drain", done); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Drain = %v, want context.Canceled", err)
 	}
 	if socketOpen(raw) {
 		t.Error("Drain gave up and returned, but the goodbye a pool goroutine began on a timed-out TLS " +
