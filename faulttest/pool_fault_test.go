@@ -306,6 +306,15 @@ func TestPoolServerRestart(t *testing.T) {
 	fp := newFaultPool(t, px.Addr(), connpool.Config{MaxConns: n, InitialConns: n})
 	srv.WaitUntil("the pool's connections to reach the server", func() bool { return srv.OpenConns() == n })
 
+	fp.checkRestart(t, srv, px, n)
+}
+
+// checkRestart takes the proxy to the server of fp, a pool of n idle
+// connections, down and up again: while it is down a Get fails with the
+// refused dial, the n connections closed as stale, and once it is back a
+// Get gets one that works, and Drain leaves nothing open.
+func (fp *faultPool) checkRestart(t *testing.T, srv *server, px *proxy, n int) {
+	t.Helper()
 	px.Down()
 	waitPoolSockets(t, px, "the proxy's closes", noneEstablished)
 	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
@@ -314,7 +323,7 @@ func TestPoolServerRestart(t *testing.T) {
 		t.Fatalf("Get with the server down = %v, %v; want an error wrapping the refused dial", c, err)
 	}
 	st := fp.Stats()
-	if st.ClosedStale != n || st.DialErrors != 1 || st.Open != 0 {
+	if st.ClosedStale != uint64(n) || st.DialErrors != 1 || st.Open != 0 {
 		t.Fatalf("stats %+v, want the %d dead connections closed, 1 failed dial and nothing open", st, n)
 	}
 	checkStats(t, st)
@@ -323,7 +332,7 @@ func TestPoolServerRestart(t *testing.T) {
 	c := fp.mustGet(t)
 	roundTrip(t, c, "back again")
 	c.Close()
-	fp.drainAndCheck(t, srv, px, connpool.Stats{Dials: n + 2, DialErrors: 1, ClosedStale: n, ClosedPoolClosed: 1})
+	fp.drainAndCheck(t, srv, px, connpool.Stats{Dials: uint64(n) + 2, DialErrors: 1, ClosedStale: uint64(n), ClosedPoolClosed: 1})
 }
 
 // closedBy returns st's counts of closed connections by reason, leaving

@@ -176,24 +176,7 @@ func TestPoolTLSServerRestart(t *testing.T) {
 	fp := newFaultPool(t, px.Addr(), connpool.Config{MaxConns: n, InitialConns: n, Dial: tlsDial(client)})
 	waitPoolSockets(t, px, "the session tickets", allUnread(n))
 
-	px.Down()
-	waitPoolSockets(t, px, "the proxy's closes", noneEstablished)
-	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
-	defer cancel()
-	if c, err := fp.Get(ctx); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("Get with the server down = %v, %v; want an error wrapping the refused dial", c, err)
-	}
-	st := fp.Stats()
-	if st.ClosedStale != n || st.DialErrors != 1 || st.Open != 0 {
-		t.Fatalf("stats %+v, want the %d dead connections closed, 1 failed dial and nothing open", st, n)
-	}
-	checkStats(t, st)
-
-	px.Up()
-	c := fp.mustGet(t)
-	roundTrip(t, c, "back again")
-	c.Close()
-	fp.drainAndCheck(t, srv, px, connpool.Stats{Dials: n + 2, DialErrors: 1, ClosedStale: n, ClosedPoolClosed: 1})
+	fp.checkRestart(t, srv, px, n)
 }
 
 // A TLS server that has stopped reading, with the pool's sockets to it
