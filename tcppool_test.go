@@ -1205,6 +1205,30 @@ func TestTCPPoolStatsCountReconnects(t *testing.T) {
 	}
 }
 
+// An empty Write sends nothing and succeeds, counted as a Write, while
+// the pool is open; after Close it fails like any other.
+func TestTCPPoolEmptyWriteIsCountedAndFailsAfterClose(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 1})
+	for _, b := range [][]byte{nil, {}} {
+		if n, err := p.Write(b); n != 0 || err != nil {
+			t.Fatalf("Write(%v) = %d, %v; want 0, nil", b, n, err)
+		}
+	}
+	if st := p.Stats(); st.Writes != 2 || st.Bytes != 0 || st.FailedWrites != 0 {
+		t.Fatalf("stats %+v, want 2 writes of no bytes", st)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Write(nil); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("empty Write after Close: %v, want net.ErrClosed", err)
+	}
+	if st := p.Stats(); st.Writes != 2 || st.FailedWrites != 1 {
+		t.Fatalf("stats %+v, want the empty Write after Close failed", st)
+	}
+}
+
 // frame is a message of the hammer tests: a length, then the writer and
 // sequence number, then filler.
 func frame(writer, seq, size int) []byte {

@@ -36,7 +36,8 @@ func (p *TCPPool) Write(b []byte) (int, error) {
 		p.failedWrites.Add(1)
 		return 0, errWriteTimeout
 	}
-	if len(b) == 0 {
+	if len(b) == 0 { // nothing to send, and no connection needed for it
+		p.shares[0].writes.Add(1)
 		return 0, nil
 	}
 	n, err := p.write(*sp, b)
