@@ -115,7 +115,11 @@ func (p *ConnPool) checkOutLocked(c *conn, now time.Duration) *PoolConn {
 	c.movedAt = now
 	if !c.lent {
 		c.lent = true
-		p.topUp.reset() // the server keeps what it accepts
+		if p.topUp.failing() { // the server keeps what it accepts
+			p.topUp.reset()
+			p.topUpAt = 0
+			p.maintainLocked() // the top-up need wait no more
+		}
 	}
 	return h
 }

@@ -379,6 +379,35 @@ func TestTopUpBacksOffFromServerClosingNewConns(t *testing.T) {
 	}
 }
 
+// The top-up's backoff from a server that closed new connections ends
+// when a connection is used: a pool left short then tops up at once, with
+// no time passing, rather than waiting out the step it was in.
+func TestTopUpBackoffEndsWhenAConnectionIsUsed(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	s := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id > 0 { // the first is closed at once, before any use
+			s.Drain(id, c)
+		}
+	})
+	cl := newCloses()
+	p, _ := newFakePool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 3, MinIdleConns: 1,
+		DialBackoff: time.Hour, MaxDialBackoff: time.Hour, OnClose: cl.hook,
+	})
+	cl.wait(t, 1, connpool.CloseStale) // the top-up backs off, for an hour
+	if got := s.Accepts(); got != 1 {
+		t.Fatalf("%d accepts; want the top-up backing off after the first", got)
+	}
+	c := get(t, p) // a Get dials for itself, and its connection is used
+	defer c.Close()
+	if _, err := c.Write([]byte("x")); err != nil {
+		t.Fatal(err)
+	}
+	s.WaitUntil("a spare dialled once a connection was used", func() bool { return s.Accepts() == 3 })
+}
+
 // A connection given back is out of reach of its old handle: every method
 // of the old PoolConn leaves the next holder of the same socket alone.
 func TestStaleHandleTouchesNothing(t *testing.T) {

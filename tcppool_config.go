@@ -56,7 +56,10 @@ type TCPPoolConfig struct {
 	// MaxAttempts is how many attempts a Write makes in all, the first
 	// included, counted as go-tcp-pool counts its retries: an attempt is a
 	// write on a connection or, when none is up, a wait of up to
-	// DialBackoff for one to come up. A Read on a one-connection pool
+	// DialBackoff for one to come up. A connection that the check before
+	// the write (see ProbeAfter) finds closed by its peer costs no attempt
+	// if another connection is up to go on to, once per connection of the
+	// pool in each Write. A Read on a one-connection pool
 	// waits for its connection the same way. With everything down, a
 	// Write gives up after about MaxAttempts × DialBackoff. Zero means 10.
 	// [TCPPool.SetMaxRetries] changes it later.

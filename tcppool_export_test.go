@@ -77,6 +77,14 @@ func (p *TCPPool) WaitPeerClosed(timeout time.Duration) bool {
 	return WaitConnPeerClosed(lc.Conn, timeout)
 }
 
+// SlotConn returns the connection up in slot i, or nil.
+func (p *TCPPool) SlotConn(i int) net.Conn {
+	if lc := (*p.slots.Load())[i].live.Load(); lc != nil {
+		return lc.Conn
+	}
+	return nil
+}
+
 // WaitConnPeerClosed is WaitPeerClosed for the connection c.
 func WaitConnPeerClosed(c net.Conn, timeout time.Duration) bool {
 	var s sock.Socket

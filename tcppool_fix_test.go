@@ -991,3 +991,63 @@ func TestTCPPoolCloseUnderAProbeIsNoStaleConnection(t *testing.T) {
 		t.Errorf("the server got %d bytes, want none", srv.Total())
 	}
 }
+
+// A Write that finds connections closed by the server (after a restart,
+// or by its idle timeout) goes on to one that is up, however few attempts
+// it has: a connection the check before the write finds closed costs no
+// attempt while another is up, as nothing was tried on it.
+func TestTCPPoolConnectionsFoundClosedCostNoAttempt(t *testing.T) {
+	const size = 4
+	srv := newTCPServer(t, nil)
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: size, MaxAttempts: 1,
+		ProbeAfter: time.Nanosecond, // every Write probes
+		// Every Write starts at the first connection and goes on in order.
+		Balancer: connpool.BalancerFunc(func(connpool.ConnSet, int) int { return 0 }),
+	})
+	waitConnsUp(t, p, size)
+	srv.WaitOpen(size)
+	// The server closes all but the last connection.
+	for i := range size - 1 {
+		c := p.SlotConn(i)
+		for id := range srv.Accepts() {
+			if sc := srv.Conn(id); sc != nil && sc.RemoteAddr().String() == c.LocalAddr().String() {
+				sc.Close()
+			}
+		}
+		if !connpool.WaitConnPeerClosed(c, tcpWait) {
+			t.Fatalf("connection %d never saw the server's close", i)
+		}
+	}
+	if n, err := p.Write([]byte("x")); err != nil {
+		t.Fatalf("Write with one attempt past %d connections closed by the server = %d, %v; stats %+v", size-1, n, err, p.Stats())
+	}
+	if st := p.Stats(); st.Writes != 1 || st.FailedWrites != 0 || st.Retries != 0 || st.ClosedStale == 0 {
+		t.Fatalf("stats %+v; want one Write, no retry, and closed connections found stale", st)
+	}
+}
+
+// A server that closes every connection it accepts still uses a Write's
+// attempts up: the checks that cost none are at most one per connection.
+func TestTCPPoolServerClosingEveryConnectionEndsTheWrite(t *testing.T) {
+	srv := newTCPServer(t, func(*testserver.Server, int, net.Conn) {}) // closes at once
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, Size: 2, MaxAttempts: 2,
+		DialBackoff: time.Millisecond, MaxDialBackoff: time.Millisecond,
+		// Each connection comes up once the server's close has reached it.
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err == nil && !connpool.WaitConnPeerClosed(c, tcpWait) {
+				c.Close()
+				return nil, errors.New("the server's close never came")
+			}
+			return c, err
+		},
+	})
+	if n, err := p.Write([]byte("x")); err == nil {
+		t.Fatalf("Write to a server that closes every connection = %d, nil; stats %+v", n, p.Stats())
+	}
+	if st := p.Stats(); st.FailedWrites != 1 || st.Writes != 0 {
+		t.Fatalf("stats %+v", st)
+	}
+}

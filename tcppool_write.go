@@ -64,6 +64,14 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 	waiting := false
 	defer p.stopWaiting(&waiting)
 	var waitEnds time.Duration // see pause
+	// A connection that the check before the write finds closed by its
+	// peer (after a server restart, say) costs no attempt if the Write
+	// can go on to another connection up: nothing was tried on it. It
+	// costs one if none is up, as the Write would have failed on it
+	// then. At most once per connection of the pool, so that a server
+	// closing every connection it accepts still uses the attempts up.
+	freeChecks := len(slots)
+	unpaid := false // a failed check, free if another connection is up
 	for attempt := 1; ; {
 		s, lc := p.pick(slots, len(b))
 		if lc == nil {
@@ -72,6 +80,16 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 			wake := p.sleep()
 			slots = *p.slots.Load()
 			if s, lc = p.pick(slots, len(b)); lc == nil {
+				if unpaid {
+					unpaid = false
+					if attempt >= attempts {
+						p.unsleep()
+						return 0, p.giveUp("write", attempt, lastErr)
+					}
+					attempt++
+					p.retries.Add(1)
+					waitEnds = 0
+				}
 				if !waiting {
 					waiting = true
 					p.waitingWrites.Add(1)
@@ -100,19 +118,29 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 			p.unsleep()
 		}
 		p.stopWaiting(&waiting)
+		unpaid = false
 		var picked time.Duration
 		if obs != nil {
 			picked = p.clock.Now()
 		}
-		n, again, err := p.writeOn(s, lc, b)
+		n, next, err := p.writeOn(s, lc, b)
 		if obs != nil {
 			observeWait(obs, picked-start)
 			observeUse(obs, p.clock.Now()-picked)
 		}
-		if !again {
+		if next == writeDone {
 			return n, err
 		}
 		lastErr = err
+		if next == writeCheckFailed && freeChecks > 0 {
+			freeChecks--
+			unpaid = true
+			if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
+				return 0, err
+			}
+			slots = *p.slots.Load()
+			continue
+		}
 		if attempt >= attempts {
 			return 0, p.giveUp("write", attempt, lastErr)
 		}
@@ -161,11 +189,16 @@ func (p *TCPPool) pick(slots []*slot, size int) (*slot, *liveConn) {
 	return nil, nil
 }
 
+// What a Write does after an attempt (writeOn).
+const (
+	writeDone        = iota // return what the attempt returned
+	writeAgain              // go on to another connection: nothing of b reached this one, or RetryPartialWrites allows it
+	writeCheckFailed        // go on to another connection: the check before the write found this one closed
+)
+
 // writeOn writes b on lc, the connection of s, passing on the reference
-// the caller took. again reports that the Write may go on to another
-// connection: nothing of b reached this one, or RetryPartialWrites allows
-// it.
-func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, err error) {
+// the caller took, and says what the Write does next.
+func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, next int, err error) {
 	if p.probeGap >= 0 {
 		now := int64(p.clock.Now())
 		last := lc.lastWrite.Load()
@@ -173,7 +206,7 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 			if !p.checkIdle(s, lc, now, last) {
 				lc.release()
 				p.retire(s, lc, sock.ErrPeerClosed)
-				return 0, true, &opError{op: "write", addr: lc.addr, err: sock.ErrPeerClosed}
+				return 0, writeCheckFailed, &opError{op: "write", addr: lc.addr, err: sock.ErrPeerClosed}
 			}
 		} else if now > last {
 			// A CAS, not a Store, so as not to undo a probe claimed since
@@ -191,12 +224,12 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 			lc.markUsed()
 			s.share.writes.Add(1)
 			s.share.bytes.Add(uint64(n))
-			return n, false, nil
+			return n, writeDone, nil
 		}
 		err = errShortWrite
 	}
 	if p.closed.Load() {
-		return n, false, errTCPPoolClosed
+		return n, writeDone, errTCPPoolClosed
 	}
 	timeout := isTimeout(err)
 	if n > 0 || !timeout || !lc.plain {
@@ -214,13 +247,13 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, again bool, e
 	}
 	werr := &opError{op: "write", addr: lc.addr, err: err}
 	if timeout {
-		return n, false, werr
+		return n, writeDone, werr
 	}
 	if n == 0 || p.cfg.RetryPartialWrites {
 		s.share.bytes.Add(uint64(n)) // the torn start went out all the same
-		return 0, true, werr
+		return 0, writeAgain, werr
 	}
-	return n, false, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: err}
+	return n, writeDone, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: err}
 }
 
 // States of liveConn.lastWrite other than a time, which is never negative.
