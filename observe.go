@@ -6,6 +6,8 @@ import (
 	"slices"
 	"sync/atomic"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // Observer receives a pool's events as they happen, with their durations,
@@ -55,7 +57,7 @@ type observerSet struct {
 
 // add adds o, unless it is nil, and returns the function that removes it.
 func (s *observers) add(o Observer) (remove func()) {
-	if o == nil {
+	if isnil.Value(o) { // a nil pointer too: its methods would panic in Get
 		return func() {}
 	}
 	id := s.lastID.Add(1)

@@ -93,7 +93,8 @@ func TestObserveRemove(t *testing.T) {
 	kept, gone := new(recordingObserver), new(recordingObserver)
 	p.Observe(kept)
 	remove := p.Observe(gone)
-	p.Observe(nil)()  // neither call may panic
+	p.Observe(nil)() // none of these calls may panic
+	p.Observe((*recordingObserver)(nil))()
 	get(t, p).Close() // dials: both hear the dial, the wait and the use
 	remove()
 	remove()
@@ -114,6 +115,7 @@ func TestObserveRemove(t *testing.T) {
 	o := new(recordingObserver)
 	remove = logs.Observe(o)
 	logs.Observe(nil)()
+	logs.Observe((*recordingObserver)(nil))()
 	if _, err := logs.Write([]byte("heard\n")); err != nil {
 		t.Fatal(err)
 	}

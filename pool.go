@@ -237,7 +237,7 @@ func (p *ConnPool) Name() string {
 // when remove returns may still reach o; after that, none does, and a pool
 // whose observers are all removed costs what one with none costs. Observe
 // and remove are safe to call at any time, remove more than once;
-// Observe(nil) adds nothing.
+// Observe(nil), or a nil pointer, adds nothing.
 func (p *ConnPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 
 // Get returns a connection from the pool: an idle one if there is one, else

@@ -187,7 +187,10 @@ func (c *TCPClient) SyscallConn() (syscall.RawConn, error) {
 	c.mu.Lock()
 	tc := c.TCPConn
 	c.mu.Unlock()
-	rc, err := tc.SyscallConn() // EINVAL for none
+	if tc == nil {
+		return nil, syscall.EINVAL
+	}
+	rc, err := tc.SyscallConn()
 	if err != nil {
 		return nil, err
 	}

@@ -322,6 +322,25 @@ func TestTCPClientZeroValueCopyIntoFailsWithAnError(t *testing.T) {
 	if _, err := io.Copy(&c, io.LimitReader(strings.NewReader("x"), 1)); err == nil {
 		t.Fatal("io.Copy into a zero TCPClient succeeded")
 	}
+	// From a file, io.Copy asks the file's WriteTo first, which asks the
+	// destination for its SyscallConn.
+	f, err := os.CreateTemp(t.TempDir(), "copy")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if _, err := f.WriteString("x"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SyscallConn(); err == nil {
+		t.Fatal("SyscallConn of a zero TCPClient returned no error")
+	}
+	if _, err := io.Copy(&c, f); err == nil {
+		t.Fatal("io.Copy from a file into a zero TCPClient succeeded")
+	}
 }
 
 // A Write whose redial fails must leave a connection for the promoted

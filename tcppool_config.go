@@ -3,6 +3,8 @@ package connpool
 import (
 	"log/slog"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/isnil"
 )
 
 // maxTCPPoolSize is the largest size a TCPPool accepts, in
@@ -41,8 +43,8 @@ type TCPPoolConfig struct {
 	// per address; at most 65536. [TCPPool.SetPoolSize] changes it later.
 	Size int
 
-	// Balancer picks the connection for each Write. Nil means a new
-	// [RoundRobin]. See also [LeastLoaded] and [Random].
+	// Balancer picks the connection for each Write. Nil, or a nil
+	// BalancerFunc or pointer, means a new [RoundRobin]. See also [LeastLoaded] and [Random].
 	Balancer Balancer
 
 	// Dial opens a connection to an address of Addrs. Nil means a
@@ -127,7 +129,7 @@ func (c *TCPPoolConfig) validate() error {
 	case c.Size == 0:
 		c.Size = min(len(c.Addrs), maxTCPPoolSize)
 	}
-	if c.Balancer == nil {
+	if isnil.Value(c.Balancer) { // a nil BalancerFunc too
 		c.Balancer = RoundRobin()
 	}
 	switch {

@@ -1205,6 +1205,26 @@ func TestTCPPoolStatsCountReconnects(t *testing.T) {
 	}
 }
 
+// A nil BalancerFunc is no Balancer: the pool round-robins, as with none.
+func TestTCPPoolNilBalancerFuncMeansTheDefault(t *testing.T) {
+	srv := newTCPServer(t, nil)
+	var none connpool.BalancerFunc
+	p := dialPool(t, connpool.TCPPoolConfig{Addrs: []string{srv.Addr()}, Size: 2, Balancer: none})
+	waitConnsUp(t, p, 2)
+	for range 4 {
+		mustWrite(t, p, []byte("x"))
+	}
+	srv.WaitTotal(4)
+	if n := srv.Accepts(); n != 2 {
+		t.Fatalf("%d connections; want 2", n)
+	}
+	for id, b := range srv.Data() {
+		if len(b) != 2 {
+			t.Errorf("connection %d got %q; want 2 of the 4 writes, as RoundRobin spreads them", id, b)
+		}
+	}
+}
+
 // An empty Write sends nothing and succeeds, counted as a Write, while
 // the pool is open; after Close it fails like any other.
 func TestTCPPoolEmptyWriteIsCountedAndFailsAfterClose(t *testing.T) {

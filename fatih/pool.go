@@ -1,6 +1,6 @@
 // Package pool is a drop-in for github.com/fatih/pool v3: code written
 // against it builds unchanged once its import path is changed to
-// github.com/seed-a245f091/connpool/fatih, and runs on a connpool
+// github.com/seed-a245f091/connpool/fatih, and runs on a
 // [connpool.ConnPool].
 //
 // Its Get takes no context, as fatih/pool's does. What changes is what

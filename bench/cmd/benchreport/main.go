@@ -1,7 +1,7 @@
 // Command benchreport turns the output of the bench module's benchmarks into
 // BENCHMARKS.md and its charts: every scenario, connpool and TCPPool beside
 // every peer in the same run, each ratio with its confidence interval and
-// significance from golang.org/x/perf/benchmath, and the issues' targets
+// significance from golang.org/x/perf/benchmath, and the benchmark targets
 // marked met, missed or not measured.
 //
 // Usage:

@@ -41,7 +41,7 @@ var labels = map[string]string{
 	"naiverr":      "naive round-robin",
 }
 
-// The targets of the issues, with the tolerances the report reads them by.
+// The benchmark targets, with the tolerances the report reads them by.
 const (
 	getPutMaxRatio = 0.5  // connpool ÷ puddle, ns/op
 	minFairness    = 0.8  // fewest ÷ most ops of any goroutine
@@ -73,7 +73,7 @@ type Info struct {
 	Readme string
 }
 
-// target is one of the issues' targets and how the run fared.
+// target is one of the benchmark targets and how the run fared.
 type target struct {
 	name, state, detail string // state: met, missed or not measured
 }
