@@ -881,6 +881,17 @@ func recovered(f func()) (r any) {
 	return nil
 }
 
+// panickingClear is a connection whose SetDeadline panics when it clears
+// the deadlines.
+type panickingClear struct{ net.Conn }
+
+func (c panickingClear) SetDeadline(t time.Time) error {
+	if t.IsZero() {
+		panic("deadline bug")
+	}
+	return c.Conn.SetDeadline(t)
+}
+
 // Callbacks that panic leave no slot or lock behind: the panic reaches
 // the caller, and with MaxConns 1 the pool goes on serving.
 func TestPanickingCallbacksLeakNothing(t *testing.T) {
@@ -946,6 +957,35 @@ func TestPanickingCallbacksLeakNothing(t *testing.T) {
 		echo(t, c, "after the panic")
 		c.Close()
 		wantCounts(t, p, 1, 1)
+	})
+	// A wrapper whose SetDeadline panics when the pool clears the
+	// holder's deadline: the return closes the connection and frees its
+	// slot, and the panic reaches the holder's Close.
+	t.Run("SetDeadline in the return", func(t *testing.T) {
+		s := newServer(t)
+		p := newPool(t, connpool.Config{
+			MaxConns: 1,
+			Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				c, err := dialTo(s)(ctx, "", "")
+				if err != nil {
+					return nil, err
+				}
+				return panickingClear{c}, nil
+			},
+		})
+		c := get(t, p)
+		if err := c.SetDeadline(time.Now().Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		if r := recovered(func() { c.Close() }); r != "deadline bug" {
+			t.Fatalf("Close panicked with %v, want SetDeadline's panic", r)
+		}
+		c = get(t, p) // MaxConns 1: the slot is free again
+		echo(t, c, "after the panic")
+		c.Close()
+		if st := p.Stats(); st.ClosedUnusable != 1 || st.Open != 1 || st.Dials != 2 {
+			t.Errorf("stats %+v", st)
+		}
 	})
 	// Close and Reset close every idle connection at once: one hook that
 	// panics leaves none of them open.

@@ -873,7 +873,10 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	case state&flagDeadline != 0:
 		// A socket that takes no deadline is broken, or was closed by
 		// Drain: the same as a failed Read or Write.
-		failed = c.nc.SetDeadline(time.Time{}) != nil
+		var panicked *any
+		if failed, panicked = clearDeadline(c.nc); panicked != nil {
+			defer panic(*panicked) // once the connection is closed
+		}
 	}
 	p.mu.Lock()
 	if !exact {
@@ -924,6 +927,19 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 		return p.closeConn(extra, CloseMaxIdle)
 	}
 	return nil
+}
+
+// clearDeadline clears the deadlines of nc, given back, and reports
+// whether that failed. A SetDeadline that panics (a wrapper's own) counts
+// as failed, and its panic is returned for the caller to raise once the
+// connection is closed and its slot freed.
+func clearDeadline(nc net.Conn) (failed bool, panicked *any) {
+	defer func() {
+		if r := recover(); r != nil {
+			failed, panicked = true, &r
+		}
+	}()
+	return nc.SetDeadline(time.Time{}) != nil, nil
 }
 
 // deliverLocked hands a connection that is not checked out to the longest
