@@ -165,7 +165,9 @@ type Config struct {
 	OnDial func(conn net.Conn, err error, took time.Duration)
 
 	// OnClose, if set, is called after the pool closes a connection, with
-	// the reason. It runs without the pool's lock held and must not block.
+	// the reason, before the connection's place under MaxConns is free for
+	// another dial: a Drain that returns has heard every OnClose out. It
+	// runs without the pool's lock held and must not block.
 	OnClose func(conn net.Conn, reason CloseReason)
 
 	// Logger, if set, receives the records an operator needs: dials

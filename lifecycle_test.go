@@ -977,6 +977,33 @@ func TestDrainWaitsForCheckedOutConns(t *testing.T) {
 	wantCounts(t, p, 0, 0)
 }
 
+// A Drain that returns has heard every OnClose out, that of a connection
+// its holder gave back last included.
+func TestDrainReturnsAfterEveryOnClose(t *testing.T) {
+	s := newServer(t)
+	var heard atomic.Int32
+	p := newPool(t, connpool.Config{
+		Addr: s.Addr(), MaxConns: 2, InitialConns: 2,
+		OnClose: func(net.Conn, connpool.CloseReason) {
+			time.Sleep(20 * time.Millisecond) // a slow hook: metrics, say
+			heard.Add(1)
+		},
+	})
+	c := get(t, p)
+	done := make(chan int32, 1)
+	go func() {
+		if n, err := p.Drain(context.Background()); n != 0 || err != nil {
+			t.Errorf("Drain = %d, %v; want 0, nil", n, err)
+		}
+		done <- heard.Load()
+	}()
+	s.WaitOpen(1) // the idle one is closed
+	c.Close()
+	if n := <-done; n != 2 {
+		t.Fatalf("Drain returned having heard %d OnClose calls; want 2", n)
+	}
+}
+
 func TestDrainGivesUpWithItsContext(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})

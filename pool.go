@@ -1061,14 +1061,16 @@ func (p *ConnPool) checkDrainedLocked() {
 	}
 }
 
-// closeConn closes a connection released by releaseLocked and reports it to
-// the OnClose hook, after the books are balanced. Both happen even if the
-// socket's Close panics (a wrapper's own), whose panic then goes on.
+// closeConn closes a connection released by releaseLocked, reports it to
+// the OnClose hook and then gives up its slot. All three happen even if
+// the socket's Close or the hook panics, whose panic then goes on.
 func (p *ConnPool) closeConn(c *conn, reason CloseReason) error {
+	// The slot is given up after the hook has run, so that a Drain that
+	// returns has heard every hook out.
+	defer p.socketsClosed(1)
 	if p.cfg.OnClose != nil {
 		defer p.cfg.OnClose(c.nc, reason)
 	}
-	defer p.socketsClosed(1)
 	if c.mayWait(reason) {
 		p.byeBegins(c)
 		defer p.byeEnds(c)
@@ -1110,6 +1112,7 @@ func (p *ConnPool) closeAll(rs []reaped) {
 	if len(rs) == 0 {
 		return
 	}
+	defer p.socketsClosed(len(rs)) // after the hooks, as in closeConn
 	if p.cfg.OnClose != nil {
 		defer func() {
 			for _, r := range rs {
@@ -1117,7 +1120,6 @@ func (p *ConnPool) closeAll(rs []reaped) {
 			}
 		}()
 	}
-	defer p.socketsClosed(len(rs))
 	closeEach(rs, func(r reaped) bool { return !isSocket(r.c.nc) }, func(r reaped) {
 		if r.c.mayWait(r.reason) {
 			p.byeBegins(r.c)
