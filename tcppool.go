@@ -99,10 +99,10 @@ func isTimeout(err error) bool {
 // [Balancer] among those that are up; Writes from several goroutines run
 // in parallel on different connections. A Write that finds its connection
 // broken before any byte left moves on to the next connection up, up to
-// MaxAttempts attempts in all (a connection the check before the write
-// finds closed costs none while another is up, so a Write after a server
-// restart goes out on a new connection); the broken connection is redialled in the
-// background with a jittered backoff that grows with the outage (see
+// MaxAttempts attempts in all (connections the check before the write
+// finds closed cost none while another is up, so those a server restart
+// left cost a Write one attempt in all); the broken connection is
+// redialled in the background with a jittered backoff that grows with the outage (see
 // [TCPPoolConfig.DialBackoff]). A connection lost before any Write or
 // Read on it succeeded, within MaxDialBackoff of its dial, as to a server
 // that closes what it accepts, counts as a failed dial: the backoff goes

@@ -44,7 +44,8 @@ type TCPPoolConfig struct {
 	Size int
 
 	// Balancer picks the connection for each Write. Nil, or a nil
-	// BalancerFunc or pointer, means a new [RoundRobin]. See also [LeastLoaded] and [Random].
+	// BalancerFunc or pointer, means a new [RoundRobin]. See also
+	// [LeastLoaded] and [Random].
 	Balancer Balancer
 
 	// Dial opens a connection to an address of Addrs. Nil means a
@@ -61,8 +62,8 @@ type TCPPoolConfig struct {
 	// DialBackoff for one to come up. A connection that the check before
 	// the write (see ProbeAfter) finds closed by its peer costs no attempt
 	// if another connection is up to go on to, once per connection of the
-	// pool in each Write. A Read on a one-connection pool
-	// waits for its connection the same way. With everything down, a
+	// pool in each Write. A Read on a one-connection pool waits for its
+	// connection the same way. With everything down, a
 	// Write gives up after about MaxAttempts × DialBackoff. Zero means 10.
 	// [TCPPool.SetMaxRetries] changes it later.
 	MaxAttempts int
