@@ -102,8 +102,8 @@ func isTimeout(err error) bool {
 // MaxAttempts attempts in all (connections the check before the write
 // finds closed cost none while another is up, so those a server restart
 // left cost a Write one attempt in all); the broken connection is
-// redialled in the background with a jittered backoff that grows with the outage (see
-// [TCPPoolConfig.DialBackoff]). A connection lost before any Write or
+// redialled in the background with a jittered backoff that grows with
+// the outage (see [TCPPoolConfig.DialBackoff]). A connection lost before any Write or
 // Read on it succeeded, within MaxDialBackoff of its dial, as to a server
 // that closes what it accepts, counts as a failed dial: the backoff goes
 // on growing, and the next dial goes to the next address. (One lost later
