@@ -873,9 +873,9 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 	case state&flagDeadline != 0:
 		// A socket that takes no deadline is broken, or was closed by
 		// Drain: the same as a failed Read or Write.
-		var panicked *any
+		var panicked any
 		if failed, panicked = clearDeadline(c.nc); panicked != nil {
-			defer panic(*panicked) // once the connection is closed
+			defer panic(panicked) // once the connection is closed
 		}
 	}
 	p.mu.Lock()
@@ -933,10 +933,10 @@ func (p *ConnPool) put(c *conn, state uint64) error {
 // whether that failed. A SetDeadline that panics (a wrapper's own) counts
 // as failed, and its panic is returned for the caller to raise once the
 // connection is closed and its slot freed.
-func clearDeadline(nc net.Conn) (failed bool, panicked *any) {
+func clearDeadline(nc net.Conn) (failed bool, panicked any) {
 	defer func() {
-		if r := recover(); r != nil {
-			failed, panicked = true, &r
+		if panicked = recover(); panicked != nil {
+			failed = true
 		}
 	}()
 	return nc.SetDeadline(time.Time{}) != nil, nil
