@@ -10,7 +10,7 @@ import (
 )
 
 // DialFunc opens a connection to address on network. It has the signature
-// of [net.Dialer.DialContext] and [tls.Dialer.DialContext], so either can
+// of [net.Dialer.DialContext] and [crypto/tls.Dialer.DialContext], so either can
 // be passed as it is. Both pools use it.
 //
 // The context carries the pool's lifetime and its DialTimeout: it is not
@@ -149,8 +149,9 @@ type Config struct {
 	// while dials fail: each wait is drawn at random (full jitter) up to a
 	// quarter of the time dials have been failing, but up to no less than
 	// DialBackoff and no more than MaxDialBackoff, so the first attempt
-	// after the server is back comes within a quarter of the outage, and a
-	// long outage costs a trickle of about one attempt per MaxDialBackoff.
+	// after the server is back comes within a quarter of the outage (or
+	// within DialBackoff, if that is longer), and a long outage costs a
+	// trickle of about one attempt per MaxDialBackoff.
 	// While dials fail, the pool dials one at a
 	// time, each failure ends the longest wait with the dial's error, and
 	// the other Gets wait for the next attempt, a connection coming back,

@@ -20,7 +20,7 @@
 // # Checkout pool
 //
 // A ConnPool keeps at most [Config.MaxConns] connections open, counting those
-// idle, checked out and being dialled. A Get takes the most recently
+// idle, checked out, being dialled and being closed. A Get takes the most recently
 // returned idle connection, or dials one if there is room, or else waits in
 // line; it ends early with its context's error, or with [ErrClosed] when
 // the pool closes.
@@ -45,9 +45,10 @@
 // its slot and its error goes to the longest waiter, so while a server is
 // down each waiting Get fails once rather than waiting for ever. While
 // dials fail the pool dials one at a time, each after a jittered wait that
-// grows with the outage, up to a cap ([Config.DialBackoff]), so the first
-// attempt after the server is back comes within a quarter of the outage; the
-// first success ends it.
+// grows with the outage from [Config.DialBackoff] up to a cap
+// ([Config.MaxDialBackoff]), so the first attempt after the server is back
+// comes within a quarter of the outage, or within DialBackoff if that is
+// longer; the first success ends it.
 // A dial function that returns neither a connection nor an error is an
 // error ([ErrNilConn]), never a nil connection.
 //
@@ -145,10 +146,10 @@
 //
 // A HealthCheck, OnDial, OnClose or Observer that panics leaves no slot and
 // no lock behind: the pool settles its books first. The panic then goes on
-// to the caller of the Get, Close, Reset or New that ran the callback (an
-// OnClose that panics in Close or Reset, which close many connections at
-// once, does so once every socket is closed, and the connections after it
-// go unreported). In a background dial or in the pool's goroutines it
+// to the caller of the Get, TryGet, Close, Reset, Drain or New that ran the
+// callback (an OnClose that panics in Close, Reset or Drain, which close
+// many connections at once, does so once every socket is closed, and the
+// connections after it go unreported). In a background dial or in the pool's goroutines it
 // ends the program, as any unrecovered panic in a goroutine does. So does
 // a dial function that panics, but for New's initial dials, whose panic
 // reaches New's caller with the connections already dialled closed. The

@@ -20,8 +20,8 @@ import (
 // pool's lock held, from many goroutines at once: they must be safe for
 // concurrent use and quick, as they run on every Get and return. A method
 // that panics does not leave the pool short of a connection; the panic
-// goes on to the caller of the Get, Close or Write, or, for a background
-// dial, ends the program as any unrecovered panic does.
+// goes on to the caller of the Get, TryGet, Close, Drain or Write, or, for
+// a background dial, ends the program as any unrecovered panic does.
 type Observer interface {
 	// ObserveWait is called for every Get and TryGet that returns a
 	// connection, with the time from its call until it had the connection

@@ -682,7 +682,8 @@ func (p *ConnPool) Len() int {
 
 // NumberOfConns returns the number of open connections: idle, checked out
 // and being dialled. It is 0 once the pool is closed and every connection
-// has come back.
+// has come back. A connection being closed is not counted, though it holds
+// its slot of MaxConns until its socket is closed.
 func (p *ConnPool) NumberOfConns() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

@@ -59,7 +59,7 @@ type Stats struct {
 	MaxConns     int    // Config.MaxConns
 	MaxIdleConns int    // Config.MaxIdleConns, its default filled in
 	MinIdleConns int    // Config.MinIdleConns
-	Open         int    // idle + in use + dialling
+	Open         int    // idle + in use + dialling (not those being closed)
 	Idle         int    // in the idle list
 	InUse        int    // checked out
 	Dialing      int    // dials in flight

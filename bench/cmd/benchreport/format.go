@@ -29,7 +29,7 @@ func num(v float64) string {
 
 // dur formats nanoseconds as a duration with three significant digits.
 func dur(ns float64) string {
-	d := time.Duration(ns)
+	d := time.Duration(math.Round(ns))
 	switch {
 	case d >= time.Second:
 		return fmt.Sprintf("%.3gs", d.Seconds())

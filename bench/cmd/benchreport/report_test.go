@@ -223,3 +223,21 @@ func TestBaselines(t *testing.T) {
 		t.Log(md)
 	}
 }
+
+// TestDurRounds checks that a duration in the prose matches the same
+// figure in the tables, which round to three significant digits.
+func TestDurRounds(t *testing.T) {
+	for _, c := range []struct {
+		ns   float64
+		want string
+	}{
+		{111.6, "112ns"},
+		{26.9, "27ns"},
+		{1499.6, "1.5µs"},
+		{2.6e6, "2.6ms"},
+	} {
+		if got := dur(c.ns); got != c.want {
+			t.Errorf("dur(%v) = %q, want %q", c.ns, got, c.want)
+		}
+	}
+}
