@@ -258,6 +258,9 @@ type counterShare struct {
 // The pool has the defaults of [TCPPoolConfig]: 10 attempts per Write,
 // DialBackoff 10ms, round-robin, and so on. Grow it with SetPoolSize.
 func Dial(network, addr string) (*TCPPool, error) {
+	if addr == "" {
+		return nil, invalid("addr is empty")
+	}
 	raddr, err := net.ResolveTCPAddr(network, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connpool: %w", err)

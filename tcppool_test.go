@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"reflect"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -229,6 +230,12 @@ func TestTCPPoolDialRejectsBadInput(t *testing.T) {
 				t.Fatalf("got %v, %v; want an error and no pool", p, err)
 			}
 		})
+	}
+	// The error names what the caller passed, not a field of a config
+	// the caller never wrote.
+	p, err := connpool.Dial("tcp", "")
+	if p != nil || !errors.Is(err, connpool.ErrInvalidConfig) || !strings.Contains(err.Error(), "addr is empty") {
+		t.Fatalf(`Dial("tcp", "") = %v, %v; want an error wrapping ErrInvalidConfig saying addr is empty`, p, err)
 	}
 }
 
