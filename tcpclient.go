@@ -107,9 +107,12 @@ func (c *TCPClient) SetRetryInterval(retryInterval time.Duration) {
 // twice. After Close, or when Close ends it, it returns an error wrapping
 // [net.ErrClosed]. With no connection and no address to dial, as on the
 // zero value, it fails at once. A write that reaches a deadline set
-// through the embedded connection returns the timeout, keeping the
-// connection, which a timeout does not break: a retry on a new connection,
-// which has no deadline, would wait for as long as the peer does.
+// through the embedded connection returns the timeout, and is not tried
+// again: a retry on a new connection, which has no deadline, would wait
+// for as long as the peer does. If it wrote nothing, the connection is
+// kept, as a timeout does not break it; if it wrote part of b, the
+// connection is closed, so that its peer sees the torn message at the end
+// of a stream, never followed by the next Write's bytes.
 func (c *TCPClient) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -145,7 +148,7 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 		if err == nil {
 			return n, nil
 		}
-		if errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosed() {
+		if n == 0 && errors.Is(err, os.ErrDeadlineExceeded) && !c.isClosed() {
 			return n, &opError{op: "write", addr: c.raddr.String(), err: err}
 		}
 		c.replace(nil)

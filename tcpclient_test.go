@@ -1,6 +1,7 @@
 package connpool_test
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net"
@@ -427,6 +428,71 @@ func TestTCPClientWriteObeysTheDeadline(t *testing.T) {
 	}
 	mustWrite(t, c, []byte("on time\n"))
 	srv.WaitTotal(len("on time\n"))
+}
+
+// A Write that its deadline cuts short after part of its bytes went out
+// closes the connection: the next Write goes to a new one, and the peer
+// sees the torn message at the end of its stream, not followed by more.
+func TestTCPClientWriteCutShortByTheDeadlineEndsTheStream(t *testing.T) {
+	hold := make(chan struct{})
+	// The first connection's server reads one byte, to show that the Write
+	// has begun, then nothing until hold closes, then the rest.
+	srv := testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			b := make([]byte, 1)
+			if _, err := io.ReadFull(c, b); err != nil {
+				return
+			}
+			s.Record(id, b)
+			<-hold
+		}
+		s.Drain(id, c)
+	})
+	released := false
+	release := func() {
+		if !released {
+			released = true
+			close(hold)
+		}
+	}
+	t.Cleanup(release) // before the server's Close, which waits for its handlers
+	c := dialClient(t, srv)
+	first := c.TCPConn
+	written := make(chan int, 1)
+	go func() {
+		// Far more than loopback's socket buffers hold: it blocks until
+		// the deadline.
+		n, err := c.Write(make([]byte, 64<<20))
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Errorf("Write = %d, %v; want os.ErrDeadlineExceeded", n, err)
+		}
+		written <- n
+	}()
+	srv.WaitTotal(1)
+	if err := first.SetWriteDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	select {
+	case n = <-written:
+	case <-time.After(tcpWait):
+		t.Fatal("the deadline did not end the blocked Write")
+	}
+	if n == 0 {
+		t.Fatal("the cut-short Write reports no byte written; the server read one")
+	}
+	// Clear the deadline, as a caller would before its next Write. (If the
+	// Write closed first, as it should, that fails, harmlessly.)
+	first.SetWriteDeadline(time.Time{})
+	release()
+	mustWrite(t, c, []byte("NEXT"))
+	srv.WaitTotal(n + len("NEXT"))
+	if c.TCPConn == first {
+		t.Error("the connection the deadline tore is still in use")
+	}
+	if got := srv.Data()[0]; bytes.HasSuffix(got, []byte("NEXT")) {
+		t.Error("the next Write followed the torn message on its stream")
+	}
 }
 
 // io.Copy from a file into a TCPClient goes through Write: the connection
