@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -1049,5 +1050,132 @@ func TestTCPPoolServerClosingEveryConnectionEndsTheWrite(t *testing.T) {
 	}
 	if st := p.Stats(); st.FailedWrites != 1 || st.Writes != 0 {
 		t.Fatalf("stats %+v", st)
+	}
+}
+
+// tearingConn is a socket that holds the Write the socket cuts short after
+// part of its bytes went out (the first one), saying so on torn, until
+// hold is closed; a Write that begins on it meanwhile says so on entered.
+type tearingConn struct {
+	net.Conn
+	st *tearing
+}
+
+type tearing struct {
+	tore    atomic.Bool
+	holding atomic.Bool
+	torn    chan struct{}
+	hold    chan struct{}
+	entered chan struct{}
+}
+
+func (c tearingConn) Write(b []byte) (int, error) {
+	if c.st.holding.Load() {
+		select {
+		case c.st.entered <- struct{}{}:
+		default:
+		}
+	}
+	n, err := c.Conn.Write(b)
+	if err != nil && n > 0 && c.st.tore.CompareAndSwap(false, true) {
+		c.st.holding.Store(true)
+		close(c.st.torn)
+		<-c.st.hold
+		c.st.holding.Store(false)
+	}
+	return n, err
+}
+
+// waitParked waits until a goroutine's stack holds every one of frames,
+// failing if bad fires first.
+func waitParked(t *testing.T, bad <-chan struct{}, why string, frames ...string) {
+	t.Helper()
+	buf := make([]byte, 1<<20)
+	deadline := time.Now().Add(testserver.WaitLimit)
+	for {
+		n := runtime.Stack(buf, true)
+		for _, g := range strings.Split(string(buf[:n]), "\n\n") {
+			all := true
+			for _, f := range frames {
+				all = all && strings.Contains(g, f)
+			}
+			if all {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no goroutine parked in %v", frames)
+		}
+		select {
+		case <-bad:
+			t.Fatal(why)
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+// A Write that its deadline cuts short after part of its bytes went out
+// retires its connection before any other Write goes out on it, even one
+// that had taken the connection already and finds the deadline lifted:
+// the peer sees the torn message at the end of its stream, and the other
+// Write's bytes on the next connection.
+func TestTCPPoolTornWriteRetiresBeforeTheNextWriteGoesOut(t *testing.T) {
+	release := make(chan struct{})
+	// The first connection's server reads one byte, to show that the Write
+	// has begun, then nothing until release; then everything.
+	srv := testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			b := make([]byte, 1)
+			if _, err := io.ReadFull(c, b); err != nil {
+				return
+			}
+			s.Record(id, b)
+			<-release
+		}
+		s.Drain(id, c)
+	})
+	st := &tearing{torn: make(chan struct{}), hold: make(chan struct{}), entered: make(chan struct{}, 1)}
+	var once sync.Once
+	t.Cleanup(func() { once.Do(func() { close(release); close(st.hold) }) }) // before the server's Close
+	var dials atomic.Int32
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil || dials.Add(1) > 1 {
+				return c, err
+			}
+			return tearingConn{c, st}, nil
+		},
+	})
+	torn := make(chan error, 1)
+	go func() {
+		_, err := p.Write(make([]byte, 64<<20)) // more than the socket buffers hold
+		torn <- err
+	}()
+	srv.WaitTotal(1)
+	if err := p.SetWriteDeadline(time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	<-st.torn
+	if err := p.SetWriteDeadline(time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	next := make(chan error, 1)
+	go func() {
+		_, err := p.Write([]byte("NEXT"))
+		next <- err
+	}()
+	// The next Write waits for the torn one to finish with the connection.
+	waitParked(t, st.entered, "a Write went out on a connection a torn Write had yet to retire",
+		"(*Mutex).lockSlow", "(*TCPPool).writeOn")
+	once.Do(func() { close(release); close(st.hold) })
+	waitErrIs(t, torn, os.ErrDeadlineExceeded, "the Write the deadline cut short")
+	if err := <-next; err != nil {
+		t.Fatalf("the next Write = %v", err)
+	}
+	srv.WaitUntil("NEXT on the next connection", func() bool { return string(srv.Data()[1]) == "NEXT" })
+	if got := srv.Data()[0]; strings.HasSuffix(string(got), "NEXT") {
+		t.Error("the next Write followed the torn message on its stream")
 	}
 }

@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"net"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -50,6 +51,10 @@ type liveConn struct {
 	// SetPoolSize can remove a connection without cutting a Write short.
 	refs   atomic.Int64
 	closed atomic.Bool
+	// wmu makes the Writes on it go one at a time, from before the socket
+	// write to after the retirement of a connection the write broke, so
+	// that no Write's bytes follow a torn message onto its stream.
+	wmu sync.Mutex
 	// removed says SetPoolSize took it out of its slot: whoever drops the
 	// last reference closes it without a TLS goodbye, which could keep
 	// SetPoolSize or the last Write on it waiting up to five seconds on a

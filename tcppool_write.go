@@ -216,29 +216,45 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, next int, err
 			lc.lastWrite.CompareAndSwap(last, now)
 		}
 	}
-	n, err = lc.Conn.Write(b)
-	lc.release()
-	n = min(max(n, 0), len(b)) // keep io.Writer's contract whatever the conn does
-	if err == nil {
-		if n == len(b) {
-			lc.markUsed()
-			s.share.writes.Add(1)
-			s.share.bytes.Add(uint64(n))
-			return n, writeDone, nil
+	lc.wmu.Lock()
+	if lc.closed.Load() {
+		// Retired by the Write before this one, which broke it: nothing
+		// was tried on it.
+		lc.wmu.Unlock()
+		lc.release()
+		if p.closed.Load() {
+			return 0, writeDone, errTCPPoolClosed
 		}
+		return 0, writeCheckFailed, &opError{op: "write", addr: lc.addr, err: errConnLost}
+	}
+	n, err = lc.Conn.Write(b)
+	n = min(max(n, 0), len(b)) // keep io.Writer's contract whatever the conn does
+	if err == nil && n == len(b) {
+		lc.wmu.Unlock()
+		lc.release()
+		lc.markUsed()
+		s.share.writes.Add(1)
+		s.share.bytes.Add(uint64(n))
+		return n, writeDone, nil
+	}
+	if err == nil {
 		err = errShortWrite
 	}
-	if p.closed.Load() {
-		return n, writeDone, errTCPPoolClosed
-	}
+	closed := p.closed.Load()
 	timeout := isTimeout(err)
-	if n > 0 || !timeout || !lc.plain {
+	if !closed && (n > 0 || !timeout || !lc.plain) {
 		// A timeout before the first byte leaves a socket's stream as it
 		// was; anything else leaves it broken or torn, so it must end
-		// here. So does any timeout of a Write through a layer over the
-		// socket: a *tls.Conn may have sent part of a record and count no
-		// byte written, and fails every later Write.
+		// here, before the next Write on it goes out. So does any timeout
+		// of a Write through a layer over the socket: a *tls.Conn may
+		// have sent part of a record and count no byte written, and fails
+		// every later Write.
 		p.retire(s, lc, err)
+	}
+	lc.wmu.Unlock()
+	lc.release()
+	if closed {
+		return n, writeDone, errTCPPoolClosed
 	}
 	if errors.Is(err, net.ErrClosed) {
 		// Another goroutine closed it, having found it broken. Do not
