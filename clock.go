@@ -11,8 +11,11 @@ import "time"
 type clock interface {
 	// Now returns the time since the clock's origin, more than zero.
 	Now() time.Duration
-	// NewTimer returns a timer that fires once, after d.
-	NewTimer(d time.Duration) timer
+	// TimerAt returns a timer that fires once, when the clock reads at:
+	// a deadline, not a wait from whenever the timer is made, so that a
+	// goroutine that read the time and lost the processor before making
+	// its timer does not wake late.
+	TimerAt(at time.Duration) timer
 }
 
 // timer is the part of *time.Timer the pool uses.
@@ -33,8 +36,10 @@ func newRealClock() realClock { return realClock{start: time.Now().Add(-time.Sec
 
 // Now returns the time since c.start: time.Since on a time with a monotonic
 // reading reads the monotonic clock alone.
-func (c realClock) Now() time.Duration           { return time.Since(c.start) }
-func (realClock) NewTimer(d time.Duration) timer { return realTimer{time.NewTimer(d)} }
+func (c realClock) Now() time.Duration { return time.Since(c.start) }
+func (c realClock) TimerAt(at time.Duration) timer {
+	return realTimer{time.NewTimer(at - c.Now())}
+}
 
 type realTimer struct{ t *time.Timer }
 

@@ -63,9 +63,10 @@ func (d *dialer) open(ctx context.Context, addr string) (net.Conn, time.Duration
 // time the failures have been going on, but up to no less than base and no
 // more than max; a success resets it. So the waits grow with the outage,
 // and the first attempt after the server returns comes within a quarter of
-// the outage, or within base if that is longer: a blip costs a blip, and a long outage an attempt per max or
-// so. The attempts an outage of T costs grow as the logarithm of T until
-// the waits reach max; a quarter rather than a half doubles that small
+// the outage, or within base if that is longer: a blip costs a blip, and a
+// long outage an attempt per max or so. The attempts an outage of T costs
+// grow as the logarithm of T until the waits reach max; a quarter rather
+// than a half doubles that small
 // number and halves the wait after a short outage (BenchmarkRecovery in
 // bench/, a 50ms restart under load: a median of 8–10ms at a half against
 // a first step of 10ms, about 4.5ms at a quarter).

@@ -12,6 +12,18 @@ import (
 // maintainer) is running, and, once the pool is closed, until its watcher
 // has stopped too.
 func (p *ConnPool) WaitDials() {
+	// A close gives up its slot after its OnClose has run, and the freed
+	// slot may start a dial or the maintainer: wait for the closes first,
+	// so that no background work starts while bg.Wait waits.
+	for {
+		p.mu.Lock()
+		closing := p.closing
+		p.mu.Unlock()
+		if closing == 0 {
+			break
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
 	p.bg.Wait()
 	p.mu.Lock()
 	closed := p.closed
@@ -133,12 +145,12 @@ func (c *FakeClock) Now() time.Duration {
 	return c.now
 }
 
-// NewTimer makes a timer firing d after the fake now.
-func (c *FakeClock) NewTimer(d time.Duration) timer {
+// TimerAt makes a timer firing when the fake clock reads at.
+func (c *FakeClock) TimerAt(at time.Duration) timer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{clock: c, at: c.now + d, ch: make(chan time.Time, 1)}
-	if d <= 0 {
+	t := &fakeTimer{clock: c, at: at, ch: make(chan time.Time, 1)}
+	if at <= c.now {
 		t.ch <- time.Time{}
 	} else {
 		c.timers = append(c.timers, t)

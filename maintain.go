@@ -148,7 +148,7 @@ func (p *ConnPool) maintain() {
 		p.closeAllSoon(expired)
 		p.reportLeaks(leaks)
 
-		t := p.clock.NewTimer(wake - now)
+		t := p.clock.TimerAt(wake)
 		select {
 		case <-t.C():
 		case <-p.kick:

@@ -257,7 +257,8 @@ func (p *TCPPool) redial(s *slot, failed, unproven bool) {
 		if failed {
 			base := time.Duration(p.dialBackoff.Load())
 			s.bo.base, s.bo.max = base, max(p.cfg.MaxDialBackoff, base)
-			t := p.clock.NewTimer(s.bo.next(p.clock.Now()))
+			now := p.clock.Now()
+			t := p.clock.TimerAt(now + s.bo.next(now))
 			select {
 			case <-t.C():
 			case <-p.done:

@@ -438,7 +438,7 @@ func (p *TCPPool) pause(wake <-chan struct{}, dl *atomic.Int64, ends *time.Durat
 		defer dt.Stop()
 		expired = dt.C
 	}
-	t := p.clock.NewTimer(*ends - now)
+	t := p.clock.TimerAt(*ends)
 	defer t.Stop()
 	select {
 	case <-wake:
