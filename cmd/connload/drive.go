@@ -180,6 +180,12 @@ func runPhase(ctx, quit context.Context, cfg config, clk clock, tgt target, rec 
 
 	select {
 	case <-done:
+		if !sched.end.IsZero() {
+			// The schedule had no request due before its end (a low
+			// rate): the run still lasts its duration, so that the rate
+			// it reports is over the time asked for.
+			clk.sleepUntil(quit, sched.end)
+		}
 		return clk.now().Sub(sched.start), false
 	case <-runCtx.Done():
 	case <-quit.Done():

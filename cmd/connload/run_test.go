@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // checkEchoSums checks the identities the summary of an echo run without
@@ -373,6 +374,22 @@ func TestCount(t *testing.T) {
 	checkEchoSums(t, s)
 	if s.Requests != 200 || s.Rate == nil || s.Rate.Due != 200 || s.Rate.Sent != 200 || s.Rate.Unsent != 0 {
 		t.Errorf("-n 200 -rate 4000/s: %d requests, rate %+v", s.Requests, s.Rate)
+	}
+}
+
+// TestLowRateLastsItsDuration checks that a run at a rate too low for a
+// second request to come due still lasts -duration, so that its rate is
+// over the time asked for, not over the moment its one request took.
+func TestLowRateLastsItsDuration(t *testing.T) {
+	s, _ := runJSON(t, "-rate", "0.001/s", "-duration", "200ms")
+	if s.Requests != 1 {
+		t.Fatalf("%d requests at 0.001/s over 200ms, want 1", s.Requests)
+	}
+	if elapsed := time.Duration(s.ElapsedNS); elapsed < 200*time.Millisecond {
+		t.Errorf("the run lasted %v, want the 200ms asked for", elapsed)
+	}
+	if s.PerSecond > 5 {
+		t.Errorf("%v requests/s, want about 1 request over 200ms", s.PerSecond)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -112,7 +113,7 @@ func (s *series) text(r *intervalRecord) []byte {
 		return showDuration(time.Duration(pick(l)))
 	}
 	fmt.Fprintf(&b, "%6s %8s %6s %6s %6s %6s %6s",
-		showDuration(time.Duration(r.EndNS).Round(time.Millisecond)), commas(uint64(r.PerSecond)), commas(r.Errors),
+		showDuration(time.Duration(r.EndNS).Round(time.Millisecond)), commas(uint64(math.Round(r.PerSecond))), commas(r.Errors),
 		col(func(l *latencyStats) int64 { return l.P50 }), col(func(l *latencyStats) int64 { return l.P99 }),
 		col(func(l *latencyStats) int64 { return l.P999 }), col(func(l *latencyStats) int64 { return l.Max }))
 	if r.Rate != nil {

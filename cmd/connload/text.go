@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,7 @@ func (s *summary) requests(p *page) {
 	if s.Mode == modeWrite {
 		noun = "writes"
 	}
-	text := fmt.Sprintf("%s in %.2fs, %s/s: ", commas(s.Requests), time.Duration(s.ElapsedNS).Seconds(), commas(uint64(s.PerSecond)))
+	text := fmt.Sprintf("%s in %.2fs, %s/s: ", commas(s.Requests), time.Duration(s.ElapsedNS).Seconds(), commas(uint64(math.Round(s.PerSecond))))
 	switch {
 	case s.Requests == 0:
 		text += "none completed"
