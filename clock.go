@@ -37,6 +37,9 @@ func newRealClock() realClock { return realClock{start: time.Now().Add(-time.Sec
 // Now returns the time since c.start: time.Since on a time with a monotonic
 // reading reads the monotonic clock alone.
 func (c realClock) Now() time.Duration { return time.Since(c.start) }
+
+// TimerAt reads the clock again, so that the wait is from now, not from
+// whenever the caller read at's base.
 func (c realClock) TimerAt(at time.Duration) timer {
 	return realTimer{time.NewTimer(at - c.Now())}
 }
