@@ -892,9 +892,54 @@ func (c panickingClear) SetDeadline(t time.Time) error {
 	return c.Conn.SetDeadline(t)
 }
 
+// panickingAddr is a connection whose RemoteAddr panics, as a wrapper
+// around no connection does.
+type panickingAddr struct{ net.Conn }
+
+func (panickingAddr) RemoteAddr() net.Addr { panic("address bug") }
+
+// panickingNetConn is a wrapper whose NetConn panics.
+type panickingNetConn struct{ net.Conn }
+
+func (panickingNetConn) NetConn() net.Conn { panic("address bug") }
+
 // Callbacks that panic leave no slot or lock behind: the panic reaches
 // the caller, and with MaxConns 1 the pool goes on serving.
 func TestPanickingCallbacksLeakNothing(t *testing.T) {
+	// The methods of a connection the pool calls to take it in, such as
+	// RemoteAddr to name a pool that has no name, run before the pool
+	// takes its lock: one that panics leaves none held, and New's cleanup
+	// closes what it dialled.
+	for _, wrap := range []struct {
+		name string
+		wrap func(net.Conn) net.Conn
+	}{
+		{"RemoteAddr in New", func(c net.Conn) net.Conn { return panickingAddr{c} }},
+		{"NetConn in New", func(c net.Conn) net.Conn { return panickingNetConn{c} }},
+	} {
+		t.Run(wrap.name, func(t *testing.T) {
+			s := newServer(t)
+			factory := func() (net.Conn, error) {
+				c, err := dialTo(s)(context.Background(), "", "")
+				if err != nil {
+					return nil, err
+				}
+				return wrap.wrap(c), nil
+			}
+			done := make(chan any, 1)
+			go func() { done <- recovered(func() { connpool.NewChannelPool(2, 2, factory) }) }()
+			select {
+			case r := <-done:
+				if r != "address bug" {
+					t.Fatalf("NewChannelPool panicked with %v, want the connection's panic", r)
+				}
+			case <-time.After(testserver.WaitLimit):
+				t.Fatal("NewChannelPool hung on the lock a panic left held")
+			}
+			s.WaitUntil("the connection closed", func() bool { return s.Accepts() == 1 && s.OpenConns() == 0 })
+		})
+	}
+
 	t.Run("Dial in New", func(t *testing.T) {
 		s := newServer(t)
 		var calls atomic.Int32

@@ -160,7 +160,9 @@
 // for Reset; its OnClose runs there too. A connection whose own Close
 // panics (a wrapper's) is treated alike: its slot is freed, OnClose hears
 // of it, and the panic goes on once every other connection being closed
-// with it is closed.
+// with it is closed. The connection's own methods that the pool calls to
+// take it in (RemoteAddr, and a wrapper's NetConn or SyscallConn) run
+// outside the pool's lock, as a dial function does.
 //
 // # Performance
 //

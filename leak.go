@@ -42,7 +42,7 @@ func (p *ConnPool) noteCheckout(pc *PoolConn) {
 // leaked is a checkout found held past LeakThreshold.
 type leaked struct {
 	info *leakInfo
-	addr string
+	nc   net.Conn // its address is read in reportLeaks, not under p.mu
 	held time.Duration
 }
 
@@ -67,7 +67,7 @@ func (p *ConnPool) leaksLocked(now time.Duration) (found []leaked, next time.Dur
 		info.reported = true
 		p.leaksDue--
 		p.stats.leaks++
-		found = append(found, leaked{info: info, addr: remoteAddr(c.nc), held: now - c.movedAt})
+		found = append(found, leaked{info: info, nc: c.nc, held: now - c.movedAt})
 	}
 	return found, next
 }
@@ -76,7 +76,7 @@ func (p *ConnPool) leaksLocked(now time.Duration) (found []leaked, next time.Dur
 func (p *ConnPool) reportLeaks(ls []leaked) {
 	for _, l := range ls {
 		p.logger().log(slog.LevelWarn, "connection held longer than LeakThreshold; possible leak",
-			slog.String("addr", l.addr), slog.Duration("held", l.held),
+			slog.String("addr", remoteAddr(l.nc)), slog.Duration("held", l.held),
 			slog.Duration("threshold", p.cfg.LeakThreshold), slog.String("stack", formatStack(l.info.stack)))
 	}
 }
@@ -85,7 +85,7 @@ func (p *ConnPool) reportLeaks(ls []leaked) {
 // it was found so only at its return, and is reported first.
 func (p *ConnPool) leakReturned(info *leakInfo, nc net.Conn, held time.Duration, late bool) {
 	if late {
-		p.reportLeaks([]leaked{{info: info, addr: remoteAddr(nc), held: held}})
+		p.reportLeaks([]leaked{{info: info, nc: nc, held: held}})
 	}
 	if info.reported {
 		p.logger().log(slog.LevelInfo, "connection reported as a possible leak came back", slog.Duration("held", held))

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/seed-a245f091/connpool/internal/sock"
 )
 
 // errClosedUnused is the dial error the pool records when a server closes
@@ -59,13 +61,15 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	delivered := false
 	defer func() {
 		if !delivered {
+			defer func() { // also if the connection's Close panics
+				p.mu.Lock()
+				p.dialing--
+				p.freeSlotLocked()
+				p.mu.Unlock()
+			}()
 			if nc != nil {
 				nc.Close()
 			}
-			p.mu.Lock()
-			p.dialing--
-			p.freeSlotLocked()
-			p.mu.Unlock()
 		}
 	}()
 	if p.cfg.OnDial != nil {
@@ -73,6 +77,17 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	}
 	if obs := p.obs.load(); obs != nil {
 		observeDial(obs, took, err)
+	}
+	// The connection's own methods that the pool calls to take it in
+	// (RemoteAddr, and a wrapper's NetConn or SyscallConn) run here, not
+	// under p.mu: a wrapper's that panics leaves no lock behind.
+	var sk sock.Socket
+	var name string
+	if err == nil {
+		sk.Init(nc)
+		if p.name.Load() == nil {
+			name = remoteAddr(nc)
+		}
 	}
 	delivered = true
 
@@ -97,10 +112,9 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	}
 	recovered, failures, since := p.dialSucceededLocked(now)
 	if p.name.Load() == nil {
-		name := remoteAddr(nc)
 		p.name.CompareAndSwap(nil, &name)
 	}
-	c := p.newConnLocked(nc, now, gen)
+	c := p.newConnLocked(nc, sk, now, gen)
 	if p.closed || c.gen != p.gen {
 		reason := CloseReset
 		if p.closed {
