@@ -166,11 +166,15 @@ func randomLoad(t *testing.T, seed uint64, round int, drainMidway bool) {
 	}()
 
 	var prev connpool.Stats
+	// Sampled on a ticker, not in a busy loop, which at GOMAXPROCS 1 would
+	// keep the processor from the workers for whole time slices.
+	tick := time.NewTicker(20 * time.Microsecond)
+	defer tick.Stop()
 	for running := true; running && !t.Failed(); {
 		select {
 		case <-stop:
 			running = false
-		default:
+		case <-tick.C:
 		}
 		st := p.Stats()
 		checkStats(t, st)
