@@ -1454,3 +1454,23 @@ func TestIdleCloseOfAnUnusedConnIsNoDialFailureWithoutMinIdleConns(t *testing.T)
 		t.Errorf("stats %+v: want no dial error and one stale close", st)
 	}
 }
+
+// Drain with a context that has already ended, on a pool with nothing
+// checked out, closes the idle connections and returns 0 and nil: it
+// gives nothing up, and every goroutine of the pool has ended.
+func TestDrainWithAnEndedContextOfAPoolWithNothingOut(t *testing.T) {
+	s := newServer(t)
+	p, err := connpool.New(connpool.Config{Addr: s.Addr(), MaxConns: 4, InitialConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if n, err := p.Drain(ctx); n != 0 || err != nil {
+		t.Fatalf("Drain = %d, %v; want 0, nil with nothing checked out", n, err)
+	}
+	if st := p.Stats(); st.Open != 0 || st.ClosedPoolClosed != 2 {
+		t.Errorf("stats %+v: want nothing open, 2 closed for the pool's close", st)
+	}
+	s.WaitUntil("both connections closed", func() bool { return s.OpenConns() == 0 })
+}

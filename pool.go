@@ -776,13 +776,19 @@ func (p *ConnPool) shut() []reaped {
 // nothing), and returns how many connections were checked out, with
 // ctx.Err(): a holder's I/O then fails, and its Close frees the
 // connection's slot and returns an error wrapping [net.ErrClosed]. It
-// returns 0 and nil once everything is closed. Drain may be called more
+// returns 0 and nil once everything is closed, also with a ctx that has
+// already ended if nothing was checked out or being dialled and the idle
+// connections had no goodbye to say (plain TCP). Drain may be called more
 // than once, and after Close.
 func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	// The idle connections' goodbyes, which to a server that stopped
 	// reading wait up to five seconds each, are said while Drain waits on
 	// ctx; a panic of theirs goes on to Drain's caller, as from Close.
 	idle := p.shut()
+	idleMayWait := false
+	for _, r := range idle {
+		idleMayWait = idleMayWait || r.c.mayWait(r.reason)
+	}
 	closed := make(chan struct{})
 	var panicked any
 	go func() {
@@ -804,6 +810,13 @@ func (p *ConnPool) Drain(ctx context.Context) (outstanding int, err error) {
 	select {
 	case <-drained:
 	case <-ctx.Done():
+		if !idleMayWait {
+			// The idle connections' closes, begun just now, wait on no
+			// peer: let them end before judging whether anything is
+			// left, so that a pool with nothing out drains even with a
+			// context already ended.
+			settle()
+		}
 	}
 	select {
 	case <-drained: // also if it was so by the time ctx ended
