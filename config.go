@@ -10,8 +10,8 @@ import (
 )
 
 // DialFunc opens a connection to address on network. It has the signature
-// of [net.Dialer.DialContext] and [crypto/tls.Dialer.DialContext], so either can
-// be passed as it is. Both pools use it.
+// of [net.Dialer.DialContext] and [crypto/tls.Dialer.DialContext], so
+// either can be passed as it is. Both pools use it.
 //
 // The context carries the pool's lifetime and its DialTimeout: it is not
 // the context of the Get or Write that asked for the connection, because a

@@ -37,10 +37,10 @@ type conn struct {
 	failed  bool   // its holder's Read or Write failed; set once released
 }
 
-// newConnLocked wraps a connection dialled at now, whose socket is sk, in a
-// dial started at generation gen, and enters it in p.conns. Its lifetime is fixed here,
-// jitter included, once for good: a jitter drawn again at each return
-// would average itself away. Caller must hold p.mu.
+// newConnLocked wraps a connection dialled at now, whose socket is sk, in
+// a dial started at generation gen, and enters it in p.conns. Its lifetime
+// is fixed here, jitter included, once for good: a jitter drawn again at
+// each return would average itself away. Caller must hold p.mu.
 func (p *ConnPool) newConnLocked(nc net.Conn, sk sock.Socket, now time.Duration, gen uint32) *conn {
 	p.seq++
 	c := &conn{nc: nc, pool: p, seq: p.seq, gen: gen, sock: sk}

@@ -20,10 +20,10 @@
 // # Checkout pool
 //
 // A ConnPool keeps at most [Config.MaxConns] connections open, counting those
-// idle, checked out, being dialled and being closed. A Get takes the most recently
-// returned idle connection, or dials one if there is room, or else waits in
-// line; it ends early with its context's error, or with [ErrClosed] when
-// the pool closes.
+// idle, checked out, being dialled and being closed. A Get takes the most
+// recently returned idle connection, or dials one if there is room, or
+// else waits in line; it ends early with its context's error, or with
+// [ErrClosed] when the pool closes.
 //
 // A connection given back goes to the idle list and wakes the longest
 // waiting Get; a Get that is already running may take the connection
@@ -149,9 +149,9 @@
 // to the caller of the Get, TryGet, Close, Reset, Drain or New that ran the
 // callback (an OnClose that panics in Close, Reset or Drain, which close
 // many connections at once, does so once every socket is closed, and the
-// connections after it go unreported). In a background dial or in the pool's goroutines it
-// ends the program, as any unrecovered panic in a goroutine does. So does
-// a dial function that panics, but for New's initial dials, whose panic
+// connections after it go unreported). In a background dial or in the
+// pool's goroutines it ends the program, as any unrecovered panic in a
+// goroutine does. So does a dial function that panics, but for New's initial dials, whose panic
 // reaches New's caller with the connections already dialled closed. The
 // pool's goroutines include those that close, so that no goodbye holds up
 // what must not wait (crypto/tls lets one wait five seconds on a server
