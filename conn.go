@@ -147,11 +147,14 @@ func (p *ConnPool) checkOutLocked(c *conn, now time.Duration) *PoolConn {
 // field directly is not seen.)
 //
 // A deadline set through a PoolConn lasts as long as the checkout: the
-// pool clears it when the connection comes back. A Close while a Read,
-// Write or deadline call on the same PoolConn is still in progress (from
-// another goroutine) closes the socket instead of pooling it, since its
-// state is then unknown; to cut blocked I/O short on purpose, call
-// MarkUnusable and then Close.
+// pool clears it when the connection comes back. One set on the embedded
+// Conn field or on what NetConn returns is not seen, and is not cleared:
+// clear it before Close, or the next holder inherits it.
+//
+// A Close while a Read, Write or deadline call on the same PoolConn is
+// still in progress (from another goroutine) closes the socket instead of
+// pooling it, since its state is then unknown; to cut blocked I/O short on
+// purpose, call MarkUnusable and then Close.
 //
 // Its methods are safe for concurrent use, but reading or writing the
 // Conn field concurrently with Close is a data race, as for any field.
