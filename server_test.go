@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"sync"
 	"testing"
 	"time"
 
@@ -85,6 +86,28 @@ func waitPeerClosed(t testing.TB, nc net.Conn) {
 		skipUnsupported(t, err)
 		t.Fatalf("waiting for the socket: %v", err)
 	}
+}
+
+// startStallingServer starts a server whose first connection reads one
+// byte, to show that a Write has begun, then nothing until release is
+// called, then everything, as the later connections do from the start.
+func startStallingServer(t *testing.T) (srv *testserver.Server, release func()) {
+	hold := make(chan struct{})
+	srv = testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			b := make([]byte, 1)
+			if _, err := io.ReadFull(c, b); err != nil {
+				return
+			}
+			s.Record(id, b)
+			<-hold
+		}
+		s.Drain(id, c)
+	})
+	var once sync.Once
+	release = func() { once.Do(func() { close(hold) }) }
+	t.Cleanup(release) // before the server's Close, which waits for its handlers
+	return srv, release
 }
 
 // skipUnsupported skips a test that needs what this platform's tests

@@ -434,28 +434,7 @@ func TestTCPClientWriteObeysTheDeadline(t *testing.T) {
 // closes the connection: the next Write goes to a new one, and the peer
 // sees the torn message at the end of its stream, not followed by more.
 func TestTCPClientWriteCutShortByTheDeadlineEndsTheStream(t *testing.T) {
-	hold := make(chan struct{})
-	// The first connection's server reads one byte, to show that the Write
-	// has begun, then nothing until hold closes, then the rest.
-	srv := testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
-		if id == 0 {
-			b := make([]byte, 1)
-			if _, err := io.ReadFull(c, b); err != nil {
-				return
-			}
-			s.Record(id, b)
-			<-hold
-		}
-		s.Drain(id, c)
-	})
-	released := false
-	release := func() {
-		if !released {
-			released = true
-			close(hold)
-		}
-	}
-	t.Cleanup(release) // before the server's Close, which waits for its handlers
+	srv, release := startStallingServer(t)
 	c := dialClient(t, srv)
 	first := c.TCPConn
 	written := make(chan int, 1)

@@ -1089,23 +1089,11 @@ func waitParked(t *testing.T, bad <-chan struct{}, why string, frames ...string)
 // the peer sees the torn message at the end of its stream, and the other
 // Write's bytes on the next connection.
 func TestTCPPoolTornWriteRetiresBeforeTheNextWriteGoesOut(t *testing.T) {
-	release := make(chan struct{})
-	// The first connection's server reads one byte, to show that the Write
-	// has begun, then nothing until release; then everything.
-	srv := testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
-		if id == 0 {
-			b := make([]byte, 1)
-			if _, err := io.ReadFull(c, b); err != nil {
-				return
-			}
-			s.Record(id, b)
-			<-release
-		}
-		s.Drain(id, c)
-	})
+	srv, release := startStallingServer(t)
 	st := &tearing{torn: make(chan struct{}), hold: make(chan struct{}), entered: make(chan struct{}, 1)}
 	var once sync.Once
-	t.Cleanup(func() { once.Do(func() { close(release); close(st.hold) }) }) // before the server's Close
+	letGo := func() { once.Do(func() { release(); close(st.hold) }) }
+	t.Cleanup(letGo) // before the server's Close
 	var dials atomic.Int32
 	p := dialPool(t, connpool.TCPPoolConfig{
 		Addrs: []string{srv.Addr()}, DialBackoff: time.Millisecond, MaxAttempts: tcpAttempts,
@@ -1138,7 +1126,7 @@ func TestTCPPoolTornWriteRetiresBeforeTheNextWriteGoesOut(t *testing.T) {
 	// The next Write waits for the torn one to finish with the connection.
 	waitParked(t, st.entered, "a Write went out on a connection a torn Write had yet to retire",
 		"(*Mutex).lockSlow", "(*TCPPool).writeOn")
-	once.Do(func() { close(release); close(st.hold) })
+	letGo()
 	waitErrIs(t, torn, os.ErrDeadlineExceeded, "the Write the deadline cut short")
 	if err := <-next; err != nil {
 		t.Fatalf("the next Write = %v", err)
