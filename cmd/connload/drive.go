@@ -184,7 +184,7 @@ func runPhase(ctx, quit context.Context, cfg config, clk clock, tgt target, rec 
 			// The schedule had no request due before its end (a low
 			// rate): the run still lasts its duration, so that the rate
 			// it reports is over the time asked for.
-			clk.sleepUntil(quit, sched.end)
+			clk.sleepUntil(ctx, sched.end) // or until the first Ctrl-C
 		}
 		return clk.now().Sub(sched.start), false
 	case <-runCtx.Done():
