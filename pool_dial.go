@@ -125,7 +125,7 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 		p.closeConn(c, reason)
 		return nil
 	}
-	watch := p.watcherLocked()
+	watch, noWatch := p.watcherLocked()
 	extra, d := p.deliverLocked(c, now, true)
 	p.dialForWaitersLocked(now) // others may have waited while dials failed
 	if p.maintained {
@@ -134,6 +134,9 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	}
 	p.mu.Unlock()
 	d.send()
+	if noWatch != nil {
+		p.logNoWatcher(noWatch)
+	}
 	if recovered {
 		p.logger().log(slog.LevelInfo, "dials recovered",
 			slog.String("addr", p.cfg.Addr), slog.Uint64("failures", failures), slog.Duration("after", since))

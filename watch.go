@@ -15,20 +15,19 @@ import (
 
 // watcherLocked returns the pool's watcher, starting it with the first
 // connection, or nil if there is none on this platform or it could not be
-// made. Caller must hold p.mu.
-func (p *ConnPool) watcherLocked() *sock.Watcher {
+// made; then, the first time only, also the error that the caller logs
+// with logNoWatcher once p.mu is free. Caller must hold p.mu.
+func (p *ConnPool) watcherLocked() (*sock.Watcher, error) {
 	if p.watch != nil || p.watchOff || p.closed {
-		return p.watch
+		return p.watch, nil
 	}
 	w, err := sock.NewWatcher()
 	if err != nil {
 		p.watchOff = true
-		if sock.WatchSupported {
-			// Logged under mu, once in the pool's life.
-			p.logger().log(slog.LevelWarn, "no socket watcher; stale connections are found by the probe alone",
-				slog.String("err", err.Error()))
+		if !sock.WatchSupported {
+			err = nil // none expected here
 		}
-		return nil
+		return nil, err
 	}
 	p.watch = w
 	p.watchWG.Add(1)
@@ -36,7 +35,13 @@ func (p *ConnPool) watcherLocked() *sock.Watcher {
 		defer p.watchWG.Done()
 		w.Wait(p.peerGone)
 	}()
-	return w
+	return w, nil
+}
+
+// logNoWatcher logs that the pool could not make its watcher, for err.
+func (p *ConnPool) logNoWatcher(err error) {
+	p.logger().log(slog.LevelWarn, "no socket watcher; stale connections are found by the probe alone",
+		slog.String("err", err.Error()))
 }
 
 // peerGone is told by the watcher that the peer of the connection named
