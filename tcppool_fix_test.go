@@ -1136,3 +1136,28 @@ func TestTCPPoolTornWriteRetiresBeforeTheNextWriteGoesOut(t *testing.T) {
 		t.Error("the next Write followed the torn message on its stream")
 	}
 }
+
+// A Write that gives up after a Read saw its connection end cleanly
+// returns an error that is not io.EOF, which a caller would take for the
+// end of a stream: the pool's last error is the peer's close.
+func TestTCPPoolWriteGivingUpAfterACleanCloseIsNoEOF(t *testing.T) {
+	srv := testserver.Start(t, func(_ *testserver.Server, _ int, c net.Conn) { c.Close() })
+	var dials atomic.Int32
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, MaxAttempts: 1, DialBackoff: time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) > 1 {
+				<-ctx.Done() // the redial hangs until the pool closes
+				return nil, ctx.Err()
+			}
+			return new(net.Dialer).DialContext(ctx, network, addr)
+		},
+	})
+	if n, err := p.Read(make([]byte, 1)); n != 0 || err != io.EOF {
+		t.Fatalf("Read = %d, %v; want 0, io.EOF at the server's close", n, err)
+	}
+	_, err := p.Write([]byte("x"))
+	if err == nil || errors.Is(err, io.EOF) {
+		t.Fatalf("Write = %v; want an error, not one wrapping io.EOF", err)
+	}
+}

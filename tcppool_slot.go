@@ -1,6 +1,8 @@
 package connpool
 
 import (
+	"errors"
+	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -171,6 +173,12 @@ func (p *TCPPool) retired(s *slot, lc *liveConn, cause error) {
 // replaceLocked starts redialling s, which lost lc to cause. Caller must
 // hold p.mu.
 func (p *TCPPool) replaceLocked(s *slot, lc *liveConn, cause error) {
+	if errors.Is(cause, io.EOF) {
+		// A Read's end of stream, which a Write that gives up would
+		// otherwise wrap: a caller checking for io.EOF would take the
+		// failed Write for the end of a stream.
+		cause = sock.ErrPeerClosed
+	}
 	p.lastErr = cause
 	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
 	p.startRedialLocked(s, true)
