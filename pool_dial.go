@@ -82,11 +82,12 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 	// (RemoteAddr, and a wrapper's NetConn or SyscallConn) run here, not
 	// under p.mu: a wrapper's that panics leaves no lock behind.
 	var sk sock.Socket
-	var name string
+	var name *string // the pool's name, if it has none yet
 	if err == nil {
 		sk.Init(nc)
 		if p.name.Load() == nil {
-			name = remoteAddr(nc)
+			addr := remoteAddr(nc)
+			name = &addr
 		}
 	}
 	delivered = true
@@ -111,8 +112,8 @@ func (p *ConnPool) dialAndDeliver(gen uint32) error {
 		return err
 	}
 	recovered, failures, since := p.dialSucceededLocked(now)
-	if p.name.Load() == nil {
-		p.name.CompareAndSwap(nil, &name)
+	if name != nil {
+		p.name.CompareAndSwap(nil, name)
 	}
 	c := p.newConnLocked(nc, sk, now, gen)
 	if p.closed || c.gen != p.gen {
