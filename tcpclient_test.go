@@ -154,17 +154,9 @@ func TestTCPClientAfterClose(t *testing.T) {
 // Close does not wait for a Write blocked on a peer that reads nothing: it
 // ends it, and the Write reports net.ErrClosed.
 func TestTCPClientCloseEndsABlockedWrite(t *testing.T) {
-	hold := make(chan struct{})
 	// The server reads one byte, to show that the Write has begun, and
-	// then nothing.
-	srv := testserver.Start(t, func(s *testserver.Server, id int, c net.Conn) {
-		b := make([]byte, 1)
-		if _, err := io.ReadFull(c, b); err == nil {
-			s.Record(id, b)
-		}
-		<-hold
-	})
-	t.Cleanup(func() { close(hold) }) // before the server's Close, which waits for its handlers
+	// then nothing until the test ends.
+	srv, _ := startStallingServer(t)
 	c := dialClient(t, srv)
 	written := make(chan error, 1)
 	go func() {
