@@ -250,7 +250,8 @@ func (p *ConnPool) Observe(o Observer) (remove func()) { return p.obs.add(o) }
 // and Get takes another.
 //
 // Get returns ctx.Err() if ctx ends first (at once if ctx is already
-// done), [ErrClosed] if the pool is or becomes closed, and an error
+// done and the pool is open), [ErrClosed] if the pool is or becomes
+// closed (also when ctx is already done), and an error
 // wrapping the dial error if the dial it waited for failed. If
 // Config.HealthCheck panics, the connection it checked is closed and the
 // panic goes on to Get's caller.
@@ -261,7 +262,15 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 	case <-ctx.Done():
 		err := ctx.Err()
 		p.mu.Lock()
-		p.countCanceledLocked(err)
+		if p.closed {
+			// A closed pool says so first, as database/sql does: the
+			// caller's next Get, with a fresh context, would fail too.
+			err = ErrClosed
+			p.stats.gets++
+			p.stats.getsFailed++
+		} else {
+			p.countCanceledLocked(err)
+		}
 		p.mu.Unlock()
 		return nil, err
 	default:

@@ -574,6 +574,16 @@ func TestPoolCloseClosesIdleNowAndCheckedOutOnReturn(t *testing.T) {
 	if c, err := p.TryGet(); !errors.Is(err, connpool.ErrClosed) || c != nil {
 		t.Errorf("TryGet on closed pool = %v, %v; want ErrClosed", c, err)
 	}
+	// A closed pool says so before a context that ended: a caller that
+	// retries on a canceled Get with a fresh context would fail again.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if c, err := p.Get(ctx); !errors.Is(err, connpool.ErrClosed) || c != nil {
+		t.Errorf("Get on closed pool with a canceled context = %v, %v; want ErrClosed", c, err)
+	}
+	if st := p.Stats(); st.GetsCanceled != 0 {
+		t.Errorf("Stats.GetsCanceled = %d after Gets on a closed pool, want 0", st.GetsCanceled)
+	}
 }
 
 func TestPoolCloseWakesWaiters(t *testing.T) {
