@@ -72,6 +72,86 @@ func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
 	}
 }
 
+// Two waiters woken at once, both coming back empty-handed, keep their
+// order in line, whichever comes back first. A Get woken to take an idle
+// connection wakes the next waiter if more remain idle, before its own
+// connection has passed its HealthCheck; here that check fails while a
+// running Get takes the other connection, so both woken waiters go back,
+// the older first, and the next connection must still go to the older.
+func TestWokenWaitersGoBackInTheirOrder(t *testing.T) {
+	s := newServer(t)
+	var dials atomic.Int32
+	gate := make(chan struct{})
+	checking := make(chan struct{})
+	failCheck := make(chan struct{})
+	var checks atomic.Int32
+	p, clk := newFakePool(t, connpool.Config{
+		MaxConns: 2,
+		Dial: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			if dials.Add(1) > 2 {
+				select {
+				case <-gate:
+				case <-ctx.Done():
+					return nil, ctx.Err()
+				}
+			}
+			return dialTo(s)(ctx, "", "")
+		},
+		HealthCheck: func(ctx context.Context, c net.Conn) error {
+			if checks.Add(1) == 1 {
+				close(checking)
+				<-failCheck
+				return errors.New("the first check fails")
+			}
+			return nil
+		},
+	})
+	a, b := get(t, p), get(t, p)
+
+	served := make(chan int, 2)
+	release := make(chan struct{})
+	for id := 1; id <= 2; id++ {
+		go func() {
+			c, err := p.Get(context.Background())
+			if err != nil {
+				t.Error(err)
+				served <- 0
+				return
+			}
+			served <- id
+			<-release
+			c.Close()
+		}()
+		waitWaiting(t, p, id) // the first joins the line, then the second
+	}
+
+	woken1, release1 := p.HoldWoken()
+	a.Close() // idle; the first waiter is woken, and held
+	<-woken1
+	b.Close()                // idle too; a waiter is already woken
+	clk.Advance(time.Second) // both idle long enough to be checked
+	woken2, release2 := p.HoldWoken()
+	release1() // the first takes one, wakes the second (held) and checks its own
+	<-checking
+	<-woken2
+	taken, err := p.TryGet() // a running Get takes the other
+	if err != nil {
+		t.Fatal(err)
+	}
+	close(failCheck) // the first finds nothing: back in line, a dial held at the gate
+	waitWaiting(t, p, 1)
+	release2() // the second finds nothing: back in line
+	waitWaiting(t, p, 2)
+	close(gate) // the new connection goes to the front of the line
+	first := <-served
+	close(release)
+	taken.Close()
+	<-served
+	if first != 1 {
+		t.Errorf("waiter %d served first; want waiter 1, which joined the line first", first)
+	}
+}
+
 // A waiter whose context ends just as a returned connection wakes it,
 // before it can leave the line, passes the wake-up on to the next waiter
 // and returns its context's error: the connection does not sit idle while

@@ -98,6 +98,7 @@ type ConnPool struct {
 	closed    bool
 	idle      ring.Ring[*conn]   // front returned longest ago, back most recently
 	waiters   ring.Ring[*waiter] // front is the longest waiting
+	tickets   uint64             // the last waiter's ticket
 	woken     bool
 	open      int // connections counted against MaxConns: idle, checked out, dialling
 	dialing   int
@@ -149,8 +150,9 @@ type ConnPool struct {
 // never blocks, and a waiter that finds itself gone from the line knows a
 // handoff is in its channel or on its way.
 type waiter struct {
-	ch    chan handoff
-	since time.Duration // when its Get started
+	ch     chan handoff
+	since  time.Duration // when its Get started
+	ticket uint64        // its place in line: the order in which Gets joined it
 }
 
 // handoff is what a waiter is sent: a connection, an error, or, with both
@@ -330,13 +332,15 @@ func (p *ConnPool) Get(ctx context.Context) (net.Conn, error) {
 		}
 
 		// Nothing idle: wait in line. A waiter woken to try again, who
-		// found the connection taken, goes back to the front.
+		// found the connection taken, goes back to its place.
 		if w == nil {
 			w = p.waiterPool.Get().(*waiter)
 			w.since = now
+			p.tickets++
+			w.ticket = p.tickets
 			p.waiters.PushBack(w)
 		} else {
-			p.waiters.PushFront(w)
+			p.requeueLocked(w)
 		}
 		p.dialForWaitersLocked(now)
 		if p.testHookWait != nil {
@@ -449,6 +453,29 @@ func (p *ConnPool) await(ctx context.Context, w *waiter) (handoff, error) {
 	p.countCanceledLocked(ctx.Err())
 	p.stats.waitTime += waited(w, now)
 	return handoff{}, ctx.Err()
+}
+
+// requeueLocked puts w, woken and back to wait, in its place in line: at
+// the front, but behind any waiter that joined the line before it. Such a
+// waiter was woken too, and is back already: a Get that takes an idle
+// connection wakes the next waiter if more remain idle, before its own
+// connection has passed its probe or HealthCheck, so two woken Gets may
+// both come back empty-handed, in either order. Caller must hold p.mu.
+func (p *ConnPool) requeueLocked(w *waiter) {
+	var buf [4]*waiter
+	ahead := buf[:0]
+	for {
+		f, ok := p.waiters.Front()
+		if !ok || f.ticket > w.ticket {
+			break
+		}
+		p.waiters.PopFront()
+		ahead = append(ahead, f)
+	}
+	p.waiters.PushFront(w)
+	for i := len(ahead) - 1; i >= 0; i-- {
+		p.waiters.PushFront(ahead[i])
+	}
 }
 
 func (p *ConnPool) freeWaiter(w *waiter) {
