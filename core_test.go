@@ -23,7 +23,7 @@ import (
 
 // A returned connection goes to the idle list, so a Get that is running
 // takes it at once even while another waits, until the longest waiter has
-// waited 250µs; from then on returns go straight to it.
+// waited 50µs; from then on returns go straight to it.
 func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
 	s := newServer(t)
 	p, clk := newFakePool(t, connpool.Config{Addr: s.Addr(), MaxConns: 1})
@@ -44,23 +44,23 @@ func TestReturnsGoToWaiterOnlyOnceItHasWaitedLong(t *testing.T) {
 	release()
 	waitWaiting(t, p, 1) // the woken waiter found it taken and is back in line
 
-	// Just short of 250µs: still to whoever asks first.
-	clk.Advance(250*time.Microsecond - time.Nanosecond)
+	// Just short of 50µs: still to whoever asks first.
+	clk.Advance(50*time.Microsecond - time.Nanosecond)
 	woken, release = p.HoldWoken()
 	barged.Close()
 	<-woken
 	barged, err = p.TryGet()
 	if err != nil {
-		t.Fatalf("TryGet with the waiter in line just short of 250µs: %v", err)
+		t.Fatalf("TryGet with the waiter in line just short of 50µs: %v", err)
 	}
 	release()
 	waitWaiting(t, p, 1)
 
 	clk.Advance(time.Nanosecond)
-	barged.Close() // the waiter has now waited 250µs: it gets the connection
+	barged.Close() // the waiter has now waited 50µs: it gets the connection
 	if c, err := p.TryGet(); err == nil {
 		c.Close()
-		t.Fatal("a Get took the connection from a waiter that had waited 250µs")
+		t.Fatal("a Get took the connection from a waiter that had waited 50µs")
 	}
 	c := <-got
 	echo(t, c, "mine at last")
@@ -233,9 +233,8 @@ func TestHandoffToAWaiterWhoseContextEndsIsKept(t *testing.T) {
 // goroutines than connections share a budget of round trips, and every
 // one of them gets at least a quarter of an even share. (A goroutine that
 // has just given a connection back may take it again before a waiter
-// that has waited less than 250µs: under -race and two busy processes on
-// two CPUs, the fewest seen in 30 runs was 60 of an even share of 100,
-// the most 527.)
+// that has waited less than 50µs: under -race on two CPUs, the fewest
+// seen in 30 runs was 58 of an even share of 100, the most 120.)
 func TestNoGetStarvesUnderContention(t *testing.T) {
 	s := newServer(t)
 	p := newPool(t, connpool.Config{Addr: s.Addr(), MaxConns: 2})

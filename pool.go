@@ -28,13 +28,18 @@ var (
 
 // starveAfter is how long the longest waiting Get may wait before returned
 // connections are handed to it directly instead of being left for whoever
-// asks first (see ConnPool). sync.Mutex switches at 1ms; a pool's holders
-// do I/O, and measured on loopback round trips (64 clients on 8
-// connections) 1ms let the Gets that came back first keep the connections
-// and pushed the others' p99 to the threshold itself (1.1ms against 0.5ms
-// first come first served), while with no I/O at all 250µs keeps all but
-// about 5% of the throughput that 1ms has and a third of its p99 wait.
-const starveAfter = 250 * time.Microsecond
+// asks first (see ConnPool). sync.Mutex switches at 1ms. A pool's holders
+// do I/O, and whenever an exchange is quicker than the threshold, the Gets
+// that come back first keep the connections until a waiter has waited the
+// threshold itself, which becomes the waiters' p99. On loopback round
+// trips (cmd/connload) with 2 clients per connection (16 on 8, 8 on 2),
+// the p99 of a Get's wait was 260µs at 250µs, 95–100µs at 50µs, and
+// 86–93µs first come first served (a threshold of 0); with 64 clients on
+// 8, whose waits are longer than either threshold, 250µs and 50µs were
+// alike. With no I/O at all, 50µs against 250µs costs about a tenth at 32
+// goroutines per CPU and GOMAXPROCS 2, and a third at 512 per CPU, where
+// nearly every Get waits (still below puddle's, whose every Get waits).
+const starveAfter = 50 * time.Microsecond
 
 // ConnPool is a pool of network connections with a hard limit on how many
 // are open. Get checks a connection out; closing the returned connection
@@ -49,7 +54,7 @@ const starveAfter = 250 * time.Microsecond
 // moving when there are many more goroutines than processors: handing each
 // returned connection to a parked goroutine, which holds it until the
 // scheduler gets round to it, would make every Get wait (a convoy). So
-// that no Get waits for long, once the longest waiter has waited 250µs,
+// that no Get waits for long, once the longest waiter has waited 50µs,
 // returned connections are handed to the waiters in line, first come
 // first served, until the line has caught up, as sync.Mutex does with its
 // starvation mode. A new connection goes straight to the longest waiter

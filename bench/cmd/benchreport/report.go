@@ -589,7 +589,7 @@ func (r *report) getPutTargets() {
 		r.target("Pool of 8 and 512 with up to 1024 goroutines: nothing grows", notMeasured, "No such rows in this run.")
 	case grew || !allocFree:
 		r.target("Pool of 8 and 512 with up to 1024 goroutines: nothing grows", missed, strings.Join(growth, "; ")+
-			". On a pool of 8, once the line of waiting Gets stays longer than connpool's 250µs handoff "+
+			". On a pool of 8, once the line of waiting Gets stays longer than connpool's 50µs handoff "+
 			"threshold (with hundreds of goroutines per connection and no I/O), returned connections go to "+
 			"the waiters first come, first served and every Get pays a park and a wake-up, as every one of "+
 			"puddle's does: the price of no Get waiting much past its turn. The time series shows where. "+
