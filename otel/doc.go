@@ -90,4 +90,28 @@
 // instrumented with the same meter provider (and not unregistered since),
 // and for a pool with no name yet (one with only a Dial function, before
 // its first connection). Give each pool its own Config.Name.
+//
+// A pool instrumented under the name of one unregistered before, with the
+// same meter provider, takes over its series. The SDK keeps one series
+// per instrument and attribute set, with one start time, so the new
+// pool's counters go on from the values that the pools of the name before
+// left, read from their Stats by Unregister, and never go back: the
+// values of the new pool's Stats are added to them. Between the two kinds
+// of pool, the counters both have (connpool.dials, connpool.dial_errors,
+// connpool.closed_connections) go on from every pool of the name, and the
+// others from the pools of their kind; the gauges and up-down counters
+// report the new pool alone. For this the package keeps, for the life of
+// the program, the counters' values of each name a pool counted anything
+// under, with a reference to the meter provider. Nothing is kept for a
+// provider that cannot be compared, for which Instrument checks no name
+// either: there a new pool of the name reports its own counters, from
+// zero, on the same series.
+//
+// A collection that falls between the Unregister and the Instrument
+// reports no data point for the name. A cumulative reader sees the series
+// come back with their start time, on from their values. A delta reader
+// takes them as new series, since the SDK reckons each delta of an
+// observable counter from the value it reported at the collection before:
+// their first delta is their whole value, the counts of the pools before
+// included. Instrument the new pool right after unregistering the old one.
 package connpoolotel

@@ -21,10 +21,10 @@ var (
 	get         = pooltest.Get
 )
 
-// newProvider returns a meter provider whose ManualReader collects on
-// demand; it is shut down when the test ends.
-func newProvider(t testing.TB) (*sdkmetric.MeterProvider, *sdkmetric.ManualReader) {
-	r := sdkmetric.NewManualReader()
+// newProvider returns a meter provider whose ManualReader, made with
+// opts, collects on demand; it is shut down when the test ends.
+func newProvider(t testing.TB, opts ...sdkmetric.ManualReaderOption) (*sdkmetric.MeterProvider, *sdkmetric.ManualReader) {
+	r := sdkmetric.NewManualReader(opts...)
 	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(r))
 	t.Cleanup(func() {
 		if err := mp.Shutdown(context.Background()); err != nil {

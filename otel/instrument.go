@@ -72,6 +72,7 @@ type Registration struct {
 	obs    *observer
 	remove func() // removes obs from the pool
 	claim  claim
+	totals func() counts // the counters' values as the callback reports them
 
 	once sync.Once
 	err  error
@@ -80,29 +81,36 @@ type Registration struct {
 // Unregister stops reporting the pool: its callback is unregistered, and
 // its observer is removed from the pool and records no event that starts
 // after Unregister returns. The pool's name is free again for
-// Instrument. The histograms' series stay as they were: the SDK keeps the
-// data points of synchronous instruments, and a pool of the same name
-// instrumented again adds to them. It returns the error of unregistering
-// the callback, the same at every call.
+// Instrument. Once the callback is unregistered, Unregister reads the
+// pool's Stats a last time and keeps its counters' values (with those of
+// the pools of the name before), from which a pool of the same name
+// instrumented later with the same meter provider goes on, so that no
+// counter goes back on its series; the package documentation says which
+// and how. Nothing is kept for a meter provider that cannot be compared.
+// The histograms' series stay as they were: the SDK keeps the data points
+// of synchronous instruments, and a pool of the same name instrumented
+// again adds to them. It returns the error of unregistering the callback,
+// the same at every call.
 func (r *Registration) Unregister() error {
 	r.once.Do(func() {
 		r.obs.stopped.Store(true)
 		r.remove()
 		r.err = r.reg.Unregister()
-		r.claim.release()
+		r.claim.release(r.totals)
 	})
 	return r.err
 }
 
 // Instrument reports p's metrics, listed in the package documentation,
 // from now on: the observable instruments from p's Stats at each
-// collection (so the counters include what happened before), the
-// histograms from the events after the call. It returns an error, and
-// instruments nothing, if p is nil or of an unknown kind, has no name or
-// the name of a pool already instrumented with the same meter provider,
-// or if the meter provider fails to make an instrument or register the
-// callback. Instrument is safe for
-// concurrent use.
+// collection (so the counters include what happened before, and what the
+// pools of the same name unregistered before counted, see
+// [Registration.Unregister]), the histograms from the events after the
+// call. It returns an error, and instruments nothing, if p is nil or of an
+// unknown kind, has no name or the name of a pool already instrumented
+// with the same meter provider, or if the meter provider fails to make an
+// instrument or register the callback. Instrument is safe for concurrent
+// use.
 func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	var cfg config
 	for _, o := range opts {
@@ -123,7 +131,7 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if !isConn && !isTCP {
 		return nil, fmt.Errorf("connpoolotel: %T is neither a *connpool.ConnPool nor a *connpool.TCPPool", p)
 	}
-	c, err := claimName(cfg.provider, name)
+	c, base, err := claimName(cfg.provider, name)
 	if err != nil {
 		return nil, err
 	}
@@ -133,30 +141,39 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	}
 	obs := b.observer()
 	var callback metric.Callback
+	var totals func() counts
 	if isConn {
-		callback = b.connPool(cp)
+		callback, totals = b.connPool(cp, base)
 	} else {
-		callback = b.tcpPool(tp)
+		callback, totals = b.tcpPool(tp, base)
 	}
+	unchanged := func() counts { return base }
 	if err := errors.Join(b.errs...); err != nil {
-		c.release()
+		c.release(unchanged)
 		return nil, fmt.Errorf("connpoolotel: %w", err)
 	}
 	reg, err := b.meter.RegisterCallback(callback, b.observables...)
 	if err != nil {
-		c.release()
+		c.release(unchanged)
 		return nil, fmt.Errorf("connpoolotel: registering the callback: %w", err)
 	}
 	remove := p.Observe(obs)
-	return &Registration{reg: reg, obs: obs, remove: remove, claim: c}, nil
+	return &Registration{reg: reg, obs: obs, remove: remove, claim: c, totals: totals}, nil
 }
 
-// names holds the pool names instrumented and not yet unregistered, by
-// meter provider.
+// names holds, by meter provider, the pool names instrumented and not
+// yet unregistered, and the counters' values that the pools of each name
+// unregistered left, which the next pool of the name goes on from.
 var names = struct {
 	sync.Mutex
-	m map[claim]bool
-}{m: make(map[claim]bool)}
+	m map[claim]nameState
+}{m: make(map[claim]nameState)}
+
+// nameState is a name's entry in names.
+type nameState struct {
+	taken bool   // by a pool instrumented and not unregistered
+	base  counts // the counters' values the pools unregistered left
+}
 
 // claim is a pool name taken for a meter provider. Its zero value claims
 // nothing.
@@ -165,31 +182,41 @@ type claim struct {
 	name     string
 }
 
-// claimName takes name for mp, or returns an error if it is taken. A
+// claimName takes name for mp, and returns the counters' values that the
+// pools of that name before left, or returns an error if it is taken. A
 // provider that is not comparable, so that it cannot be a map key, is not
-// checked: the value, not only its type (a struct of a comparable type
-// may hold a func in an interface field).
-func claimName(mp metric.MeterProvider, name string) (claim, error) {
+// checked, and has nothing kept: the value, not only its type (a struct
+// of a comparable type may hold a func in an interface field).
+func claimName(mp metric.MeterProvider, name string) (claim, counts, error) {
 	if !reflect.ValueOf(mp).Comparable() {
-		return claim{}, nil
+		return claim{}, counts{}, nil
 	}
 	c := claim{mp, name}
 	names.Lock()
 	defer names.Unlock()
-	if names.m[c] {
-		return claim{}, fmt.Errorf("connpoolotel: a pool named %q is already instrumented with this meter provider: give each pool its own name", name)
+	st := names.m[c]
+	if st.taken {
+		return claim{}, counts{}, fmt.Errorf("connpoolotel: a pool named %q is already instrumented with this meter provider: give each pool its own name", name)
 	}
-	names.m[c] = true
-	return c, nil
+	names.m[c] = nameState{taken: true, base: st.base}
+	return c, st.base, nil
 }
 
-func (c claim) release() {
+// release frees the name, and keeps the counters' values that totals
+// returns, read before the lock is taken, for the next pool of the name.
+// A name whose counters are all zero leaves no entry.
+func (c claim) release(totals func() counts) {
 	if c.provider == nil {
 		return
 	}
+	base := totals()
 	names.Lock()
-	delete(names.m, c)
-	names.Unlock()
+	defer names.Unlock()
+	if base == (counts{}) {
+		delete(names.m, c)
+	} else {
+		names.m[c] = nameState{base: base}
+	}
 }
 
 // isNil reports whether p is nil, or a nil pointer (or other nil value)

@@ -130,9 +130,75 @@ func (b *builder) dials() (dials, dialErrors, closed metric.Int64ObservableCount
 		b.counter("connpool.closed_connections", "{connection}", "Connections the pool closed, by reason.")
 }
 
+// counts are the values of a pool's monotonic counters, those of both
+// kinds of pool: a ConnPool leaves the TCPPool's at zero, a TCPPool the
+// ConnPool's (and every close reason but stale).
+type counts struct {
+	gets                  [len(outcomes)]uint64
+	timeouts, leaks       uint64
+	dials, dialErrors     uint64
+	closed                [len(reasons)]uint64
+	writes, written       uint64
+	failedWrites, retries uint64
+	reconnects            uint64
+}
+
+func (c counts) plus(d counts) counts {
+	for i := range c.gets {
+		c.gets[i] += d.gets[i]
+	}
+	c.timeouts += d.timeouts
+	c.leaks += d.leaks
+	c.dials += d.dials
+	c.dialErrors += d.dialErrors
+	for i := range c.closed {
+		c.closed[i] += d.closed[i]
+	}
+	c.writes += d.writes
+	c.written += d.written
+	c.failedWrites += d.failedWrites
+	c.retries += d.retries
+	c.reconnects += d.reconnects
+	return c
+}
+
+func connCounts(st connpool.Stats) counts {
+	return counts{
+		gets:       [...]uint64{outcomeIdle: st.GetsFromIdle, outcomeWaited: st.GetsWaited, outcomeCanceled: st.GetsCanceled, outcomeFailed: st.GetsFailed},
+		timeouts:   st.GetsTimedOut,
+		leaks:      st.Leaks,
+		dials:      st.Dials,
+		dialErrors: st.DialErrors,
+		closed: [...]uint64{
+			reasonIdleTimeout: st.ClosedIdleTimeout,
+			reasonMaxLifetime: st.ClosedMaxLifetime,
+			reasonStale:       st.ClosedStale,
+			reasonHealthCheck: st.ClosedHealthCheck,
+			reasonMaxIdle:     st.ClosedMaxIdle,
+			reasonUnusable:    st.ClosedUnusable,
+			reasonPoolClosed:  st.ClosedPoolClosed,
+			reasonReset:       st.ClosedReset,
+		},
+	}
+}
+
+func tcpCounts(st connpool.TCPPoolStats) counts {
+	var c counts
+	c.dials = st.Dials
+	c.dialErrors = st.DialErrors
+	c.closed[reasonStale] = st.ClosedStale
+	c.writes = st.Writes
+	c.written = st.Bytes
+	c.failedWrites = st.FailedWrites
+	c.retries = st.Retries
+	c.reconnects = st.Reconnects
+	return c
+}
+
 // connPool makes a ConnPool's observable instruments and returns the
-// callback that reads p's Stats into them.
-func (b *builder) connPool(p connPool) metric.Callback {
+// callback that reads p's Stats into them, with base added to the
+// counters, and the function that returns the counters' values so.
+func (b *builder) connPool(p connPool, base counts) (metric.Callback, func() counts) {
 	count := b.connectionCount()
 	idleMax := b.upDown(dbconv.NewClientConnectionIdleMaxObservable(b.meter))
 	idleMin := b.upDown(dbconv.NewClientConnectionIdleMinObservable(b.meter))
@@ -146,7 +212,7 @@ func (b *builder) connPool(p connPool) metric.Callback {
 	leaks := b.counter("connpool.leaks", "{leak}", "Checkouts held longer than the pool's leak threshold.")
 
 	a := b.attrs
-	return func(_ context.Context, o metric.Observer) error {
+	callback := func(_ context.Context, o metric.Observer) error {
 		st := p.Stats()
 		o.ObserveInt64(count, int64(st.Idle), a.idle)
 		o.ObserveInt64(count, int64(st.InUse), a.used)
@@ -154,31 +220,28 @@ func (b *builder) connPool(p connPool) metric.Callback {
 		o.ObserveInt64(idleMin, int64(st.MinIdleConns), a.pool)
 		o.ObserveInt64(maxConns, int64(st.MaxConns), a.pool)
 		o.ObserveInt64(pending, int64(st.Waiting), a.pool)
-		o.ObserveInt64(timeouts.Inst(), int64(st.GetsTimedOut), a.pool)
-
-		o.ObserveInt64(gets, int64(st.GetsFromIdle), a.outcome[outcomeIdle])
-		o.ObserveInt64(gets, int64(st.GetsWaited), a.outcome[outcomeWaited])
-		o.ObserveInt64(gets, int64(st.GetsCanceled), a.outcome[outcomeCanceled])
-		o.ObserveInt64(gets, int64(st.GetsFailed), a.outcome[outcomeFailed])
-		o.ObserveInt64(dials, int64(st.Dials), a.pool)
-		o.ObserveInt64(dialErrors, int64(st.DialErrors), a.pool)
-		o.ObserveInt64(closed, int64(st.ClosedIdleTimeout), a.reason[reasonIdleTimeout])
-		o.ObserveInt64(closed, int64(st.ClosedMaxLifetime), a.reason[reasonMaxLifetime])
-		o.ObserveInt64(closed, int64(st.ClosedStale), a.reason[reasonStale])
-		o.ObserveInt64(closed, int64(st.ClosedHealthCheck), a.reason[reasonHealthCheck])
-		o.ObserveInt64(closed, int64(st.ClosedMaxIdle), a.reason[reasonMaxIdle])
-		o.ObserveInt64(closed, int64(st.ClosedUnusable), a.reason[reasonUnusable])
-		o.ObserveInt64(closed, int64(st.ClosedPoolClosed), a.reason[reasonPoolClosed])
-		o.ObserveInt64(closed, int64(st.ClosedReset), a.reason[reasonReset])
 		o.ObserveInt64(dialing, int64(st.Dialing), a.pool)
-		o.ObserveInt64(leaks, int64(st.Leaks), a.pool)
+
+		c := base.plus(connCounts(st))
+		o.ObserveInt64(timeouts.Inst(), int64(c.timeouts), a.pool)
+		for i, n := range c.gets {
+			o.ObserveInt64(gets, int64(n), a.outcome[i])
+		}
+		o.ObserveInt64(dials, int64(c.dials), a.pool)
+		o.ObserveInt64(dialErrors, int64(c.dialErrors), a.pool)
+		for i, n := range c.closed {
+			o.ObserveInt64(closed, int64(n), a.reason[i])
+		}
+		o.ObserveInt64(leaks, int64(c.leaks), a.pool)
 		return nil
 	}
+	return callback, func() counts { return base.plus(connCounts(p.Stats())) }
 }
 
 // tcpPool makes a TCPPool's observable instruments and returns the
-// callback that reads p's Stats into them.
-func (b *builder) tcpPool(p tcpPool) metric.Callback {
+// callback that reads p's Stats into them, with base added to the
+// counters, and the function that returns the counters' values so.
+func (b *builder) tcpPool(p tcpPool, base counts) (metric.Callback, func() counts) {
 	count := b.connectionCount()
 	maxConns := b.connectionMax()
 	pending := b.upDown(dbconv.NewClientConnectionPendingRequestsObservable(b.meter))
@@ -190,21 +253,24 @@ func (b *builder) tcpPool(p tcpPool) metric.Callback {
 	reconnects := b.counter("connpool.reconnects", "{reconnect}", "Connections that replaced one that failed.")
 
 	a := b.attrs
-	return func(_ context.Context, o metric.Observer) error {
+	callback := func(_ context.Context, o metric.Observer) error {
 		st := p.Stats()
 		o.ObserveInt64(count, int64(st.ConnsUp), a.used)
 		o.ObserveInt64(maxConns, int64(st.Size), a.pool)
 		o.ObserveInt64(pending, int64(st.Waiting), a.pool)
-		o.ObserveInt64(dials, int64(st.Dials), a.pool)
-		o.ObserveInt64(dialErrors, int64(st.DialErrors), a.pool)
-		o.ObserveInt64(closed, int64(st.ClosedStale), a.reason[reasonStale])
-		o.ObserveInt64(writes, int64(st.Writes), a.pool)
-		o.ObserveInt64(written, int64(st.Bytes), a.pool)
-		o.ObserveInt64(failed, int64(st.FailedWrites), a.pool)
-		o.ObserveInt64(retries, int64(st.Retries), a.pool)
-		o.ObserveInt64(reconnects, int64(st.Reconnects), a.pool)
+
+		c := base.plus(tcpCounts(st))
+		o.ObserveInt64(dials, int64(c.dials), a.pool)
+		o.ObserveInt64(dialErrors, int64(c.dialErrors), a.pool)
+		o.ObserveInt64(closed, int64(c.closed[reasonStale]), a.reason[reasonStale])
+		o.ObserveInt64(writes, int64(c.writes), a.pool)
+		o.ObserveInt64(written, int64(c.written), a.pool)
+		o.ObserveInt64(failed, int64(c.failedWrites), a.pool)
+		o.ObserveInt64(retries, int64(c.retries), a.pool)
+		o.ObserveInt64(reconnects, int64(c.reconnects), a.pool)
 		return nil
 	}
+	return callback, func() counts { return base.plus(tcpCounts(p.Stats())) }
 }
 
 var _ connpool.Observer = (*observer)(nil)
