@@ -3,6 +3,8 @@ package connpool_test
 import (
 	"context"
 	"net"
+	"reflect"
+	"testing"
 	"time"
 
 	"github.com/seed-a245f091/connpool"
@@ -22,6 +24,10 @@ type buraksezerPool interface {
 // Code written against them builds with only its import path changed; a
 // rename, a changed signature or an interface's added method here fails
 // to compile. (fatih/pool v3's API is checked in the fatih package.)
+// TCPClient and PoolConn are used through pointers: their value types
+// hold a sync.Mutex (TCPClient) and an atomic.Uint64 (PoolConn), which
+// go vet forbids copying, so the method sets pinned are those of
+// *TCPClient and *PoolConn.
 var (
 	// buraksezer/connpool v0.6.0
 	_ func(initialCap, maxCap int, factory connpool.Factory) (connpool.Pool, error) = connpool.NewChannelPool
@@ -58,3 +64,40 @@ var (
 	_ func(*connpool.TCPClient) error                                            = (*connpool.TCPClient).CloseWrite                 // promoted from it
 	_ net.Conn                                                                   = (*connpool.TCPClient)(nil)
 )
+
+// TestTCPClientHasTCPConnMethods checks that *TCPClient has every method
+// of *net.TCPConn, which samber/go-tcp-pool's TCPClient embedded, with
+// the same signature: those it overrides (Write, ReadFrom, SyscallConn
+// and Close) as well as those promoted from its embedded *net.TCPConn,
+// so that code calling them on a TCPClient keeps compiling.
+func TestTCPClientHasTCPConnMethods(t *testing.T) {
+	conn := reflect.TypeFor[*net.TCPConn]()
+	client := reflect.TypeFor[*connpool.TCPClient]()
+	if conn.NumMethod() == 0 {
+		t.Fatal("*net.TCPConn has no methods")
+	}
+	for i := range conn.NumMethod() {
+		m := conn.Method(i)
+		c, ok := client.MethodByName(m.Name)
+		if !ok {
+			t.Errorf("*TCPClient has no method %s, which *net.TCPConn has", m.Name)
+			continue
+		}
+		if want, got := withoutReceiver(m.Type), withoutReceiver(c.Type); got != want {
+			t.Errorf("(*TCPClient).%[1]s is %[2]v, (*net.TCPConn).%[1]s is %[3]v", m.Name, got, want)
+		}
+	}
+}
+
+// withoutReceiver returns the type of the method whose type with its
+// receiver is f.
+func withoutReceiver(f reflect.Type) reflect.Type {
+	var in, out []reflect.Type
+	for i := 1; i < f.NumIn(); i++ {
+		in = append(in, f.In(i))
+	}
+	for i := range f.NumOut() {
+		out = append(out, f.Out(i))
+	}
+	return reflect.FuncOf(in, out, f.IsVariadic())
+}
