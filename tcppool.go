@@ -110,7 +110,9 @@ func isTimeout(err error) bool {
 // unused, to a server's idle timeout say, is redialled as any other.) When
 // no connection is up, a Write waits for one, up to DialBackoff per
 // attempt, the last included, and gives up with an error wrapping the
-// last dial or write error. A connection just dialled, or not written to
+// last dial or write error (one that would read as the end of a stream or
+// as the Write's own timeout passes on as the peer's close, or as text
+// alone: see [TCPPool.Write]). A connection just dialled, or not written to
 // for [TCPPoolConfig.ProbeAfter], is checked with a non-blocking peek
 // before the next write, so data is not handed to a socket the peer has
 // already closed; Writes that start on it while the check runs wait for
@@ -158,18 +160,21 @@ func isTimeout(err error) bool {
 // the server, is lost: TCP has no clean close for a socket with unread
 // bytes. With a server that sends anything back, Read what it sends.
 //
-// A connection the probe before a Write finds closed by its server, with
-// bytes the server sent before it closed still unread (the answer to the
-// last request, from a server that restarts gracefully, say), is replaced
-// for Writes at once, its sending side shut so that Writes already under
-// way on it fail there and move on, but kept open for Read, once Read has
-// been called on the pool at least once: with one connection, Read
-// returns those bytes, then io.EOF for the old connection's end, then
-// what comes on the new one (a connection that held nothing for Read,
-// only a TLS close_notify say, ends without an io.EOF); with several, its
-// reader goroutine goes on to the end as before. Each connection slot keeps at most one such
-// connection: the next one closed behind unread bytes closes it, read or
-// not. A pool never read from closes such a connection at once.
+// A connection the probe before a Write finds closed by its server is
+// replaced for Writes at once, its sending side shut so that Writes
+// already under way on it fail there and move on, but, once Read has been
+// called on the pool at least once, kept open for Read: for bytes the
+// server sent before it closed, still unread (the answer to the last
+// request, from a server that restarts gracefully, say), and for a Read
+// under way on it, which then ends as it would have with no Write first,
+// with io.EOF at a clean close. With one connection, Read returns those
+// bytes, then io.EOF for the old connection's end, then what comes on the
+// new one (a connection that held nothing for a Read, only a TLS
+// close_notify say, ends without an io.EOF, unless a Read was under way
+// on it); with several, its reader goroutine goes on to the end as
+// before. Each connection slot keeps at most one such connection: the
+// next one its server closes closes it, read or not. A pool never read
+// from closes such a connection at once.
 //
 // A TCPPool is safe for concurrent use by multiple goroutines.
 type TCPPool struct {
@@ -210,7 +215,7 @@ type TCPPool struct {
 	waitingWrites atomic.Int64
 
 	// read says Read has been called: from then on a connection its
-	// server closed behind bytes not read yet is drained (see drain).
+	// server closed is drained (see drain).
 	read atomic.Bool
 
 	// readMu serializes Reads and guards pend and readTimer. It is taken
@@ -308,7 +313,7 @@ func dialCompat(cfg TCPPoolConfig, raddr, laddr net.Addr) (*TCPPool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if err != nil {
-		p.lastErr = err
+		p.setLastErrLocked(err)
 		p.startRedialLocked(s, true)
 		return p, nil
 	}
@@ -376,7 +381,7 @@ func dialPool(ctx context.Context, cfg TCPPoolConfig, clk clock) (*TCPPool, erro
 	p.mu.Lock()
 	for i, err := range errs {
 		if err != nil {
-			p.lastErr = err
+			p.setLastErrLocked(err)
 			slots[i].next = (slots[i].home + 1) % len(cfg.Addrs) // fail over
 			p.startRedialLocked(slots[i], true)
 		}

@@ -418,6 +418,48 @@ func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
 	mustReadFull(t, p, "re:bbbb")
 }
 
+// A Read under way when the server closes with nothing more to send ends
+// in io.EOF, also when a Write's probe sees the close first: the Write
+// moves on to a new connection, and the old one stays open for the Read,
+// which would otherwise fail on a connection closed under it.
+func TestTCPPoolReadUnderWayAtACleanCloseWithNoBytesGetsEOF(t *testing.T) {
+	closeNow := make(chan struct{})
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+			c.Write(append([]byte("re:"), buf...))
+			<-closeNow // then a clean close, nothing left unread
+			return
+		}
+		s.Drain(id, c)
+	})
+	var once sync.Once
+	stop := func() { once.Do(func() { close(closeNow) }) }
+	t.Cleanup(stop)
+	g := newGate()
+	p := probingPool(t, srv.Addr(), dialGated(g))
+	mustWrite(t, p, []byte("aaaa"))
+	mustReadFull(t, p, "re:aaaa")
+	g.armRead()
+	got := make(chan error, 1)
+	go func() {
+		_, err := p.Read(make([]byte, 16)) // held before the socket
+		got <- err
+	}()
+	<-g.entered
+	stop() // a FIN, and no bytes
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("bbbb")) // its probe sees the close first
+	close(g.released)
+	if err := <-got; err != io.EOF {
+		t.Fatalf("Read under way at the server's clean close = %v; want io.EOF", err)
+	}
+	srv.WaitUntil("bbbb on the new connection", func() bool {
+		return bytes.Contains(srv.Data()[1], []byte("bbbb"))
+	})
+}
+
 // signalReadConn is a *tls.Conn that closes got when a Read returns bytes
 // once armed. NetConn gives the *tls.Conn, so that the pool still sees
 // TLS on the way down to the socket.

@@ -1161,3 +1161,88 @@ func TestTCPPoolWriteGivingUpAfterACleanCloseIsNoEOF(t *testing.T) {
 		t.Fatalf("Write = %v; want an error, not one wrapping io.EOF", err)
 	}
 }
+
+// A TLS server that closes what it accepts before its handshake (a TLS
+// proxy with no backend, a server at its connection limit) makes every
+// redial fail with a bare io.EOF from crypto/tls. A Write or a Read that
+// then gives up must not return an error wrapping io.EOF, which its caller
+// would take for the end of a stream.
+func TestTCPPoolGivingUpAfterDialsEndedByEOFIsNoEOF(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	srv := testserver.StartWrapped(t,
+		func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(_ *testserver.Server, id int, c net.Conn) {
+			if id == 0 {
+				c.(*tls.Conn).Handshake() // the first connection works, then the server goes
+				return
+			}
+			// The later ones: the ClientHello is read whole, then the
+			// connection is closed before any answer (a plain FIN).
+			raw := c.(*tls.Conn).NetConn()
+			var h [5]byte
+			if _, err := io.ReadFull(raw, h[:]); err == nil {
+				io.CopyN(io.Discard, raw, int64(h[3])<<8|int64(h[4]))
+			}
+		})
+	tlsDial := (&tls.Dialer{Config: clientCfg}).DialContext
+	var dials atomic.Int32
+	third := make(chan struct{})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, MaxAttempts: 3, DialBackoff: time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) == 3 {
+				close(third) // the second dial has failed, and its error is the pool's
+			}
+			return tlsDial(ctx, network, addr)
+		},
+	})
+	waitPeerClosedSeen(t, p)
+	p.Write([]byte("x")) // finds the connection closed and starts the redials
+	select {
+	case <-third:
+	case <-time.After(tcpWait):
+		t.Fatal("no redial after the first failed")
+	}
+	_, werr := p.Write([]byte("x"))
+	_, rerr := p.Read(make([]byte, 1))
+	if werr == nil || errors.Is(werr, io.EOF) {
+		t.Errorf("Write = %v; want an error that does not wrap io.EOF", werr)
+	}
+	if rerr == nil || errors.Is(rerr, io.EOF) {
+		t.Errorf("Read = %v; want an error that does not wrap io.EOF", rerr)
+	}
+}
+
+// A Write or a Read with no deadline that gives up, because no connection
+// came up, does not report a deadline exceeded: the pool's last error,
+// left by an earlier Write that its deadline cut short, is a timeout of
+// that Write's, not of theirs.
+func TestTCPPoolGivingUpWithNoDeadlineIsNoTimeout(t *testing.T) {
+	hold := make(chan struct{})
+	defer close(hold)
+	srv := newTCPServer(t, func(*testserver.Server, int, net.Conn) { <-hold }) // reads nothing
+	var dials atomic.Int32
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs: []string{srv.Addr()}, MaxAttempts: 3, DialBackoff: 5 * time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			if dials.Add(1) > 1 {
+				<-ctx.Done() // the host has gone: redials hang until the pool closes
+				return nil, ctx.Err()
+			}
+			return new(net.Dialer).DialContext(ctx, network, addr)
+		},
+	})
+	p.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	n, err := p.Write(make([]byte, 64<<20))
+	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 {
+		t.Fatalf("a Write larger than the buffers, to a server that reads nothing = %d, %v; want part of it, and a timeout", n, err)
+	}
+	p.SetWriteDeadline(time.Time{})
+	var ne net.Error
+	if _, err := p.Write([]byte("x")); err == nil || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Errorf("Write with no deadline, giving up = %v; want an error and no timeout", err)
+	}
+	if _, err := p.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
+		t.Errorf("Read with no deadline, giving up = %v; want an error and no timeout", err)
+	}
+}

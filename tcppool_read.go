@@ -56,8 +56,8 @@ func (p *TCPPool) Read(b []byte) (int, error) {
 }
 
 // readOne reads from the pool's single connection, waiting for it to come
-// up if it is down; or first, from the connection its server closed
-// behind bytes not read yet, until they are all taken. Caller must hold
+// up if it is down; or first, from the connection its server closed,
+// drained, until its bytes are all taken. Caller must hold
 // p.readMu.
 func (p *TCPPool) readOne(b []byte) (int, error) {
 	attempts := int(p.attempts.Load())

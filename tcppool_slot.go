@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"sync"
@@ -173,25 +174,48 @@ func (p *TCPPool) retired(s *slot, lc *liveConn, cause error) {
 // replaceLocked starts redialling s, which lost lc to cause. Caller must
 // hold p.mu.
 func (p *TCPPool) replaceLocked(s *slot, lc *liveConn, cause error) {
-	if errors.Is(cause, io.EOF) {
-		// A Read's end of stream, which a Write that gives up would
-		// otherwise wrap: a caller checking for io.EOF would take the
-		// failed Write for the end of a stream.
-		cause = sock.ErrPeerClosed
-	}
-	p.lastErr = cause
+	p.setLastErrLocked(cause)
 	s.unproven = !lc.used.Load() && p.clock.Now()-lc.dialled < p.cfg.MaxDialBackoff
 	p.startRedialLocked(s, true)
 }
 
-// drain takes lc, which the probe before a Write found closed by its server
-// behind bytes not read yet, out of s and starts redialling, as retire
-// does, but leaves it open for Read to take the bytes: the answer to a
-// request the server served before it went. lc keeps the slot's
+// setLastErrLocked records err, of a dial or of a connection lost, as the
+// pool's last error, which a Read or Write that gives up later wraps as
+// its cause. That Read or Write did not meet err itself, so err must not
+// pass for what its caller tests for: io.EOF, the end of a stream (a
+// Read's clean end, or a TLS dial that the server closed before its
+// handshake), counts as the peer's close; and a timeout, which would say
+// that the caller's own deadline passed, keeps only its text. Caller must
+// hold p.mu.
+func (p *TCPPool) setLastErrLocked(err error) {
+	switch {
+	case errors.Is(err, io.EOF):
+		err = notEOF(err)
+	case isTimeout(err):
+		err = fmt.Errorf("connpool: timed out earlier: %v", err)
+	}
+	p.lastErr = err
+}
+
+// notEOF returns err, which wraps io.EOF, as the peer's close, for a Read
+// or Write error that must not read as the end of a stream.
+func notEOF(err error) error {
+	if !errors.Is(err, io.EOF) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", sock.ErrPeerClosed, err)
+}
+
+// drain takes lc, which the probe before a Write found closed by its
+// server (cause), out of s and starts redialling, as retire does, but
+// leaves it open for Read: to take the bytes the server sent before it
+// went, the answer to a request it served, say, or, for a Read under way
+// on it, to see its end of stream, which closing it would turn into a
+// failure. lc keeps the slot's
 // reference until Read reaches its end (see lost), or a later drain on s,
 // or SetPoolSize removing s, drops it; so a slot holds at most one such
 // connection. It does nothing if lc is no longer s's connection.
-func (p *TCPPool) drain(s *slot, lc *liveConn) {
+func (p *TCPPool) drain(s *slot, lc *liveConn, cause error) {
 	// Take lc out of s first, under mu, where retire looks: a Write on it
 	// that fails from here on finds it draining and leaves it open.
 	var old *liveConn
@@ -200,7 +224,7 @@ func (p *TCPPool) drain(s *slot, lc *liveConn) {
 	if took {
 		lc.removed.Store(true) // its peer is gone: no TLS goodbye when it closes
 		old = s.draining.Swap(lc)
-		p.replaceLocked(s, lc, sock.ErrClosedAfterData)
+		p.replaceLocked(s, lc, cause)
 		p.wakeLocked() // a Read waiting for a connection has this one to read
 	}
 	p.mu.Unlock()
@@ -286,7 +310,7 @@ func (p *TCPPool) redial(s *slot, failed, unproven bool) {
 			}
 			s.next = (s.next + 1) % len(p.cfg.Addrs)
 			p.mu.Lock()
-			p.lastErr = err
+			p.setLastErrLocked(err)
 			p.mu.Unlock()
 			dialFailures++
 			p.logDial(addr, err, dialFailures)

@@ -23,6 +23,11 @@ var errShortWrite = errors.New("connpool: connection wrote less than asked and r
 // [net.ErrClosed] after Close, one satisfying errors.Is(err,
 // os.ErrDeadlineExceeded) past the write deadline, and otherwise one
 // wrapping the last write or dial error once the attempts are used up.
+// Such an error never reads as what a caller tests for on its own Write:
+// an io.EOF (a Read's clean end of stream, a TLS dial its server closed
+// before the handshake) is wrapped as the peer's close, and a timeout of
+// an earlier Write or of a dial keeps its text but not its Timeout or
+// os.ErrDeadlineExceeded.
 func (p *TCPPool) Write(b []byte) (int, error) {
 	sp := p.slots.Load()
 	if sp == nil {
@@ -269,7 +274,7 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, next int, err
 		s.share.bytes.Add(uint64(n)) // the torn start went out all the same
 		return 0, writeAgain, werr
 	}
-	return n, writeDone, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: err}
+	return n, writeDone, &opError{op: "write", addr: lc.addr, detail: fmt.Sprintf("connection failed after %d of %d bytes", n, len(b)), err: notEOF(err)}
 }
 
 // States of liveConn.lastWrite other than a time, which is never negative.
@@ -316,11 +321,16 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 			return false
 		}
 		msg := "peer closed an idle connection; replacing it before the write"
-		if err == sock.ErrClosedAfterData && p.read.Load() {
-			// Before the verdict, so that the Writes waiting for it
-			// find lc draining already and leave it open.
-			p.drain(s, lc)
-			msg = "peer closed an idle connection after sending bytes not read yet; replacing it before the write, and keeping it for Read"
+		if p.read.Load() {
+			// Left open for Read, whether bytes wait on it or not: a Read
+			// under way on it sees its end of stream, as it would have had
+			// no Write come first. Before the verdict, so that the Writes
+			// waiting for it find lc draining already and leave it open.
+			p.drain(s, lc, err)
+			msg = "peer closed an idle connection; replacing it before the write, and keeping it for Read"
+			if err == sock.ErrClosedAfterData {
+				msg = "peer closed an idle connection after sending bytes not read yet; replacing it before the write, and keeping it for Read"
+			}
 		}
 		lc.lastWrite.Store(peerGone)
 		p.stale.Add(1)
@@ -339,7 +349,7 @@ func (p *TCPPool) giveUp(op string, attempts int, last error) error {
 	if last == nil {
 		last = p.lastError()
 	}
-	return &opError{op: op, detail: gaveUp(attempts), err: last}
+	return &opError{op: op, detail: gaveUp(attempts), err: notEOF(last)}
 }
 
 // gaveUp is the detail of the error of a Read or Write, of a TCPPool or a
@@ -366,7 +376,7 @@ func (p *TCPPool) timedOut(op string, last error) error {
 		}
 		return errReadTimeout
 	}
-	return &opError{op: op, err: fmt.Errorf("%w; last error: %w", os.ErrDeadlineExceeded, last)}
+	return &opError{op: op, err: fmt.Errorf("%w; last error: %w", os.ErrDeadlineExceeded, notEOF(last))}
 }
 
 // lastError returns the pool's last dial or connection error, or
