@@ -169,10 +169,11 @@
 // # Performance
 //
 // Get and Close of an idle connection used within ProbeAfter (a hot pool)
-// take the pool's mutex once each (a Get that peeks, twice more), read
-// the clock once (and a second time on return only with IdleTimeout,
-// MaxLifetime, HealthCheck, LeakThreshold or an Observer), and allocate
-// nothing but the PoolConn handles, which come 8 at a time from a
+// take the pool's mutex once each (a Get that peeks, twice more; with
+// LeakThreshold, a Get once more, and it allocates the record of its
+// caller's stack), read the clock once (and a second time on return
+// only with IdleTimeout, MaxLifetime, HealthCheck, LeakThreshold or an
+// Observer), and allocate nothing but the PoolConn handles, which come 8 at a time from a
 // pool-wide block: 32 bytes and an eighth of an allocation a checkout
 // (which go test's allocs/op rounds down to 0), garbage once no holder
 // keeps any handle of the block. BENCHMARKS.md has the figures on real
