@@ -64,7 +64,7 @@ func (c closedByReason) reasons() []labelCount {
 	return []labelCount{
 		{"idle_timeout", c.IdleTimeout, "idle longer than -idle-timeout"},
 		{"max_lifetime", c.MaxLifetime, "older than -max-lifetime"},
-		{"stale", c.Stale, "found closed by the server when probed before reuse"},
+		{"stale", c.Stale, "found closed or reset by the server, by the kernel's word or a probe before reuse"},
 		{"health_check", c.HealthCheck, "failed the health check"},
 		{"max_idle", c.MaxIdle, "given back while -max-idle were idle"},
 		{"unusable", c.Unusable, "closed after a request on it failed"},

@@ -247,7 +247,7 @@ func TestSummaryLayout(t *testing.T) {
 			"Gets (connpool_gets_total)", "idle: served at once", "waited: none was idle", "64 clients share 8 connections",
 			"canceled: gave up waiting: 5,000 at -timeout", "56 when the run ended", "failed: a dial failed",
 			"(connpool_dials_total)", "(connpool_dial_errors_total)", "(connpool_closed_connections_total)",
-			"stale: found closed by the server", "unusable: closed after a request on it failed",
+			"stale: found closed or reset by the server", "unusable: closed after a request on it failed",
 			"(connpool_open_connections)",
 			"timeout: no reply within -timeout (1s); e.g. read tcp", "get timeout: no connection from the pool within -timeout (1s)",
 			"reset: the connection was reset", "EOF: the server closed the connection before replying\n",
