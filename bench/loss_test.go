@@ -42,7 +42,9 @@ var lossImpls = []streamImpl{
 // client closes its side), then closes. It reports, per 100ms run:
 //
 //   - lost-msgs: messages whose Write returned success but which the server
-//     never received whole;
+//     never received whole (each message carries a number of its own, so
+//     that neither a failed Write's message arriving nor one sent twice
+//     makes up for one lost);
 //   - sent-msgs: Writes that returned success.
 //
 // Under Rate=max every goroutine writes as fast as it can; under Rate=paced
@@ -57,8 +59,8 @@ func BenchmarkLoss(b *testing.B) {
 	}{{"max", 0}, {"paced", 4 * time.Millisecond}} {
 		for _, impl := range lossImpls {
 			b.Run(fmt.Sprintf("Rate=%s/Pool=%s", rate.name, impl.name), func(b *testing.B) {
-				var got atomic.Int64
-				srv := newServer(b, frames(func(uint64) { got.Add(1) }))
+				var got seqSet
+				srv := newServer(b, frames(got.add))
 				var lost, sent int64
 				for b.Loop() {
 					l, s := lossOnce(b, srv, &got, impl, rate.pause)
@@ -74,9 +76,9 @@ func BenchmarkLoss(b *testing.B) {
 
 // lossOnce runs one iteration of BenchmarkLoss and returns the messages lost
 // and those Writes reported sent.
-func lossOnce(b *testing.B, srv *server, got *atomic.Int64, impl streamImpl, pause time.Duration) (lost, sent int64) {
+func lossOnce(b *testing.B, srv *server, got *seqSet, impl streamImpl, pause time.Duration) (lost, sent int64) {
 	b.StopTimer()
-	got.Store(0)
+	got.reset()
 	srv.resetAccepts()
 	var dialled atomic.Int64
 	w, err := impl.open(srv.addr, streamOptions{dialled: &dialled})
@@ -86,7 +88,8 @@ func lossOnce(b *testing.B, srv *server, got *atomic.Int64, impl streamImpl, pau
 	b.StartTimer()
 
 	var (
-		ok   atomic.Int64
+		next atomic.Uint64
+		ok   [streamWriters][]uint64 // the messages each writer's Writes reported sent
 		wg   sync.WaitGroup
 		stop = make(chan struct{})
 	)
@@ -104,7 +107,7 @@ func lossOnce(b *testing.B, srv *server, got *atomic.Int64, impl streamImpl, pau
 			}
 		}
 	}()
-	for range streamWriters {
+	for i := range streamWriters {
 		go func() {
 			defer wg.Done()
 			msg := newFrame(0)
@@ -120,8 +123,10 @@ func lossOnce(b *testing.B, srv *server, got *atomic.Int64, impl streamImpl, pau
 					return
 				default:
 				}
+				seq := next.Add(1)
+				putFrame(msg, seq)
 				if _, err := w.Write(msg); err == nil {
-					ok.Add(1)
+					ok[i] = append(ok[i], seq)
 				}
 				if tick != nil {
 					select {
@@ -145,6 +150,38 @@ func lossOnce(b *testing.B, srv *server, got *atomic.Int64, impl streamImpl, pau
 	if err := srv.waitDone(dialled.Load()); err != nil {
 		b.Fatal(err)
 	}
-	sent = ok.Load()
-	return sent - got.Load(), sent
+	for _, seqs := range ok {
+		sent += int64(len(seqs))
+		for _, seq := range seqs {
+			if !got.has(seq) {
+				lost++
+			}
+		}
+	}
+	return lost, sent
+}
+
+// seqSet is the set of message numbers a server received whole.
+type seqSet struct {
+	mu   sync.Mutex
+	seqs map[uint64]struct{} // guarded by mu
+}
+
+func (s *seqSet) add(seq uint64) {
+	s.mu.Lock()
+	s.seqs[seq] = struct{}{}
+	s.mu.Unlock()
+}
+
+func (s *seqSet) has(seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.seqs[seq]
+	return ok
+}
+
+func (s *seqSet) reset() {
+	s.mu.Lock()
+	s.seqs = make(map[uint64]struct{})
+	s.mu.Unlock()
 }
