@@ -27,7 +27,8 @@
 //
 // A connection given back goes to the idle list and wakes the longest
 // waiting Get; a Get that is already running may take the connection
-// first, and the woken one then waits again at the front of the line. With
+// first, and the woken one then waits again at the front of the line
+// (behind any that joined it earlier and were woken too). With
 // many more goroutines than processors this keeps connections moving: a
 // connection handed to a parked goroutine stays out until the scheduler
 // gets round to that goroutine, and when every Get has to wait for that,

@@ -52,7 +52,8 @@ const starveAfter = 50 * time.Microsecond
 // room, and otherwise waits in line. A connection given back goes to the
 // idle list and the longest waiting Get is woken to take it; a Get that
 // comes meanwhile, already running, may take it first, and the woken one
-// then waits again at the front of the line. That keeps connections
+// then waits again at the front of the line (behind any that joined it
+// earlier and were woken too). That keeps connections
 // moving when there are many more goroutines than processors: handing each
 // returned connection to a parked goroutine, which holds it until the
 // scheduler gets round to it, would make every Get wait (a convoy). So

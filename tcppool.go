@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/seed-a245f091/connpool/internal/isnil"
+	"github.com/seed-a245f091/connpool/internal/sock"
 )
 
 var (
@@ -163,18 +164,19 @@ func isTimeout(err error) bool {
 // A connection the probe before a Write finds closed by its server is
 // replaced for Writes at once, its sending side shut so that Writes
 // already under way on it fail there and move on, but, once Read has been
-// called on the pool at least once, kept open for Read: for bytes the
-// server sent before it closed, still unread (the answer to the last
-// request, from a server that restarts gracefully, say), and for a Read
-// under way on it, which then ends as it would have with no Write first,
-// with io.EOF at a clean close. With one connection, Read returns those
-// bytes, then io.EOF for the old connection's end, then what comes on the
-// new one (a connection that held nothing for a Read, only a TLS
-// close_notify say, ends without an io.EOF, unless a Read was under way
-// on it); with several, its reader goroutine goes on to the end as
-// before. Each connection slot keeps at most one such connection: the
-// next one its server closes closes it, read or not. A pool never read
-// from closes such a connection at once.
+// called on the pool at least once, kept open for Read if the server sent
+// bytes before it closed that are still unread (the answer to the last
+// request, from a server that restarts gracefully, say), or, with one
+// connection, if a Read is under way on it, which then ends as it would
+// have with no Write first, with io.EOF at a clean close. With one
+// connection, Read returns those bytes, then io.EOF for the old
+// connection's end, then what comes on the new one (a connection that
+// held nothing for a Read, only a TLS close_notify say, ends without an
+// io.EOF, unless a Read was under way on it); with several, its reader
+// goroutine goes on to the end as before. Each connection slot keeps at
+// most one such connection: the next one kept so closes it, read or not.
+// A pool never read from, and one with nothing to keep, closes such a
+// connection at once.
 //
 // A TCPPool is safe for concurrent use by multiple goroutines.
 type TCPPool struct {
@@ -215,8 +217,12 @@ type TCPPool struct {
 	waitingWrites atomic.Int64
 
 	// read says Read has been called: from then on a connection its
-	// server closed is drained (see drain).
-	read atomic.Bool
+	// server closed behind bytes not read yet is drained (see drain), and
+	// so is one closed with nothing left while reading says a Read is
+	// under way in readOne, where it would otherwise fail on a
+	// connection closed under it.
+	read    atomic.Bool
+	reading atomic.Bool
 
 	// readMu serializes Reads and guards pend and readTimer. It is taken
 	// before mu, never after.
@@ -230,6 +236,15 @@ type TCPPool struct {
 	// taken last: nothing else is locked while it is held.
 	liveMu sync.Mutex
 	live   map[*liveConn]struct{}
+	// watch is the pool's socket watcher (nil if there is none), set as
+	// the pool is made. watched holds, by token, the connections in it,
+	// and tokens numbers them: both under liveMu.
+	watch   *sock.Watcher
+	watched map[uint64]*liveConn
+	tokens  uint64
+	// testHookGone, for tests, is called after the watcher's news of a
+	// peer's close has been acted on.
+	testHookGone atomic.Pointer[func()]
 
 	mu sync.Mutex
 	// Guarded by mu:
@@ -415,6 +430,7 @@ func newTCPPool(cfg TCPPoolConfig, raddr, laddr net.Addr, clk clock) *TCPPool {
 		live:     make(map[*liveConn]struct{}),
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
+	p.startWatcher()
 	p.attempts.Store(int64(cfg.MaxAttempts))
 	p.dialBackoff.Store(int64(cfg.DialBackoff))
 	slots := make([]*slot, cfg.Size)
@@ -479,6 +495,9 @@ func (p *TCPPool) Close() error {
 	}
 	p.liveMu.Unlock()
 	defer p.wg.Wait() // also if a connection's Close panics
+	if p.watch != nil {
+		p.watch.Close()
+	}
 	closeEach(open, func(lc *liveConn) bool { return !lc.plain }, func(lc *liveConn) { lc.close(false) })
 	return nil
 }

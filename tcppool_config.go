@@ -88,7 +88,16 @@ type TCPPoolConfig struct {
 	// it has, the write goes to another connection instead of being lost in
 	// a dead socket, and the connection is redialled. Writes that start
 	// together share one peek, and none goes out before it is done. Zero
-	// means 1ms; a negative value turns it off.
+	// means 1ms; a negative value turns it off, and the socket watcher
+	// with it.
+	//
+	// On Linux the pool also hears from the kernel, through an epoll set
+	// of its own that each connection joins at its first write, when a
+	// peer closes or resets a connection; the next write on it then
+	// peeks however recently the connection was written to, so a write
+	// within ProbeAfter of the one before does not go onto a connection
+	// its server has closed since (but for the instant between the close
+	// and the pool hearing of it).
 	//
 	// A peer that closes its sending side (a half-close) is taken as going
 	// away, since a socket the peer has shut down may be reset at the next

@@ -573,3 +573,30 @@ func TestTCPPoolReadDuringSoundProbeIsNoDrain(t *testing.T) {
 		t.Fatalf("ReadFull = %q, %v; want %q", b[:n], err, "re:cccc")
 	}
 }
+
+// A connection its server closed with nothing left unread, and no Read
+// under way on it, is closed, also on a pool that has been read from: a
+// pool read once (a greeting, say) and only written to since keeps no
+// connection open that nothing will read.
+func TestTCPPoolReadOnceKeepsNoClosedConnectionWithNothingToRead(t *testing.T) {
+	closeNow := make(chan struct{})
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+			c.Write(append([]byte("re:"), buf...))
+			<-closeNow // then a clean close, nothing left unread
+			return
+		}
+		s.Drain(id, c)
+	})
+	p := probingPool(t, srv.Addr(), nil)
+	mustWrite(t, p, []byte("aaaa"))
+	mustReadFull(t, p, "re:aaaa") // the one and only Read
+	close(closeNow)
+	waitPeerClosedSeen(t, p)
+	mustWrite(t, p, []byte("bbbb")) // its probe finds the close: a new connection
+	if n := p.OpenConns(); n != 1 {
+		t.Fatalf("%d connections open, want 1: the one its server closed, with nothing to read, is still open", n)
+	}
+}

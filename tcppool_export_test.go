@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"net"
+	"sync"
 	"time"
 
 	"github.com/seed-a245f091/connpool/internal/sock"
@@ -128,4 +129,14 @@ func (c *TCPClient) OnWait(f func()) { c.testHookWait = f }
 func (c *TCPClient) OnRedial(f func(), timeout time.Duration) {
 	c.testHookDial = f
 	c.dialTimeout = timeout
+}
+
+// PeerGoneSeen returns a channel closed once the socket watcher has told
+// the pool of a peer's close and the pool has acted on it.
+func (p *TCPPool) PeerGoneSeen() <-chan struct{} {
+	ch := make(chan struct{})
+	var once sync.Once
+	hook := func() { once.Do(func() { close(ch) }) }
+	p.testHookGone.Store(&hook)
+	return ch
 }

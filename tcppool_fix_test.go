@@ -1,6 +1,7 @@
 package connpool_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -1232,8 +1233,9 @@ func TestTCPPoolGivingUpWithNoDeadlineIsNoTimeout(t *testing.T) {
 			return new(net.Dialer).DialContext(ctx, network, addr)
 		},
 	})
+	big := make([]byte, 64<<20) // before the deadline: making it takes a while
 	p.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
-	n, err := p.Write(make([]byte, 64<<20))
+	n, err := p.Write(big)
 	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 {
 		t.Fatalf("a Write larger than the buffers, to a server that reads nothing = %d, %v; want part of it, and a timeout", n, err)
 	}
@@ -1244,5 +1246,48 @@ func TestTCPPoolGivingUpWithNoDeadlineIsNoTimeout(t *testing.T) {
 	}
 	if _, err := p.Read(make([]byte, 1)); err == nil || errors.Is(err, os.ErrDeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
 		t.Errorf("Read with no deadline, giving up = %v; want an error and no timeout", err)
+	}
+}
+
+// Where the kernel tells of a peer's close (Linux), a Write right after
+// one that the server then closed its connection under goes onto a new
+// connection, not onto the closed one, however recently the connection
+// was written to: ProbeAfter (an hour here) does not hold the probe back.
+// Without the watcher it would go onto the closed socket, and be lost once
+// the server stops reading.
+func TestTCPPoolWriteAfterThePeerClosedGoesElsewhereWithinProbeAfter(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	closeNow := make(chan struct{})
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+			s.Record(id, buf)
+			<-closeNow
+			return // closed, reading nothing more
+		}
+		s.Drain(id, c)
+	})
+	p := dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		ProbeAfter:  time.Hour,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+	})
+	mustWrite(t, p, []byte("aaaa")) // the first Write probes, and the watcher takes the socket
+	srv.WaitUntil("aaaa", func() bool { return bytes.Equal(srv.Data()[0], []byte("aaaa")) })
+	seen := p.PeerGoneSeen()
+	close(closeNow)
+	select {
+	case <-seen:
+	case <-time.After(tcpWait):
+		t.Fatal("the pool did not hear of the server's close")
+	}
+	mustWrite(t, p, []byte("bbbb"))
+	srv.WaitUntil("bbbb on a new connection", func() bool { return bytes.Equal(srv.Data()[1], []byte("bbbb")) })
+	if st := p.Stats(); st.ClosedStale != 1 {
+		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
 	}
 }

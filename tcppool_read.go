@@ -26,7 +26,9 @@ type chunk struct {
 // os.ErrDeadlineExceeded) past the read deadline, and, with one
 // connection, io.EOF at a clean close, the error that ended it otherwise,
 // or, if it cannot be redialled within MaxAttempts, one wrapping the last
-// dial error.
+// dial error (one that would read as the end of a stream or as the Read's
+// own timeout passes on as the peer's close, or as text alone, as for
+// [TCPPool.Write]).
 func (p *TCPPool) Read(b []byte) (int, error) {
 	if p.slots.Load() == nil {
 		return 0, errNotDialled
@@ -60,6 +62,8 @@ func (p *TCPPool) Read(b []byte) (int, error) {
 // drained, until its bytes are all taken. Caller must hold
 // p.readMu.
 func (p *TCPPool) readOne(b []byte) (int, error) {
+	p.reading.Store(true) // Reads go one at a time, under readMu
+	defer p.reading.Store(false)
 	attempts := int(p.attempts.Load())
 	var waitEnds time.Duration // see pause
 	for attempt := 1; ; {
@@ -78,6 +82,10 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 					return 0, err
 				}
 				if full && attempt >= attempts {
+					// A wait that ended with the deadline is a timeout.
+					if err := p.nextAttempt("read", &p.rdl, nil); err != nil {
+						return 0, err
+					}
 					return 0, p.giveUp("read", attempt, nil)
 				}
 				if full {

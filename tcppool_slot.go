@@ -74,6 +74,11 @@ type liveConn struct {
 	used atomic.Bool
 	// dialled is when it was installed, on the pool's clock.
 	dialled time.Duration
+	// token names it to the pool's socket watcher, or is 0 if the pool
+	// has none; watching says it was added to the watcher, by the first
+	// probe, under the probe's claim (see checkIdle).
+	token    uint64
+	watching bool
 	// plain says Conn is a socket itself, with no layer such as TLS over
 	// it, so that a Write that timed out having written nothing left
 	// nothing behind.
@@ -129,6 +134,9 @@ func (lc *liveConn) close(broken bool) {
 		p := lc.pool
 		p.liveMu.Lock()
 		delete(p.live, lc)
+		if lc.token != 0 {
+			delete(p.watched, lc.token)
+		}
 		p.liveMu.Unlock()
 	}
 }
@@ -340,6 +348,11 @@ func (p *TCPPool) installLocked(s *slot, conn net.Conn, addr string) {
 	lc.lastWrite.Store(unprobed) // a server may close what it just accepted
 	p.liveMu.Lock()
 	p.live[lc] = struct{}{}
+	if p.watch != nil {
+		p.tokens++
+		lc.token = p.tokens
+		p.watched[lc.token] = lc
+	}
 	p.liveMu.Unlock()
 	if !p.wdlTime.IsZero() {
 		conn.SetWriteDeadline(p.wdlTime)

@@ -106,7 +106,11 @@ func (p *TCPPool) write(slots []*slot, b []byte) (int, error) {
 				}
 				if full && attempt >= attempts {
 					// The last attempt was a wait, in full: the error is
-					// the last write's, if any, or the pool's.
+					// the last write's, if any, or the pool's; or a
+					// timeout, if the wait ended with the deadline.
+					if err := p.nextAttempt("write", &p.wdl, lastErr); err != nil {
+						return 0, err
+					}
 					return 0, p.giveUp("write", attempt, lastErr)
 				}
 				lastErr = nil
@@ -309,6 +313,14 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 		}
 		// The claim is ours: no other goroutine touches lc.sock until the
 		// Store below, which hands it on to the next claimer's CAS.
+		if lc.token != 0 && !lc.watching {
+			// The first probe, on the first Write, adds it to the
+			// watcher: a peer's close from then on makes the next Write
+			// probe again. A socket the watcher will not take is left to
+			// the probe alone.
+			lc.watching = true
+			p.watch.Add(&lc.sock, lc.token)
+		}
 		err := lc.sock.Probe()
 		if !sock.PeerGone(err) {
 			lc.lastWrite.Store(now)
@@ -321,11 +333,14 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 			return false
 		}
 		msg := "peer closed an idle connection; replacing it before the write"
-		if p.read.Load() {
-			// Left open for Read, whether bytes wait on it or not: a Read
-			// under way on it sees its end of stream, as it would have had
-			// no Write come first. Before the verdict, so that the Writes
-			// waiting for it find lc draining already and leave it open.
+		if p.read.Load() && (err == sock.ErrClosedAfterData || p.reading.Load()) {
+			// Left open for Read: for the bytes that wait on it, or for
+			// a Read under way, which then sees its end of stream as it
+			// would have had no Write come first. (One with nothing to
+			// read and no Read under way is closed: a Read that starts
+			// now finds the new connection.) Before the verdict, so that
+			// the Writes waiting for it find lc draining already and
+			// leave it open.
 			p.drain(s, lc, err)
 			msg = "peer closed an idle connection; replacing it before the write, and keeping it for Read"
 			if err == sock.ErrClosedAfterData {

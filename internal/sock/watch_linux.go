@@ -63,17 +63,20 @@ func (w *Watcher) Add(s *Socket, token uint64) error {
 	var err error
 	// Both file descriptors are used under Control, which keeps each
 	// open until the call returns, so neither number can be reused by
-	// another file meanwhile.
-	werr := w.rc.Control(func(epfd uintptr) {
-		cerr := s.rc.Control(func(fd uintptr) {
+	// another file meanwhile. The socket's Control, which may be a
+	// wrapper's own code, is the outer one: it runs before the watcher's
+	// file is held, so that whatever it does, Close of the watcher
+	// included, cannot wait on this call.
+	serr := s.rc.Control(func(fd uintptr) {
+		werr := w.rc.Control(func(epfd uintptr) {
 			err = syscall.EpollCtl(int(epfd), syscall.EPOLL_CTL_ADD, int(fd), &ev)
 		})
-		if cerr != nil {
-			err = cerr
+		if werr != nil {
+			err = werr
 		}
 	})
-	if werr != nil {
-		return werr
+	if serr != nil {
+		return serr
 	}
 	if err != nil {
 		return os.NewSyscallError("epoll_ctl", err)
