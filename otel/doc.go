@@ -95,14 +95,20 @@
 // same meter provider, takes over its series. The SDK keeps one series
 // per instrument and attribute set, with one start time, so the new
 // pool's counters go on from the values that the pools of the name before
-// left, read from their Stats by Unregister, and never go back: the
-// values of the new pool's Stats are added to them. Between the two kinds
-// of pool, the counters both have (connpool.dials, connpool.dial_errors,
+// left, read from their Stats by Unregister, and never go back: the new
+// pool's Stats, what it counted before its Instrument included, are added
+// to them. A pool instrumented again after its own Unregister adds only
+// what it counted since: the package tells pools apart by a weak pointer,
+// which does not keep one from being freed. A type that wraps a pool is
+// told apart from no other: instrumented again, it adds its Stats whole,
+// and what it counted before is counted twice. Between the two kinds of
+// pool, the counters both have (connpool.dials, connpool.dial_errors,
 // connpool.closed_connections) go on from every pool of the name, and the
 // others from the pools of their kind; the gauges and up-down counters
 // report the new pool alone. For this the package keeps, for the life of
 // the program, the counters' values of each name a pool counted anything
-// under, with a reference to the meter provider. Nothing is kept for a
+// under, with a reference to the meter provider, and those of each pool
+// unregistered under it until the pool is freed. Nothing is kept for a
 // provider that cannot be compared, for which Instrument checks no name
 // either: there a new pool of the name reports its own counters, from
 // zero, on the same series.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sync"
+	"weak"
 
 	"go.opentelemetry.io/otel"
 	"go.opentelemetry.io/otel/metric"
@@ -72,7 +73,9 @@ type Registration struct {
 	obs    *observer
 	remove func() // removes obs from the pool
 	claim  claim
+	key    any           // the pool's key in the kept values (see poolKey)
 	totals func() counts // the counters' values as the callback reports them
+	own    func() counts // the counters of the pool's Stats
 
 	once sync.Once
 	err  error
@@ -82,11 +85,11 @@ type Registration struct {
 // its observer is removed from the pool and records no event that starts
 // after Unregister returns. The pool's name is free again for
 // Instrument. Once the callback is unregistered, Unregister reads the
-// pool's Stats a last time and keeps its counters' values (with those of
-// the pools of the name before), from which a pool of the same name
-// instrumented later with the same meter provider goes on, so that no
-// counter goes back on its series; the package documentation says which
-// and how. Nothing is kept for a meter provider that cannot be compared.
+// pool's Stats a last time and keeps its counters' values as they were
+// reported, from which a pool of the same name instrumented later with
+// the same meter provider goes on, so that no counter goes back on its
+// series; this pool, instrumented again, counts no event twice. The
+// package documentation says which and how. Nothing is kept for a meter provider that cannot be compared.
 // The histograms' series stay as they were: the SDK keeps the data points
 // of synchronous instruments, and a pool of the same name instrumented
 // again adds to them. It returns the error of unregistering the callback,
@@ -96,7 +99,7 @@ func (r *Registration) Unregister() error {
 		r.obs.stopped.Store(true)
 		r.remove()
 		r.err = r.reg.Unregister()
-		r.claim.release(r.totals)
+		r.claim.release(r.totals(), r.key, r.own())
 	})
 	return r.err
 }
@@ -131,7 +134,8 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if !isConn && !isTCP {
 		return nil, fmt.Errorf("connpoolotel: %T is neither a *connpool.ConnPool nor a *connpool.TCPPool", p)
 	}
-	c, base, err := claimName(cfg.provider, name)
+	key := poolKey(p)
+	c, base, from, err := claimName(cfg.provider, name, key)
 	if err != nil {
 		return nil, err
 	}
@@ -143,22 +147,50 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	var callback metric.Callback
 	var totals func() counts
 	if isConn {
-		callback, totals = b.connPool(cp, base)
+		callback, totals = b.connPool(cp, base, from)
 	} else {
-		callback, totals = b.tcpPool(tp, base)
+		callback, totals = b.tcpPool(tp, base, from)
 	}
-	unchanged := func() counts { return base }
 	if err := errors.Join(b.errs...); err != nil {
-		c.release(unchanged)
+		c.free()
 		return nil, fmt.Errorf("connpoolotel: %w", err)
 	}
 	reg, err := b.meter.RegisterCallback(callback, b.observables...)
 	if err != nil {
-		c.release(unchanged)
+		c.free()
 		return nil, fmt.Errorf("connpoolotel: registering the callback: %w", err)
 	}
 	remove := p.Observe(obs)
-	return &Registration{reg: reg, obs: obs, remove: remove, claim: c, totals: totals}, nil
+	own := func() counts { return tcpCounts(tp.Stats()) }
+	if isConn {
+		own = func() counts { return connCounts(cp.Stats()) }
+	}
+	return &Registration{reg: reg, obs: obs, remove: remove, claim: c, key: key, totals: totals, own: own}, nil
+}
+
+// poolKey returns a key that tells p apart from every other pool, for the
+// values kept at its Unregister, without keeping p from being freed: a
+// weak pointer to it. A type that wraps a pool has none, and nil is
+// returned: each of its Instruments is taken for a pool of its own.
+func poolKey(p Pool) any {
+	switch p := p.(type) {
+	case *connpool.ConnPool:
+		return weak.Make(p)
+	case *connpool.TCPPool:
+		return weak.Make(p)
+	}
+	return nil
+}
+
+// freed reports whether the pool of key, from poolKey, has been freed.
+func freed(key any) bool {
+	switch k := key.(type) {
+	case weak.Pointer[connpool.ConnPool]:
+		return k.Value() == nil
+	case weak.Pointer[connpool.TCPPool]:
+		return k.Value() == nil
+	}
+	return true
 }
 
 // names holds, by meter provider, the pool names instrumented and not
@@ -173,6 +205,10 @@ var names = struct {
 type nameState struct {
 	taken bool   // by a pool instrumented and not unregistered
 	base  counts // the counters' values the pools unregistered left
+	// own holds, by poolKey, the counters of the Stats of each pool
+	// unregistered, as base has them: a pool instrumented again reports
+	// only what it counted since.
+	own map[any]counts
 }
 
 // claim is a pool name taken for a meter provider. Its zero value claims
@@ -183,40 +219,75 @@ type claim struct {
 }
 
 // claimName takes name for mp, and returns the counters' values that the
-// pools of that name before left, or returns an error if it is taken. A
-// provider that is not comparable, so that it cannot be a map key, is not
-// checked, and has nothing kept: the value, not only its type (a struct
-// of a comparable type may hold a func in an interface field).
-func claimName(mp metric.MeterProvider, name string) (claim, counts, error) {
+// pools of that name before left, and those of the pool of key that they
+// include, or returns an error if it is taken. A provider that is not
+// comparable, so that it cannot be a map key, is not checked, and has
+// nothing kept: the value, not only its type (a struct of a comparable
+// type may hold a func in an interface field).
+func claimName(mp metric.MeterProvider, name string, key any) (c claim, base, from counts, err error) {
 	if !reflect.ValueOf(mp).Comparable() {
-		return claim{}, counts{}, nil
+		return claim{}, counts{}, counts{}, nil
 	}
-	c := claim{mp, name}
+	c = claim{mp, name}
 	names.Lock()
 	defer names.Unlock()
 	st := names.m[c]
 	if st.taken {
-		return claim{}, counts{}, fmt.Errorf("connpoolotel: a pool named %q is already instrumented with this meter provider: give each pool its own name", name)
+		return claim{}, counts{}, counts{}, fmt.Errorf("connpoolotel: a pool named %q is already instrumented with this meter provider: give each pool its own name", name)
 	}
-	names.m[c] = nameState{taken: true, base: st.base}
-	return c, st.base, nil
+	if key != nil {
+		from = st.own[key]
+	}
+	st.taken = true
+	names.m[c] = st
+	return c, st.base, from, nil
 }
 
-// release frees the name, and keeps the counters' values that totals
-// returns, read before the lock is taken, for the next pool of the name.
-// A name whose counters are all zero leaves no entry.
-func (c claim) release(totals func() counts) {
+// free frees the name, keeping what was kept.
+func (c claim) free() {
 	if c.provider == nil {
 		return
 	}
-	base := totals()
 	names.Lock()
 	defer names.Unlock()
-	if base == (counts{}) {
+	st := names.m[c]
+	st.taken = false
+	if st.base == (counts{}) {
 		delete(names.m, c)
 	} else {
-		names.m[c] = nameState{base: base}
+		names.m[c] = st
 	}
+}
+
+// release frees the name, and keeps the counters' values as reported,
+// totals, for the next pool of the name, and own, the counters of the
+// Stats of the pool of key, which totals includes. A name whose counters
+// are all zero leaves no entry.
+func (c claim) release(totals counts, key any, own counts) {
+	if c.provider == nil {
+		return
+	}
+	names.Lock()
+	defer names.Unlock()
+	if totals == (counts{}) {
+		delete(names.m, c)
+		return
+	}
+	st := names.m[c]
+	st.taken = false
+	st.base = totals
+	for k := range st.own {
+		if freed(k) {
+			delete(st.own, k)
+		}
+	}
+	if key != nil {
+		if st.own == nil {
+			st.own = make(map[any]counts)
+		}
+		st.own[key] = own
+	}
+	names.m[c] = st
 }
 
 // isNil reports whether p is nil, or a nil pointer (or other nil value)

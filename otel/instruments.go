@@ -162,6 +162,27 @@ func (c counts) plus(d counts) counts {
 	return c
 }
 
+// minus returns c less d, field by field, with 0 where d is the larger.
+func (c counts) minus(d counts) counts {
+	sub := func(a, b uint64) uint64 { return a - min(a, b) }
+	for i := range c.gets {
+		c.gets[i] = sub(c.gets[i], d.gets[i])
+	}
+	c.timeouts = sub(c.timeouts, d.timeouts)
+	c.leaks = sub(c.leaks, d.leaks)
+	c.dials = sub(c.dials, d.dials)
+	c.dialErrors = sub(c.dialErrors, d.dialErrors)
+	for i := range c.closed {
+		c.closed[i] = sub(c.closed[i], d.closed[i])
+	}
+	c.writes = sub(c.writes, d.writes)
+	c.written = sub(c.written, d.written)
+	c.failedWrites = sub(c.failedWrites, d.failedWrites)
+	c.retries = sub(c.retries, d.retries)
+	c.reconnects = sub(c.reconnects, d.reconnects)
+	return c
+}
+
 func connCounts(st connpool.Stats) counts {
 	return counts{
 		gets:       [...]uint64{outcomeIdle: st.GetsFromIdle, outcomeWaited: st.GetsWaited, outcomeCanceled: st.GetsCanceled, outcomeFailed: st.GetsFailed},
@@ -196,9 +217,10 @@ func tcpCounts(st connpool.TCPPoolStats) counts {
 }
 
 // connPool makes a ConnPool's observable instruments and returns the
-// callback that reads p's Stats into them, with base added to the
-// counters, and the function that returns the counters' values so.
-func (b *builder) connPool(p connPool, base counts) (metric.Callback, func() counts) {
+// callback that reads p's Stats into them, the counters as base plus what
+// p counted since from, and the function that returns the counters'
+// values so.
+func (b *builder) connPool(p connPool, base, from counts) (metric.Callback, func() counts) {
 	count := b.connectionCount()
 	idleMax := b.upDown(dbconv.NewClientConnectionIdleMaxObservable(b.meter))
 	idleMin := b.upDown(dbconv.NewClientConnectionIdleMinObservable(b.meter))
@@ -222,7 +244,7 @@ func (b *builder) connPool(p connPool, base counts) (metric.Callback, func() cou
 		o.ObserveInt64(pending, int64(st.Waiting), a.pool)
 		o.ObserveInt64(dialing, int64(st.Dialing), a.pool)
 
-		c := base.plus(connCounts(st))
+		c := base.plus(connCounts(st).minus(from))
 		o.ObserveInt64(timeouts.Inst(), int64(c.timeouts), a.pool)
 		for i, n := range c.gets {
 			o.ObserveInt64(gets, int64(n), a.outcome[i])
@@ -235,13 +257,11 @@ func (b *builder) connPool(p connPool, base counts) (metric.Callback, func() cou
 		o.ObserveInt64(leaks, int64(c.leaks), a.pool)
 		return nil
 	}
-	return callback, func() counts { return base.plus(connCounts(p.Stats())) }
+	return callback, func() counts { return base.plus(connCounts(p.Stats()).minus(from)) }
 }
 
-// tcpPool makes a TCPPool's observable instruments and returns the
-// callback that reads p's Stats into them, with base added to the
-// counters, and the function that returns the counters' values so.
-func (b *builder) tcpPool(p tcpPool, base counts) (metric.Callback, func() counts) {
+// tcpPool is connPool for a TCPPool.
+func (b *builder) tcpPool(p tcpPool, base, from counts) (metric.Callback, func() counts) {
 	count := b.connectionCount()
 	maxConns := b.connectionMax()
 	pending := b.upDown(dbconv.NewClientConnectionPendingRequestsObservable(b.meter))
@@ -259,7 +279,7 @@ func (b *builder) tcpPool(p tcpPool, base counts) (metric.Callback, func() count
 		o.ObserveInt64(maxConns, int64(st.Size), a.pool)
 		o.ObserveInt64(pending, int64(st.Waiting), a.pool)
 
-		c := base.plus(tcpCounts(st))
+		c := base.plus(tcpCounts(st).minus(from))
 		o.ObserveInt64(dials, int64(c.dials), a.pool)
 		o.ObserveInt64(dialErrors, int64(c.dialErrors), a.pool)
 		o.ObserveInt64(closed, int64(c.closed[reasonStale]), a.reason[reasonStale])
@@ -270,7 +290,7 @@ func (b *builder) tcpPool(p tcpPool, base counts) (metric.Callback, func() count
 		o.ObserveInt64(reconnects, int64(c.reconnects), a.pool)
 		return nil
 	}
-	return callback, func() counts { return base.plus(tcpCounts(p.Stats())) }
+	return callback, func() counts { return base.plus(tcpCounts(p.Stats()).minus(from)) }
 }
 
 var _ connpool.Observer = (*observer)(nil)

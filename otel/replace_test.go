@@ -194,3 +194,32 @@ func TestReusedNameOtherKind(t *testing.T) {
 		t.Errorf("the pools' stats: %+v, %+v, %+v, %+v", a, s, u, b)
 	}
 }
+
+// A pool unregistered and instrumented again with the same provider (to
+// change its options, say) reports each event once: what it counted
+// before its Unregister is in the kept values and in its Stats both, and
+// is not added a second time.
+func TestPoolInstrumentedAgainCountsEachEventOnce(t *testing.T) {
+	for _, temporality := range []metricdata.Temporality{metricdata.CumulativeTemporality, metricdata.DeltaTemporality} {
+		t.Run(temporality.String(), func(t *testing.T) {
+			srv := testserver.Start(t, (*testserver.Server).Echo)
+			mp, r := newProvider(t, sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality { return temporality }))
+			c := newCounters(t, r, "db", temporality)
+			p := newPool(t, srv, connpool.Config{Name: "db", MaxConns: 1})
+
+			reg := instrument(t, p, connpoolotel.WithMeterProvider(mp))
+			get(t, p).Close()
+			tryGet(t, p, 3)
+			c.collect("in the first registration")
+			unregister(t, reg)
+			instrument(t, p, connpoolotel.WithMeterProvider(mp))
+			tryGet(t, p, 1)
+			c.collect("in the second registration")
+
+			st := p.Stats()
+			c.check(st.GetsFromIdle, "connpool.gets", outcomeKey.String("idle"))
+			c.check(st.GetsWaited, "connpool.gets", outcomeKey.String("waited"))
+			c.check(st.Dials, "connpool.dials")
+		})
+	}
+}
