@@ -166,7 +166,9 @@ func isTimeout(err error) bool {
 // already under way on it fail there and move on, but, once Read has been
 // called on the pool at least once, kept open for Read if the server sent
 // bytes before it closed that are still unread (the answer to the last
-// request, from a server that restarts gracefully, say), or, with one
+// request, from a server that restarts gracefully, say; through TLS, or
+// any layer that reads ahead, once a Read has taken bytes from it, since
+// the layer may hold more of them than the socket shows), or, with one
 // connection, if a Read is under way on it, which then ends as it would
 // have with no Write first, with io.EOF at a clean close. With one
 // connection, Read returns those bytes, then io.EOF for the old

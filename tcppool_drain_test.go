@@ -600,3 +600,27 @@ func TestTCPPoolReadOnceKeepsNoClosedConnectionWithNothingToRead(t *testing.T) {
 		t.Fatalf("%d connections open, want 1: the one its server closed, with nothing to read, is still open", n)
 	}
 }
+
+// Through TLS, the rest of an answer the server sent before it closed is
+// read also when the socket holds only the close: the *tls.Conn read the
+// records ahead, so the probe before a Write finds nothing unread on the
+// socket, and the connection must still be kept for Read.
+func TestTCPPoolTLSAnswerPartlyReadSurvivesTheProbe(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(s *testserver.Server, id int, c net.Conn) {
+			if id != 0 {
+				s.Drain(id, c)
+				return
+			}
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+			c.Write(append([]byte("re:"), buf...))
+		})
+	p := probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
+	mustWrite(t, p, []byte("aaaa"))
+	waitPeerClosedSeen(t, p)  // the answer, the close_notify and the FIN are in
+	mustReadFull(t, p, "re:") // the *tls.Conn takes all of it from the socket
+	mustWrite(t, p, []byte("bbbb"))
+	mustReadFull(t, p, "aaaa") // the rest of the answer
+}

@@ -1291,3 +1291,91 @@ func TestTCPPoolWriteAfterThePeerClosedGoesElsewhereWithinProbeAfter(t *testing.
 		t.Errorf("ClosedStale = %d, want 1", st.ClosedStale)
 	}
 }
+
+// armedConn is a TCP connection whose socket's next Control, once armed,
+// runs hook first: the probe before a Write reaches the socket through
+// it.
+type armedConn struct {
+	*net.TCPConn
+	armed *atomic.Bool
+	hook  func(c *net.TCPConn)
+}
+
+func (c armedConn) SyscallConn() (syscall.RawConn, error) {
+	rc, err := c.TCPConn.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	return armedRawConn{rc, c}, nil
+}
+
+type armedRawConn struct {
+	syscall.RawConn
+	c armedConn
+}
+
+func (rc armedRawConn) Control(f func(fd uintptr)) error {
+	if rc.c.armed.CompareAndSwap(true, false) {
+		rc.c.hook(rc.c.TCPConn)
+	}
+	return rc.RawConn.Control(f)
+}
+
+// The socket watcher, told of a peer's close while a probe of that very
+// connection runs (in a wrapper's Control, which may take its time), does
+// not wait for the probe: it tells it to look again, and the pool's Close,
+// called from within that Control, returns.
+func TestTCPPoolWatcherDoesNotWaitOnAProbe(t *testing.T) {
+	if !connpool.WatchSupported {
+		t.Skip("no socket watcher on this platform")
+	}
+	closeNow := make(chan struct{})
+	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			<-closeNow
+			return
+		}
+		s.Drain(id, c)
+	})
+	var armed atomic.Bool
+	var p *connpool.TCPPool
+	var seen <-chan struct{}
+	result := make(chan string, 1)
+	hook := func(c *net.TCPConn) {
+		close(closeNow)
+		select {
+		case <-seen:
+		case <-time.After(tcpWait):
+			result <- "the watcher did not act on the close while the probe ran"
+			return
+		}
+		closed := make(chan struct{})
+		go func() { p.Close(); close(closed) }()
+		select {
+		case <-closed:
+			result <- ""
+		case <-time.After(tcpWait):
+			result <- "Close, called from within the probe's Control, did not return"
+		}
+	}
+	p = dialPool(t, connpool.TCPPoolConfig{
+		Addrs:       []string{srv.Addr()},
+		ProbeAfter:  time.Nanosecond,
+		MaxAttempts: tcpAttempts,
+		DialBackoff: time.Millisecond,
+		Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := new(net.Dialer).DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return armedConn{c.(*net.TCPConn), &armed, hook}, nil
+		},
+	})
+	mustWrite(t, p, []byte("aaaa")) // the first probe: the watcher takes the socket
+	seen = p.PeerGoneSeen()
+	armed.Store(true)
+	p.Write([]byte("bbbb")) // its probe's Control closes the server's end, then the pool
+	if msg := <-result; msg != "" {
+		t.Fatal(msg)
+	}
+}

@@ -104,6 +104,9 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		n, err := lc.Read(b)
 		if n > 0 {
 			lc.markUsed()
+			if !lc.plain && !lc.readFrom.Load() {
+				lc.readFrom.Store(true)
+			}
 			// Bytes taken from lc as the live connection count as
 			// drained too if a probe found its peer gone: the Read may
 			// have reached the socket after the probe saw them waiting.
@@ -111,7 +114,7 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 			// it (one system call): one that finds lc sound says
 			// nothing of a later drain.
 			l := lc.lastWrite.Load()
-			for !draining && l == probing {
+			for !draining && (l == probing || l == probingHeard) {
 				runtime.Gosched()
 				l = lc.lastWrite.Load()
 			}

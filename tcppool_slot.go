@@ -65,13 +65,18 @@ type liveConn struct {
 	removed atomic.Bool
 
 	// lastWrite is when the latest Write started or probe passed, on the
-	// pool's clock, or else unprobed, probing or peerGone. The Write whose
-	// CAS puts probing in is the only user of sock until it stores the
-	// verdict: a time, or peerGone for good (see checkIdle).
+	// pool's clock, or else unprobed, probing, probingHeard or peerGone.
+	// The Write whose CAS puts probing in is the only user of sock until
+	// it stores the verdict: a time, or peerGone for good (see checkIdle);
+	// the watcher, hearing of a close meanwhile, turns probing into
+	// probingHeard, and the Write probes again.
 	lastWrite atomic.Int64
 	sock      sock.Socket
 	// used is set once a Write or Read on it has succeeded (markUsed).
 	used atomic.Bool
+	// readFrom is set once a Read took bytes from it: a layer such as TLS
+	// may hold more of them, read from the socket already.
+	readFrom atomic.Bool
 	// dialled is when it was installed, on the pool's clock.
 	dialled time.Duration
 	// token names it to the pool's socket watcher, or is 0 if the pool

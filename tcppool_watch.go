@@ -2,7 +2,6 @@ package connpool
 
 import (
 	"log/slog"
-	"runtime"
 
 	"github.com/seed-a245f091/connpool/internal/sock"
 )
@@ -43,8 +42,9 @@ func (p *TCPPool) startWatcher() {
 
 // peerGone is told by the watcher that the peer of the connection named
 // token closed or reset it. It makes the next Write on it probe it, as on
-// a connection just installed; the probe's verdict does the rest, as
-// after an idle time (see checkIdle).
+// a connection just installed, or a probe under way look again; the
+// probe's verdict does the rest, as after an idle time (see checkIdle).
+// It never waits on a probe, which runs a wrapper's own Control.
 func (p *TCPPool) peerGone(token uint64) {
 	if h := p.testHookGone.Load(); h != nil {
 		defer (*h)()
@@ -60,8 +60,10 @@ func (p *TCPPool) peerGone(token uint64) {
 		switch {
 		case last == probing:
 			// A probe under way may have looked before the close came:
-			// its verdict, once stored, is undone below.
-			runtime.Gosched()
+			// tell it to look again, rather than wait for it.
+			if lc.lastWrite.CompareAndSwap(probing, probingHeard) {
+				return
+			}
 			continue
 		case last < 0:
 			return // found gone already, or due for its probe

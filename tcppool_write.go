@@ -283,9 +283,10 @@ func (p *TCPPool) writeOn(s *slot, lc *liveConn, b []byte) (n int, next int, err
 
 // States of liveConn.lastWrite other than a time, which is never negative.
 const (
-	probing  = -1 // a Write is probing the connection
-	peerGone = -2 // the probe found the peer had closed it
-	unprobed = -3 // just installed: the first Write probes it
+	probing      = -1 // a Write is probing the connection
+	peerGone     = -2 // the probe found the peer had closed it
+	unprobed     = -3 // just installed: the first Write probes it
+	probingHeard = -4 // probing, and the watcher heard of a close meanwhile
 )
 
 // checkIdle makes sure a Write that starts at now on lc, the connection of
@@ -302,7 +303,7 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 		switch {
 		case last == peerGone:
 			return false
-		case last == probing:
+		case last == probing || last == probingHeard:
 			runtime.Gosched()
 			continue
 		case last != unprobed && !probeDue(p.probeGap, time.Duration(now-last)):
@@ -322,8 +323,12 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 			p.watch.Add(&lc.sock, lc.token)
 		}
 		err := lc.sock.Probe()
+		for !sock.PeerGone(err) && !lc.lastWrite.CompareAndSwap(probing, now) {
+			// The watcher heard of a close while the probe ran: look again.
+			lc.lastWrite.Store(probing)
+			err = lc.sock.Probe()
+		}
 		if !sock.PeerGone(err) {
-			lc.lastWrite.Store(now)
 			return true
 		}
 		if lc.closed.Load() || p.closed.Load() {
@@ -333,7 +338,7 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 			return false
 		}
 		msg := "peer closed an idle connection; replacing it before the write"
-		if p.read.Load() && (err == sock.ErrClosedAfterData || p.reading.Load()) {
+		if p.read.Load() && (err == sock.ErrClosedAfterData || p.reading.Load() || lc.readFrom.Load()) {
 			// Left open for Read: for the bytes that wait on it, or for
 			// a Read under way, which then sees its end of stream as it
 			// would have had no Write come first. (One with nothing to
