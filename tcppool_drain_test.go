@@ -424,16 +424,7 @@ func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
 // which would otherwise fail on a connection closed under it.
 func TestTCPPoolReadUnderWayAtACleanCloseWithNoBytesGetsEOF(t *testing.T) {
 	closeNow := make(chan struct{})
-	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
-		if id == 0 {
-			buf := make([]byte, 4)
-			io.ReadFull(c, buf)
-			c.Write(append([]byte("re:"), buf...))
-			<-closeNow // then a clean close, nothing left unread
-			return
-		}
-		s.Drain(id, c)
-	})
+	srv := newTCPServer(t, answerThenCloseOn(closeNow))
 	var once sync.Once
 	stop := func() { once.Do(func() { close(closeNow) }) }
 	t.Cleanup(stop)
@@ -580,16 +571,7 @@ func TestTCPPoolReadDuringSoundProbeIsNoDrain(t *testing.T) {
 // connection open that nothing will read.
 func TestTCPPoolReadOnceKeepsNoClosedConnectionWithNothingToRead(t *testing.T) {
 	closeNow := make(chan struct{})
-	srv := newTCPServer(t, func(s *testserver.Server, id int, c net.Conn) {
-		if id == 0 {
-			buf := make([]byte, 4)
-			io.ReadFull(c, buf)
-			c.Write(append([]byte("re:"), buf...))
-			<-closeNow // then a clean close, nothing left unread
-			return
-		}
-		s.Drain(id, c)
-	})
+	srv := newTCPServer(t, answerThenCloseOn(closeNow))
 	p := probingPool(t, srv.Addr(), nil)
 	mustWrite(t, p, []byte("aaaa"))
 	mustReadFull(t, p, "re:aaaa") // the one and only Read
@@ -623,4 +605,21 @@ func TestTCPPoolTLSAnswerPartlyReadSurvivesTheProbe(t *testing.T) {
 	mustReadFull(t, p, "re:") // the *tls.Conn takes all of it from the socket
 	mustWrite(t, p, []byte("bbbb"))
 	mustReadFull(t, p, "aaaa") // the rest of the answer
+}
+
+// answerThenCloseOn is a server that answers the first connection's first
+// 4-byte request with "re:" and the request, then closes it cleanly, with
+// nothing left unread, once closeNow is closed; it reads the later
+// connections to their end.
+func answerThenCloseOn(closeNow <-chan struct{}) testserver.Handler {
+	return func(s *testserver.Server, id int, c net.Conn) {
+		if id == 0 {
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+			c.Write(append([]byte("re:"), buf...))
+			<-closeNow
+			return
+		}
+		s.Drain(id, c)
+	}
 }

@@ -144,42 +144,31 @@ type counts struct {
 }
 
 func (c counts) plus(d counts) counts {
-	for i := range c.gets {
-		c.gets[i] += d.gets[i]
-	}
-	c.timeouts += d.timeouts
-	c.leaks += d.leaks
-	c.dials += d.dials
-	c.dialErrors += d.dialErrors
-	for i := range c.closed {
-		c.closed[i] += d.closed[i]
-	}
-	c.writes += d.writes
-	c.written += d.written
-	c.failedWrites += d.failedWrites
-	c.retries += d.retries
-	c.reconnects += d.reconnects
-	return c
+	return c.each(d, func(a, b uint64) uint64 { return a + b })
 }
 
 // minus returns c less d, field by field, with 0 where d is the larger.
 func (c counts) minus(d counts) counts {
-	sub := func(a, b uint64) uint64 { return a - min(a, b) }
+	return c.each(d, func(a, b uint64) uint64 { return a - min(a, b) })
+}
+
+// each returns the counts f makes of c's and d's, field by field.
+func (c counts) each(d counts, f func(a, b uint64) uint64) counts {
 	for i := range c.gets {
-		c.gets[i] = sub(c.gets[i], d.gets[i])
+		c.gets[i] = f(c.gets[i], d.gets[i])
 	}
-	c.timeouts = sub(c.timeouts, d.timeouts)
-	c.leaks = sub(c.leaks, d.leaks)
-	c.dials = sub(c.dials, d.dials)
-	c.dialErrors = sub(c.dialErrors, d.dialErrors)
+	c.timeouts = f(c.timeouts, d.timeouts)
+	c.leaks = f(c.leaks, d.leaks)
+	c.dials = f(c.dials, d.dials)
+	c.dialErrors = f(c.dialErrors, d.dialErrors)
 	for i := range c.closed {
-		c.closed[i] = sub(c.closed[i], d.closed[i])
+		c.closed[i] = f(c.closed[i], d.closed[i])
 	}
-	c.writes = sub(c.writes, d.writes)
-	c.written = sub(c.written, d.written)
-	c.failedWrites = sub(c.failedWrites, d.failedWrites)
-	c.retries = sub(c.retries, d.retries)
-	c.reconnects = sub(c.reconnects, d.reconnects)
+	c.writes = f(c.writes, d.writes)
+	c.written = f(c.written, d.written)
+	c.failedWrites = f(c.failedWrites, d.failedWrites)
+	c.retries = f(c.retries, d.retries)
+	c.reconnects = f(c.reconnects, d.reconnects)
 	return c
 }
 

@@ -104,9 +104,7 @@ func TestReplacedPoolCounters(t *testing.T) {
 	for _, temporality := range []metricdata.Temporality{metricdata.CumulativeTemporality, metricdata.DeltaTemporality} {
 		t.Run(temporality.String(), func(t *testing.T) {
 			srv := testserver.Start(t, (*testserver.Server).Echo)
-			mp, r := newProvider(t, sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality {
-				return temporality
-			}))
+			mp, r := newProvider(t, withTemporality(temporality))
 			c := newCounters(t, r, "db", temporality)
 
 			first := newPool(t, srv, connpool.Config{Name: "db", MaxConns: 1})
@@ -203,7 +201,7 @@ func TestPoolInstrumentedAgainCountsEachEventOnce(t *testing.T) {
 	for _, temporality := range []metricdata.Temporality{metricdata.CumulativeTemporality, metricdata.DeltaTemporality} {
 		t.Run(temporality.String(), func(t *testing.T) {
 			srv := testserver.Start(t, (*testserver.Server).Echo)
-			mp, r := newProvider(t, sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality { return temporality }))
+			mp, r := newProvider(t, withTemporality(temporality))
 			c := newCounters(t, r, "db", temporality)
 			p := newPool(t, srv, connpool.Config{Name: "db", MaxConns: 1})
 
@@ -222,4 +220,9 @@ func TestPoolInstrumentedAgainCountsEachEventOnce(t *testing.T) {
 			c.check(st.Dials, "connpool.dials")
 		})
 	}
+}
+
+// withTemporality has a reader report every instrument with temporality.
+func withTemporality(temporality metricdata.Temporality) sdkmetric.ManualReaderOption {
+	return sdkmetric.WithTemporalitySelector(func(sdkmetric.InstrumentKind) metricdata.Temporality { return temporality })
 }
