@@ -74,7 +74,8 @@ type Registration struct {
 	remove func() // removes obs from the pool
 	claim  claim
 	key    any           // the pool's key in the kept values (see poolKey)
-	totals func() counts // the counters' values as the callback reports them
+	base   counts        // the kept values the callback adds to
+	from   counts        // the pool's own counts that base includes already
 	own    func() counts // the counters of the pool's Stats
 
 	once sync.Once
@@ -99,7 +100,11 @@ func (r *Registration) Unregister() error {
 		r.obs.stopped.Store(true)
 		r.remove()
 		r.err = r.reg.Unregister()
-		r.claim.release(r.totals(), r.key, r.own())
+		// One read of the Stats for both, as the pool may count on
+		// meanwhile: what it counts after it, the next Instrument of
+		// the pool reports.
+		own := r.own()
+		r.claim.release(r.base.plus(own.minus(r.from)), r.key, own)
 	})
 	return r.err
 }
@@ -145,11 +150,10 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	}
 	obs := b.observer()
 	var callback metric.Callback
-	var totals func() counts
 	if isConn {
-		callback, totals = b.connPool(cp, base, from)
+		callback = b.connPool(cp, base, from)
 	} else {
-		callback, totals = b.tcpPool(tp, base, from)
+		callback = b.tcpPool(tp, base, from)
 	}
 	if err := errors.Join(b.errs...); err != nil {
 		c.free()
@@ -165,7 +169,7 @@ func Instrument(p Pool, opts ...Option) (*Registration, error) {
 	if isConn {
 		own = func() counts { return connCounts(cp.Stats()) }
 	}
-	return &Registration{reg: reg, obs: obs, remove: remove, claim: c, key: key, totals: totals, own: own}, nil
+	return &Registration{reg: reg, obs: obs, remove: remove, claim: c, key: key, base: base, from: from, own: own}, nil
 }
 
 // poolKey returns a key that tells p apart from every other pool, for the

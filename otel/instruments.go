@@ -207,9 +207,8 @@ func tcpCounts(st connpool.TCPPoolStats) counts {
 
 // connPool makes a ConnPool's observable instruments and returns the
 // callback that reads p's Stats into them, the counters as base plus what
-// p counted since from, and the function that returns the counters'
-// values so.
-func (b *builder) connPool(p connPool, base, from counts) (metric.Callback, func() counts) {
+// p counted since from.
+func (b *builder) connPool(p connPool, base, from counts) metric.Callback {
 	count := b.connectionCount()
 	idleMax := b.upDown(dbconv.NewClientConnectionIdleMaxObservable(b.meter))
 	idleMin := b.upDown(dbconv.NewClientConnectionIdleMinObservable(b.meter))
@@ -223,7 +222,7 @@ func (b *builder) connPool(p connPool, base, from counts) (metric.Callback, func
 	leaks := b.counter("connpool.leaks", "{leak}", "Checkouts held longer than the pool's leak threshold.")
 
 	a := b.attrs
-	callback := func(_ context.Context, o metric.Observer) error {
+	return func(_ context.Context, o metric.Observer) error {
 		st := p.Stats()
 		o.ObserveInt64(count, int64(st.Idle), a.idle)
 		o.ObserveInt64(count, int64(st.InUse), a.used)
@@ -246,11 +245,10 @@ func (b *builder) connPool(p connPool, base, from counts) (metric.Callback, func
 		o.ObserveInt64(leaks, int64(c.leaks), a.pool)
 		return nil
 	}
-	return callback, func() counts { return base.plus(connCounts(p.Stats()).minus(from)) }
 }
 
 // tcpPool is connPool for a TCPPool.
-func (b *builder) tcpPool(p tcpPool, base, from counts) (metric.Callback, func() counts) {
+func (b *builder) tcpPool(p tcpPool, base, from counts) metric.Callback {
 	count := b.connectionCount()
 	maxConns := b.connectionMax()
 	pending := b.upDown(dbconv.NewClientConnectionPendingRequestsObservable(b.meter))
@@ -262,7 +260,7 @@ func (b *builder) tcpPool(p tcpPool, base, from counts) (metric.Callback, func()
 	reconnects := b.counter("connpool.reconnects", "{reconnect}", "Connections that replaced one that failed.")
 
 	a := b.attrs
-	callback := func(_ context.Context, o metric.Observer) error {
+	return func(_ context.Context, o metric.Observer) error {
 		st := p.Stats()
 		o.ObserveInt64(count, int64(st.ConnsUp), a.used)
 		o.ObserveInt64(maxConns, int64(st.Size), a.pool)
@@ -279,7 +277,6 @@ func (b *builder) tcpPool(p tcpPool, base, from counts) (metric.Callback, func()
 		o.ObserveInt64(reconnects, int64(c.reconnects), a.pool)
 		return nil
 	}
-	return callback, func() counts { return base.plus(tcpCounts(p.Stats()).minus(from)) }
 }
 
 var _ connpool.Observer = (*observer)(nil)
