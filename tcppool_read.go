@@ -103,10 +103,7 @@ func (p *TCPPool) readOne(b []byte) (int, error) {
 		// it; closing it ends the Read, which is what is wanted.
 		n, err := lc.Read(b)
 		if n > 0 {
-			lc.markUsed()
-			if !lc.plain && !lc.readFrom.Load() {
-				lc.readFrom.Store(true)
-			}
+			lc.markRead()
 			// Bytes taken from lc as the live connection count as
 			// drained too if a probe found its peer gone: the Read may
 			// have reached the socket after the probe saw them waiting.
@@ -255,7 +252,7 @@ func (p *TCPPool) readLoop(s *slot, lc *liveConn) {
 	for {
 		n, err := lc.Read(lc.rbuf)
 		if n > 0 {
-			lc.markUsed()
+			lc.markRead()
 			select {
 			case p.ready <- chunk{lc: lc, end: n}:
 			case <-p.done:

@@ -120,6 +120,15 @@ func (lc *liveConn) markUsed() {
 	}
 }
 
+// markRead marks lc used by a Read that took bytes from it, and, if a
+// layer such as TLS is over its socket, read from (see readFrom).
+func (lc *liveConn) markRead() {
+	lc.markUsed()
+	if !lc.plain && !lc.readFrom.Load() {
+		lc.readFrom.Store(true)
+	}
+}
+
 func (lc *liveConn) release() {
 	if lc.refs.Add(-1) == 0 {
 		lc.close(lc.removed.Load())
