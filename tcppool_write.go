@@ -313,7 +313,8 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 			continue
 		}
 		// The claim is ours: no other goroutine touches lc.sock until the
-		// Store below, which hands it on to the next claimer's CAS.
+		// verdict is stored below, which hands it on to the next
+		// claimer's CAS.
 		if lc.token != 0 && !lc.watching {
 			// The first probe, on the first Write, adds it to the
 			// watcher: a peer's close from then on makes the next Write
@@ -339,9 +340,11 @@ func (p *TCPPool) checkIdle(s *slot, lc *liveConn, now, last int64) bool {
 		}
 		msg := "peer closed an idle connection; replacing it before the write"
 		if p.read.Load() && (err == sock.ErrClosedAfterData || p.reading.Load() || lc.readFrom.Load()) {
-			// Left open for Read: for the bytes that wait on it, or for
-			// a Read under way, which then sees its end of stream as it
-			// would have had no Write come first. (One with nothing to
+			// Left open for Read: for the bytes that wait on it (or may,
+			// in a layer such as TLS that a Read has taken bytes from and
+			// that reads ahead), or for a Read under way, which then sees
+			// its end of stream as it would have had no Write come
+			// first. (One with nothing to
 			// read and no Read under way is closed: a Read that starts
 			// now finds the new connection.) Before the verdict, so that
 			// the Writes waiting for it find lc draining already and
