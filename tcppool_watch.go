@@ -2,19 +2,17 @@ package connpool
 
 import (
 	"log/slog"
-
-	"github.com/seed-a245f091/connpool/internal/sock"
 )
 
 // On Linux each connection of a TCPPool that probes (ProbeAfter not
 // negative) is added, once, by the probe before its first Write, to an
 // epoll set of the pool's own (see sock.Watcher), as a ConnPool's are, so
-// that the pool hears of a peer's FIN or RST as the kernel does. It then makes the next Write on the
-// connection probe it, however recently the connection was written to,
-// and so move on to another one: without it, a Write within ProbeAfter of
-// the one before goes onto a connection whose server may have closed it
-// since, and is lost once the server stops reading. Elsewhere the probe
-// after ProbeAfter alone finds them.
+// that the pool hears of a peer's FIN or RST as the kernel does. It then
+// makes the next Write on the connection probe it, however recently the
+// connection was written to, and so move on to another one: without it, a
+// Write within ProbeAfter of the one before goes onto a connection whose
+// server may have closed it since, and is lost once the server stops
+// reading. Elsewhere the probe after ProbeAfter alone finds them.
 
 // startWatcher makes the pool's socket watcher and starts its goroutine,
 // if the pool probes at all and the platform has one. It is called as the
@@ -23,21 +21,16 @@ func (p *TCPPool) startWatcher() {
 	if p.probeGap < 0 {
 		return
 	}
-	w, err := sock.NewWatcher()
+	w, err := startWatching(&p.wg, p.peerGone)
 	if err != nil {
-		if sock.WatchSupported {
-			p.log.log(slog.LevelWarn, "no socket watcher; closed connections are found by the probe alone",
-				slog.String("err", err.Error()))
-		}
+		p.log.log(slog.LevelWarn, "no socket watcher; closed connections are found by the probe alone",
+			slog.String("err", err.Error()))
+	}
+	if w == nil {
 		return
 	}
 	p.watch = w
 	p.watched = make(map[uint64]*liveConn)
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		w.Wait(p.peerGone)
-	}()
 }
 
 // peerGone is told by the watcher that the peer of the connection named

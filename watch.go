@@ -2,6 +2,7 @@ package connpool
 
 import (
 	"log/slog"
+	"sync"
 
 	"github.com/seed-a245f091/connpool/internal/sock"
 )
@@ -21,19 +22,32 @@ func (p *ConnPool) watcherLocked() (*sock.Watcher, error) {
 	if p.watch != nil || p.watchOff || p.closed {
 		return p.watch, nil
 	}
+	w, err := startWatching(&p.watchWG, p.peerGone)
+	if w == nil {
+		p.watchOff = true
+		return nil, err
+	}
+	p.watch = w
+	return w, nil
+}
+
+// startWatching makes a socket watcher and starts its goroutine, counted
+// in wg, which tells gone of each watched socket's peer closing it, until
+// the watcher's Close. It returns nil where the platform has no watcher,
+// and nil and the error where the kernel would not make one (out of file
+// descriptors, say), which the caller logs. ConnPool and TCPPool share it.
+func startWatching(wg *sync.WaitGroup, gone func(token uint64)) (*sock.Watcher, error) {
 	w, err := sock.NewWatcher()
 	if err != nil {
-		p.watchOff = true
 		if !sock.WatchSupported {
 			err = nil // none expected here
 		}
 		return nil, err
 	}
-	p.watch = w
-	p.watchWG.Add(1)
+	wg.Add(1)
 	go func() {
-		defer p.watchWG.Done()
-		w.Wait(p.peerGone)
+		defer wg.Done()
+		w.Wait(gone)
 	}()
 	return w, nil
 }
