@@ -219,10 +219,10 @@ type TCPPool struct {
 	waitingWrites atomic.Int64
 
 	// read says Read has been called: from then on a connection its
-	// server closed behind bytes not read yet is drained (see drain), and
-	// so is one closed with nothing left while reading says a Read is
-	// under way in readOne, where it would otherwise fail on a
-	// connection closed under it.
+	// server closed is drained (see drain) if bytes wait on it, or may in
+	// a layer that reads ahead (see liveConn.readFrom), or while reading
+	// says a Read is under way in readOne, where it would otherwise fail
+	// on a connection closed under it.
 	read    atomic.Bool
 	reading atomic.Bool
 

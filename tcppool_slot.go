@@ -210,10 +210,7 @@ func (p *TCPPool) replaceLocked(s *slot, lc *liveConn, cause error) {
 // that the caller's own deadline passed, keeps only its text. Caller must
 // hold p.mu.
 func (p *TCPPool) setLastErrLocked(err error) {
-	switch {
-	case errors.Is(err, io.EOF):
-		err = notEOF(err)
-	case isTimeout(err):
+	if err = notEOF(err); isTimeout(err) {
 		err = fmt.Errorf("connpool: timed out earlier: %v", err)
 	}
 	p.lastErr = err
