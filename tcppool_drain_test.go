@@ -301,10 +301,7 @@ func byeOnStop(t *testing.T) (srv *server, stop func()) {
 		}
 		s.Drain(id, c)
 	})
-	var once sync.Once
-	stop = func() { once.Do(func() { close(closeNow) }) }
-	t.Cleanup(stop) // before the server's Close, which waits for the handler
-	return srv, stop
+	return srv, closeOnce(t, closeNow)
 }
 
 // A Write that passed its probe and is on its way to the socket when
@@ -388,9 +385,7 @@ func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
 		}
 		answer(s, id, c)
 	})
-	var once sync.Once
-	stop := func() { once.Do(func() { close(closeNow) }) }
-	t.Cleanup(stop)
+	stop := closeOnce(t, closeNow)
 	g := newGate()
 	p := probingPool(t, srv.Addr(), dialGated(g))
 	mustWrite(t, p, []byte("aaaa"))
@@ -425,9 +420,7 @@ func TestTCPPoolReadUnderWayAsServerClosesStillGetsEOF(t *testing.T) {
 func TestTCPPoolReadUnderWayAtACleanCloseWithNoBytesGetsEOF(t *testing.T) {
 	closeNow := make(chan struct{})
 	srv := newTCPServer(t, answerThenCloseOn(closeNow))
-	var once sync.Once
-	stop := func() { once.Do(func() { close(closeNow) }) }
-	t.Cleanup(stop)
+	stop := closeOnce(t, closeNow)
 	g := newGate()
 	p := probingPool(t, srv.Addr(), dialGated(g))
 	mustWrite(t, p, []byte("aaaa"))
@@ -622,4 +615,15 @@ func answerThenCloseOn(closeNow <-chan struct{}) testserver.Handler {
 		}
 		s.Drain(id, c)
 	}
+}
+
+// closeOnce returns a function that closes ch the first time it is
+// called, and calls it at the test's end too: registered after the
+// server, it runs before the server's Close, which waits for the handlers
+// that wait on ch.
+func closeOnce(t *testing.T, ch chan struct{}) (stop func()) {
+	var once sync.Once
+	stop = func() { once.Do(func() { close(ch) }) }
+	t.Cleanup(stop)
+	return stop
 }
