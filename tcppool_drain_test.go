@@ -627,3 +627,42 @@ func closeOnce(t *testing.T, ch chan struct{}) (stop func()) {
 	t.Cleanup(stop)
 	return stop
 }
+
+// With several connections, reader goroutines read ahead: under TLS, the
+// one on a connection whose server answered in two records and closed
+// may hold the second record in the *tls.Conn, the socket then empty
+// but for the FIN. A Write's probe that finds that FIN must not cost
+// Read the record: the reader reads it from the *tls.Conn, whether the
+// probe kept the connection open or closed its socket.
+func TestTCPPoolTLSReaderHoldsTheAnswerPastTheProbe(t *testing.T) {
+	serverCfg, clientCfg := testserver.TLSConfigs(t)
+	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
+		func(s *testserver.Server, id int, c net.Conn) {
+			if id != 0 {
+				s.Drain(id, c)
+				return
+			}
+			buf := make([]byte, 4)
+			io.ReadFull(c, buf)
+			c.Write([]byte("re:")) // one record
+			c.Write(buf)           // and another
+		})
+	p := probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
+	mustWrite(t, p, []byte("aaaa"))
+	waitPeerClosedSeen(t, p) // both records, the close_notify and the FIN are in
+	if err := p.SetPoolSize(2); err != nil {
+		t.Fatal(err)
+	}
+	waitConnsUp(t, p, 2)
+	// The first Read, with two connections, starts the readers; the one
+	// on the closed connection takes all of its bytes from the socket
+	// and hands Read the first record.
+	mustReadFull(t, p, "r")
+	for i := 0; p.Stats().ClosedStale == 0; i++ {
+		if i == 10000 {
+			t.Fatalf("10000 Writes and none found the closed connection; stats %+v", p.Stats())
+		}
+		mustWrite(t, p, []byte("w"))
+	}
+	mustReadFull(t, p, "e:aaaa")
+}
