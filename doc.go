@@ -216,9 +216,10 @@
 //
 // # Migrating from samber/go-tcp-pool
 //
-// Change the import path, and keep the name go-tcp-pool's package has:
-// it is named pool and this one connpool, so code that calls pool.Dial
-// builds with
+// Change the import path to github.com/seed-a245f091/connpool/samber,
+// whose package is named pool, as go-tcp-pool's is, so that an import
+// with no name builds too; its TCPPool and TCPClient are this package's,
+// by alias. Importing this package under the name pool does the same:
 //
 //	import pool "github.com/seed-a245f091/connpool"
 //

@@ -85,8 +85,10 @@ func isTimeout(err error) bool {
 // and reconnects them when they fail. It is a drop-in replacement for
 // github.com/samber/go-tcp-pool v1: [Dial], [DialTCP], SetPoolSize,
 // SetMaxRetries and SetRetryInterval keep their signatures. go-tcp-pool's
-// package is named pool and this one connpool, so code that calls
-// pool.Dial builds with the import named:
+// package is named pool and this one connpool: code that calls pool.Dial
+// builds with its import path changed to
+// github.com/seed-a245f091/connpool/samber, a package named pool, or with
+// this one's imported under that name:
 //
 //	import pool "github.com/seed-a245f091/connpool"
 //

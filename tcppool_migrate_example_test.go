@@ -10,8 +10,9 @@ import (
 )
 
 // Code written for github.com/samber/go-tcp-pool works after changing the
-// import path. go-tcp-pool's package is named pool and this one connpool,
-// so the import keeps the name: import pool "github.com/seed-a245f091/connpool".
+// import path. go-tcp-pool's package is named pool and this one connpool:
+// import this one under that name, as here, or import
+// github.com/seed-a245f091/connpool/samber, a package named pool.
 func ExampleDial() {
 	addr, lines, stop := exampleLineServer()
 	defer stop()
