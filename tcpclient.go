@@ -112,7 +112,9 @@ func (c *TCPClient) SetRetryInterval(retryInterval time.Duration) {
 // for as long as the peer does. If it wrote nothing, the connection is
 // kept, as a timeout does not break it; if it wrote part of b, the
 // connection is closed, so that its peer sees the torn message at the end
-// of a stream, never followed by the next Write's bytes.
+// of a stream, never followed by the next Write's bytes. A Write that
+// gives up wraps the error of its last try, but a redial's timeout keeps
+// only its text, so that it does not read as the Write's own deadline.
 func (c *TCPClient) Write(b []byte) (int, error) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
@@ -162,7 +164,7 @@ func (c *TCPClient) Write(b []byte) (int, error) {
 		}
 		last = err
 	}
-	return 0, &opError{op: "write", detail: gaveUp(tries), err: last}
+	return 0, &opError{op: "write", detail: gaveUp(tries), err: asCause(last)}
 }
 
 // pause waits d between two tries of a Write, and reports false if Close

@@ -2,6 +2,7 @@ package connpool_test
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -492,4 +493,24 @@ func TestTCPClientCopyFromFileGoesThroughWrite(t *testing.T) {
 			"they went past Write's check and are lost")
 	}
 	srv.WaitTotal(len("one\ntwo\n"))
+}
+
+// A TCPClient with no deadline whose redials time out gives up with an
+// error that says so in its text, but is no timeout: a caller testing
+// Timeout() would take it for its own deadline.
+func TestTCPClientGivingUpAfterRedialsTimedOutIsNoTimeout(t *testing.T) {
+	_, c, _ := clientThePeerClosed(t)
+	c.SetMaxRetries(2)
+	c.OnRedial(func() {}, time.Nanosecond) // every redial times out at once
+	n, err := c.Write([]byte("two\n"))
+	if n != 0 || err == nil || !strings.Contains(err.Error(), "timeout") {
+		t.Fatalf("Write = %d, %v; want 0 and an error naming the redial's timeout", n, err)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Errorf("Write with no deadline = %v, which is a timeout", err)
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) || errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Write with no deadline = %v, which wraps a deadline's error", err)
+	}
 }

@@ -203,17 +203,23 @@ func (p *TCPPool) replaceLocked(s *slot, lc *liveConn, cause error) {
 
 // setLastErrLocked records err, of a dial or of a connection lost, as the
 // pool's last error, which a Read or Write that gives up later wraps as
-// its cause. That Read or Write did not meet err itself, so err must not
-// pass for what its caller tests for: io.EOF, the end of a stream (a
-// Read's clean end, or a TLS dial that the server closed before its
-// handshake), counts as the peer's close; and a timeout, which would say
-// that the caller's own deadline passed, keeps only its text. Caller must
-// hold p.mu.
+// its cause (see asCause). Caller must hold p.mu.
 func (p *TCPPool) setLastErrLocked(err error) {
+	p.lastErr = asCause(err)
+}
+
+// asCause returns err, met by an earlier attempt or connection, as the
+// cause that a Read or Write giving up wraps. That Read or Write did not
+// meet err itself, so err must not pass for what its caller tests for:
+// io.EOF, the end of a stream (a Read's clean end, or a TLS dial that the
+// server closed before its handshake), counts as the peer's close; and a
+// timeout, which would say that the caller's own deadline passed, keeps
+// only its text.
+func asCause(err error) error {
 	if err = notEOF(err); isTimeout(err) {
-		err = fmt.Errorf("connpool: timed out earlier: %v", err)
+		return fmt.Errorf("connpool: timed out earlier: %v", err)
 	}
-	p.lastErr = err
+	return err
 }
 
 // notEOF returns err, which wraps io.EOF, as the peer's close, for a Read
