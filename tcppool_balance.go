@@ -9,9 +9,10 @@ import (
 // Set one with [TCPPoolConfig.Balancer]; [RoundRobin], [LeastLoaded] and
 // [Random] are provided, and [BalancerFunc] turns a function into one.
 //
-// Pick is called once per Write attempt, from many goroutines at once, so
-// it must be safe for concurrent use, must not block, and should not
-// allocate (the pool's Writes do not).
+// Pick is called as a Write chooses a connection, once per attempt and
+// again while it waits for a connection to come up, from many goroutines
+// at once, so it must be safe for concurrent use, must not block, and
+// should not allocate (the pool's Writes do not).
 type Balancer interface {
 	// Pick returns the index, from 0 to conns.Len()-1, of the connection
 	// that a Write of size bytes should use, or -1 if none will do now. The

@@ -113,7 +113,8 @@ type TCPPoolConfig struct {
 	// (and if every retry fails, Write returns 0 and the error), so the
 	// peer may receive the start of the message twice: choose it only if
 	// the receiver discards a message cut short by the end of its
-	// connection.
+	// connection. A Write cut short by its own deadline is not retried
+	// either way: it returns the count of bytes written and the timeout.
 	RetryPartialWrites bool
 
 	// Logger, if set, receives the records an operator needs: dials

@@ -24,7 +24,8 @@ type chunk struct {
 // whichever connection has bytes, never from two in one call. It returns an
 // error wrapping [net.ErrClosed] after Close, one satisfying errors.Is(err,
 // os.ErrDeadlineExceeded) past the read deadline, and, with one
-// connection, io.EOF at a clean close, the error that ended it otherwise,
+// connection (and reader goroutines never started, see [TCPPool]), io.EOF
+// at a clean close, the error that ended it otherwise,
 // or, if it cannot be redialled within MaxAttempts, one wrapping the last
 // dial error (one that would read as the end of a stream or as the Read's
 // own timeout passes on as the peer's close, or as text alone, as for
