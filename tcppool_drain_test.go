@@ -581,6 +581,20 @@ func TestTCPPoolReadOnceKeepsNoClosedConnectionWithNothingToRead(t *testing.T) {
 // records ahead, so the probe before a Write finds nothing unread on the
 // socket, and the connection must still be kept for Read.
 func TestTCPPoolTLSAnswerPartlyReadSurvivesTheProbe(t *testing.T) {
+	p := tlsAnswerThenClosePool(t, func(req []byte) [][]byte { return [][]byte{append([]byte("re:"), req...)} })
+	mustWrite(t, p, []byte("aaaa"))
+	waitPeerClosedSeen(t, p)  // the answer, the close_notify and the FIN are in
+	mustReadFull(t, p, "re:") // the *tls.Conn takes all of it from the socket
+	mustWrite(t, p, []byte("bbbb"))
+	mustReadFull(t, p, "aaaa") // the rest of the answer
+}
+
+// tlsAnswerThenClosePool returns a probingPool to a TLS server that
+// answers the first connection's first 4-byte request with the records
+// answer makes of it, one Write each, and closes it; it reads the later
+// connections to their end.
+func tlsAnswerThenClosePool(t *testing.T, answer func(req []byte) [][]byte) *connpool.TCPPool {
+	t.Helper()
 	serverCfg, clientCfg := testserver.TLSConfigs(t)
 	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
 		func(s *testserver.Server, id int, c net.Conn) {
@@ -590,14 +604,11 @@ func TestTCPPoolTLSAnswerPartlyReadSurvivesTheProbe(t *testing.T) {
 			}
 			buf := make([]byte, 4)
 			io.ReadFull(c, buf)
-			c.Write(append([]byte("re:"), buf...))
+			for _, r := range answer(buf) {
+				c.Write(r)
+			}
 		})
-	p := probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
-	mustWrite(t, p, []byte("aaaa"))
-	waitPeerClosedSeen(t, p)  // the answer, the close_notify and the FIN are in
-	mustReadFull(t, p, "re:") // the *tls.Conn takes all of it from the socket
-	mustWrite(t, p, []byte("bbbb"))
-	mustReadFull(t, p, "aaaa") // the rest of the answer
+	return probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
 }
 
 // answerThenCloseOn is a server that answers the first connection's first
@@ -635,19 +646,7 @@ func closeOnce(t *testing.T, ch chan struct{}) (stop func()) {
 // Read the record: the reader reads it from the *tls.Conn, whether the
 // probe kept the connection open or closed its socket.
 func TestTCPPoolTLSReaderHoldsTheAnswerPastTheProbe(t *testing.T) {
-	serverCfg, clientCfg := testserver.TLSConfigs(t)
-	srv := testserver.StartWrapped(t, func(ln net.Listener) net.Listener { return tls.NewListener(ln, serverCfg) },
-		func(s *testserver.Server, id int, c net.Conn) {
-			if id != 0 {
-				s.Drain(id, c)
-				return
-			}
-			buf := make([]byte, 4)
-			io.ReadFull(c, buf)
-			c.Write([]byte("re:")) // one record
-			c.Write(buf)           // and another
-		})
-	p := probingPool(t, srv.Addr(), (&tls.Dialer{Config: clientCfg}).DialContext)
+	p := tlsAnswerThenClosePool(t, func(req []byte) [][]byte { return [][]byte{[]byte("re:"), req} })
 	mustWrite(t, p, []byte("aaaa"))
 	waitPeerClosedSeen(t, p) // both records, the close_notify and the FIN are in
 	if err := p.SetPoolSize(2); err != nil {
